@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The full test suite: installs what it needs, then lints and runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+cargo fmt --all -- --check
+cargo clippy --all-targets -- -D warnings
+cargo test --all-targets

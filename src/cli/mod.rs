@@ -1,0 +1,85 @@
+//! Command-line definitions and dispatch. No ceremony logic lives here: each subcommand
+//! turns its flags into library calls and prints the results.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use dnsceremony::exit;
+
+/// Start a private Autonity network between organisations that share nothing but DNSSEC-signed DNS.
+#[derive(Debug, Parser)]
+#[command(name = "dnsceremony", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {}
+
+/// What a subcommand returns when it did not fail: the exit status to end with.
+pub type Outcome = Result<u8, dnsceremony::Error>;
+
+/// Parse the command line, run the subcommand, print a failure as one line, return the status.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    exit::OK
+                }
+                _ => exit::BAD_INPUT,
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let _ = init_logging();
+    let outcome: Outcome = match cli.command {};
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            report(&e);
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Print one failure as one line: `dnsceremony: <what>: <cause>: <cause>`.
+pub fn report(e: &dyn std::error::Error) {
+    let mut line = format!("dnsceremony: {e}");
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = s.source();
+    }
+    let line = line.replace('\n', " ");
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// Diagnostics go to stderr, filtered by `DNSCEREMONY_LOG` (e.g. `DNSCEREMONY_LOG=debug`).
+fn init_logging() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DNSCEREMONY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init()
+}
+
+/// Write to stdout; a closed pipe (`| head`) is not an error.
+pub fn print(text: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(i32::from(exit::OK));
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Everything that speaks DNS: updates (RFC 2136 + TSIG), resolution and DNSSEC validation.
+
+use hickory_proto::rr::{Name, RData, RecordType};
+
+/// One RRset as the tool wants it to be served: owner, type, TTL and the record data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RRset {
+    /// Owner name, fully qualified.
+    pub name: Name,
+    /// Record type (A, AAAA, TXT, ...).
+    pub rtype: RecordType,
+    /// TTL in seconds.
+    pub ttl: u32,
+    /// The records' data, in a canonical order (sorted by wire form) so sets compare equal.
+    pub rdata: Vec<RData>,
+}

@@ -1,0 +1,21 @@
+//! # dnsceremony
+//!
+//! Independent organisations start a private Autonity network with nothing shared but DNS.
+//! Each organisation publishes its validator's identity in its own DNSSEC-signed zone
+//! (RFC 2136 dynamic update with TSIG); every validator reads all the others' records,
+//! validates them itself along the whole chain of trust, builds the same genesis, starts its
+//! node and confirms on chain that the network came up as agreed.
+//!
+//! The library never prints and never exits; the `dnsceremony` binary is a thin layer over it.
+//! See `ARCHITECTURE.md` for the rooms and the flow of data.
+
+pub mod error;
+pub mod exit;
+pub mod hexfmt;
+pub mod manifest;
+pub mod identity;
+pub mod records;
+pub mod dns;
+pub mod lab;
+
+pub use error::Error;
