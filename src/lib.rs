@@ -17,5 +17,6 @@ pub mod identity;
 pub mod records;
 pub mod dns;
 pub mod lab;
+pub mod audit;
 
 pub use error::Error;
