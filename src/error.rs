@@ -34,6 +34,9 @@ pub enum Error {
         /// What is wrong with it.
         why: String,
     },
+    /// The genesis could not be built, or a genesis file breaks the client's rules.
+    #[error(transparent)]
+    Genesis(#[from] crate::genesis::GenesisError),
 }
 
 impl Error {
@@ -43,6 +46,7 @@ impl Error {
             Error::Read { .. } => exit::BAD_INPUT,
             Error::Write { .. } => exit::LOCAL,
             Error::Usage { .. } => exit::BAD_INPUT,
+            Error::Genesis(e) => e.exit_code(),
         }
     }
 }
