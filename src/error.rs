@@ -37,6 +37,9 @@ pub enum Error {
     /// The genesis could not be built, or a genesis file breaks the client's rules.
     #[error(transparent)]
     Genesis(#[from] crate::genesis::GenesisError),
+    /// A JSON-RPC exchange with the node failed.
+    #[error(transparent)]
+    Rpc(#[from] crate::rpc::RpcError),
 }
 
 impl Error {
@@ -47,6 +50,7 @@ impl Error {
             Error::Write { .. } => exit::LOCAL,
             Error::Usage { .. } => exit::BAD_INPUT,
             Error::Genesis(e) => e.exit_code(),
+            Error::Rpc(_) => exit::NETWORK,
         }
     }
 }

@@ -18,5 +18,7 @@ pub mod identity;
 pub mod lab;
 pub mod manifest;
 pub mod records;
+pub mod rpc;
+pub mod standin;
 
 pub use error::Error;
