@@ -40,6 +40,9 @@ pub enum Error {
     /// A JSON-RPC exchange with the node failed.
     #[error(transparent)]
     Rpc(#[from] crate::rpc::RpcError),
+    /// The Autonity client could not be started or failed.
+    #[error(transparent)]
+    Node(#[from] crate::node::NodeError),
 }
 
 impl Error {
@@ -51,6 +54,7 @@ impl Error {
             Error::Usage { .. } => exit::BAD_INPUT,
             Error::Genesis(e) => e.exit_code(),
             Error::Rpc(_) => exit::NETWORK,
+            Error::Node(e) => e.exit_code(),
         }
     }
 }
