@@ -43,6 +43,12 @@ pub enum Error {
     /// Published records are malformed or do not verify.
     #[error(transparent)]
     Records(#[from] crate::records::RecordError),
+    /// The genesis could not be built, or a genesis file breaks the client's rules.
+    #[error(transparent)]
+    Genesis(#[from] crate::genesis::GenesisError),
+    /// A JSON-RPC exchange with the node failed.
+    #[error(transparent)]
+    Rpc(#[from] crate::rpc::RpcError),
 }
 
 impl Error {
@@ -58,6 +64,8 @@ impl Error {
             Error::Identity(_) => exit::BAD_INPUT,
             Error::Records(e) if e.is_missing() => exit::PENDING,
             Error::Records(_) => exit::SECURITY,
+            Error::Genesis(e) => e.exit_code(),
+            Error::Rpc(_) => exit::NETWORK,
         }
     }
 }
