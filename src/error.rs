@@ -52,6 +52,9 @@ pub enum Error {
     /// The Autonity client could not be started or failed.
     #[error(transparent)]
     Node(#[from] crate::node::NodeError),
+    /// An audit could not be carried out (bad anchor, bad zone name, no root server answered).
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
 }
 
 impl Error {
@@ -70,6 +73,7 @@ impl Error {
             Error::Genesis(e) => e.exit_code(),
             Error::Rpc(_) => exit::NETWORK,
             Error::Node(e) => e.exit_code(),
+            Error::Audit(e) => e.exit_code(),
         }
     }
 }

@@ -22,8 +22,8 @@ use hickory_proto::serialize::binary::BinEncodable;
 use super::anchor::Anchor;
 use super::collect::{HostData, ServerData, ZoneData, PROBE_LABEL};
 use super::{
-    ChainStatus, Code, DenialReport, DsReport, Finding, KeyReport, OrgReport, RecordReport,
-    Report, ServerReport, Severity, SigReport, ZoneReport,
+    ChainStatus, Code, DenialReport, DsReport, Finding, KeyReport, OrgReport, RecordReport, Report,
+    ServerReport, Severity, SigReport, ZoneReport,
 };
 
 /// The clock and thresholds every judgement uses.
@@ -45,8 +45,10 @@ pub struct OrgInput {
     pub name: String,
     /// What the walk and the record questions returned.
     pub data: HostData,
-    /// The ceremony record questions: owner, type, required.
-    pub records: Vec<(Name, RecordType, bool)>,
+    /// The ceremony record questions: owner and type.
+    pub records: Vec<(Name, RecordType)>,
+    /// The profile and ceremony id the records are decoded against (`records::decode`).
+    pub ceremony: Option<(crate::manifest::Profile, crate::manifest::CeremonyId)>,
 }
 
 /// Turn the collected zones and hosts into a report.
@@ -114,7 +116,9 @@ fn reply<'a>(s: &'a ServerData, name: &Name, t: RecordType) -> Reply<'a> {
         None => Reply::Unreachable("not asked".into()),
         Some(Err(e)) => Reply::Unreachable(e.to_string()),
         Some(Ok(m)) => match m.metadata.response_code {
-            ResponseCode::NoError | ResponseCode::NXDomain if m.metadata.authoritative => Reply::Ok(m),
+            ResponseCode::NoError | ResponseCode::NXDomain if m.metadata.authoritative => {
+                Reply::Ok(m)
+            }
             ResponseCode::NoError | ResponseCode::NXDomain => {
                 Reply::Lame("answered without the AA bit".into())
             }
@@ -166,6 +170,9 @@ fn content(records: &[&Record]) -> Vec<Vec<u8>> {
     v.dedup();
     v
 }
+
+/// One server's DNSKEY answer: the server, its keys, the canonical content.
+type KeyAnswer<'a> = (&'a ServerData, Vec<DNSKEY>, Vec<Vec<u8>>);
 
 /// The outcome of checking one RRset's signatures.
 struct Checked {
@@ -242,7 +249,9 @@ fn check_rrset(
                         Finding::new(
                             Code::RrsigInvalid,
                             zone,
-                            format!("the signature by key {tag} over {label} does not verify ({e})"),
+                            format!(
+                                "the signature by key {tag} over {label} does not verify ({e})"
+                            ),
                         )
                         .record(&label),
                     );
@@ -336,7 +345,8 @@ fn check_rrset(
 
 /// Findings seen on every answering server lose their server; the others keep it.
 fn merge_servers(per_server: Vec<(String, Vec<Finding>)>, answering: usize) -> Vec<Finding> {
-    let mut count: BTreeMap<(Code, Severity, Option<String>, String), Vec<String>> = BTreeMap::new();
+    let mut count: BTreeMap<(Code, Severity, Option<String>, String), Vec<String>> =
+        BTreeMap::new();
     for (server, fs) in per_server {
         for f in fs {
             count
@@ -385,7 +395,10 @@ fn algorithm_findings(zone: &str, what: &str, alg: Algorithm, out: &mut Vec<Find
         out.push(Finding::new(
             Code::AlgorithmUnsupported,
             zone,
-            format!("{what} uses algorithm {}, which this tool cannot validate", u8::from(alg)),
+            format!(
+                "{what} uses algorithm {}, which this tool cannot validate",
+                u8::from(alg)
+            ),
         ));
     }
 }
@@ -416,7 +429,8 @@ fn zone(
     let mut answering: Vec<(&ServerData, &Message)> = Vec::new();
     for s in &z.servers {
         let mut sr = ServerReport {
-            name: s.name.trim_end_matches('.').to_string() + if s.name.ends_with('.') { "." } else { "" },
+            name: s.name.trim_end_matches('.').to_string()
+                + if s.name.ends_with('.') { "." } else { "" },
             addr: s.addr.map(|a| a.ip().to_string()),
             answered: false,
             serial: None,
@@ -431,12 +445,20 @@ fn zone(
                 answering.push((s, m));
             }
             Reply::Unreachable(why) => findings.push(
-                Finding::new(Code::ServerUnreachable, zs, format!("{} did not answer ({why})", s.label()))
-                    .server(s.label()),
+                Finding::new(
+                    Code::ServerUnreachable,
+                    zs,
+                    format!("{} did not answer ({why})", s.label()),
+                )
+                .server(s.label()),
             ),
             Reply::Lame(why) => findings.push(
-                Finding::new(Code::ServerLame, zs, format!("{} {why} for {zname} SOA", s.label()))
-                    .server(s.label()),
+                Finding::new(
+                    Code::ServerLame,
+                    zs,
+                    format!("{} {why} for {zname} SOA", s.label()),
+                )
+                .server(s.label()),
             ),
         }
         rep.servers.push(sr);
@@ -444,7 +466,11 @@ fn zone(
     if answering.is_empty() {
         rep.status = ChainStatus::Unreachable;
         if z.servers.is_empty() {
-            findings.push(Finding::new(Code::ZoneNotFound, zs, "no authoritative server could be located"));
+            findings.push(Finding::new(
+                Code::ZoneNotFound,
+                zs,
+                "no authoritative server could be located",
+            ));
         }
         rep.findings = fill_zone(findings, zs);
         return (rep, Vec::new());
@@ -456,14 +482,21 @@ fn zone(
         let list: Vec<String> = rep
             .servers
             .iter()
-            .filter_map(|s| s.serial.map(|n| format!("{}={n}", s.addr.clone().unwrap_or_else(|| s.name.clone()))))
+            .filter_map(|s| {
+                s.serial
+                    .map(|n| format!("{}={n}", s.addr.clone().unwrap_or_else(|| s.name.clone())))
+            })
             .collect();
         findings.push(
-            Finding::new(Code::SerialMismatch, zs, format!("servers serve different SOA serials: {}", list.join(", ")))
-                .record(format!("{zname} SOA")),
+            Finding::new(
+                Code::SerialMismatch,
+                zs,
+                format!("servers serve different SOA serials: {}", list.join(", ")),
+            )
+            .record(format!("{zname} SOA")),
         );
     }
-    let key_answers: Vec<(&ServerData, Vec<DNSKEY>, Vec<Vec<u8>>)> = answering
+    let key_answers: Vec<KeyAnswer<'_>> = answering
         .iter()
         .filter_map(|(s, _)| match reply(s, &z.zone, RecordType::DNSKEY) {
             Reply::Ok(m) => {
@@ -484,8 +517,12 @@ fn zone(
             })
             .collect();
         findings.push(
-            Finding::new(Code::DnskeyMismatch, zs, format!("servers serve different DNSKEY sets: {}", list.join(", ")))
-                .record(format!("{zname} DNSKEY")),
+            Finding::new(
+                Code::DnskeyMismatch,
+                zs,
+                format!("servers serve different DNSKEY sets: {}", list.join(", ")),
+            )
+            .record(format!("{zname} DNSKEY")),
         );
     }
 
@@ -496,7 +533,9 @@ fn zone(
             .answers
             .iter()
             .filter_map(|r| match &r.data {
-                RData::NS(ns) if r.name.to_lowercase() == z.zone.to_lowercase() => Some(name_str(&ns.0)),
+                RData::NS(ns) if r.name.to_lowercase() == z.zone.to_lowercase() => {
+                    Some(name_str(&ns.0))
+                }
                 _ => None,
             })
             .collect();
@@ -517,8 +556,12 @@ fn zone(
             );
         }
         for ns in &d.ns {
-            let glue: BTreeSet<String> =
-                d.glue.iter().filter(|(n, _)| n == ns).map(|(_, a)| a.to_string()).collect();
+            let glue: BTreeSet<String> = d
+                .glue
+                .iter()
+                .filter(|(n, _)| n == ns)
+                .map(|(_, a)| a.to_string())
+                .collect();
             if glue.is_empty() {
                 continue;
             }
@@ -552,7 +595,10 @@ fn zone(
     }
 
     // 4. DS (or anchor) against the DNSKEY set of the first answering server.
-    let keys: Vec<DNSKEY> = key_answers.first().map(|(_, k, _)| k.clone()).unwrap_or_default();
+    let keys: Vec<DNSKEY> = key_answers
+        .first()
+        .map(|(_, k, _)| k.clone())
+        .unwrap_or_default();
     let key_section: Vec<Record> = match reply(primary, &z.zone, RecordType::DNSKEY) {
         Reply::Ok(m) => m.answers.clone(),
         _ => Vec::new(),
@@ -577,8 +623,15 @@ fn zone(
             }
             if ds_keys.is_empty() {
                 findings.push(
-                    Finding::new(Code::AnchorNoMatch, zs, format!("no DNSKEY of {zname} matches the trust anchor ({})", anchor.source))
-                        .record(format!("{zname} DNSKEY")),
+                    Finding::new(
+                        Code::AnchorNoMatch,
+                        zs,
+                        format!(
+                            "no DNSKEY of {zname} matches the trust anchor ({})",
+                            anchor.source
+                        ),
+                    )
+                    .record(format!("{zname} DNSKEY")),
                 );
                 chain_broken = Some(ChainStatus::Bogus);
             }
@@ -590,7 +643,11 @@ fn zone(
                 zs,
                 format!("the parent zone {parent_name} is {}", ps.as_str()),
             ));
-            chain_broken = Some(if ps == ChainStatus::Insecure { ChainStatus::Insecure } else { ChainStatus::Bogus });
+            chain_broken = Some(if ps == ChainStatus::Insecure {
+                ChainStatus::Insecure
+            } else {
+                ChainStatus::Bogus
+            });
         }
         (Some(d), _) => {
             let ds_label = format!("{zname} DS");
@@ -603,8 +660,15 @@ fn zone(
                 })
                 .collect();
             if ds_list.is_empty() {
-                let proof = d.ds_answer.iter().any(|r| matches!(r.record_type(), RecordType::NSEC | RecordType::NSEC3));
-                let how = if proof { "proves with NSEC/NSEC3 that there is" } else { "serves" };
+                let proof = d
+                    .ds_answer
+                    .iter()
+                    .any(|r| matches!(r.record_type(), RecordType::NSEC | RecordType::NSEC3));
+                let how = if proof {
+                    "proves with NSEC/NSEC3 that there is"
+                } else {
+                    "serves"
+                };
                 findings.push(
                     Finding::new(
                         Code::UnsignedDelegation,
@@ -618,7 +682,14 @@ fn zone(
             } else {
                 let parent_keys = parent.map(|p| p.1.clone()).unwrap_or_default();
                 let pz = name_str(&d.parent);
-                let checked = check_rrset(zs, &d.ds_answer, &z.zone, RecordType::DS, &parent_keys, clock);
+                let checked = check_rrset(
+                    zs,
+                    &d.ds_answer,
+                    &z.zone,
+                    RecordType::DS,
+                    &parent_keys,
+                    clock,
+                );
                 rep.signatures.extend(checked.sigs);
                 for f in checked.findings {
                     findings.push(f.server(d.parent_server.clone()));
@@ -635,11 +706,20 @@ fn zone(
                         any = true;
                     }
                     rep.ds.push(ds_report(ds, m.is_some()));
-                    algorithm_findings(zs, &format!("DS {}", ds.key_tag()), ds.algorithm(), &mut findings);
+                    algorithm_findings(
+                        zs,
+                        &format!("DS {}", ds.key_tag()),
+                        ds.algorithm(),
+                        &mut findings,
+                    );
                     if ds.digest_type() == DigestType::SHA1 {
                         findings.push(
-                            Finding::new(Code::DsDigestDeprecated, zs, format!("DS {} uses digest type 1 (SHA-1)", ds.key_tag()))
-                                .record(ds_label.clone()),
+                            Finding::new(
+                                Code::DsDigestDeprecated,
+                                zs,
+                                format!("DS {} uses digest type 1 (SHA-1)", ds.key_tag()),
+                            )
+                            .record(ds_label.clone()),
                         );
                     }
                 }
@@ -679,8 +759,12 @@ fn zone(
     if keys.is_empty() {
         if chain_broken != Some(ChainStatus::Insecure) {
             findings.push(
-                Finding::new(Code::DnskeyMissing, zs, format!("{} serves no DNSKEY RRset for {zname}", primary.label()))
-                    .record(format!("{zname} DNSKEY")),
+                Finding::new(
+                    Code::DnskeyMissing,
+                    zs,
+                    format!("{} serves no DNSKEY RRset for {zname}", primary.label()),
+                )
+                .record(format!("{zname} DNSKEY")),
             );
             chain_broken.get_or_insert(ChainStatus::Bogus);
         }
@@ -716,13 +800,21 @@ fn zone(
             chain_broken = Some(ChainStatus::Bogus);
         }
         for k in &keys {
-            algorithm_findings(zs, &format!("DNSKEY {}", key_tag(k)), k.algorithm(), &mut findings);
+            algorithm_findings(
+                zs,
+                &format!("DNSKEY {}", key_tag(k)),
+                k.algorithm(),
+                &mut findings,
+            );
         }
     }
 
     // 6. The other apex RRsets and the denial records, on every answering server.
     let mut denial: Option<DenialReport> = None;
-    let probe = z.zone.prepend_label(PROBE_LABEL).unwrap_or_else(|_| z.zone.clone());
+    let probe = z
+        .zone
+        .prepend_label(PROBE_LABEL)
+        .unwrap_or_else(|_| z.zone.clone());
     for (s, _) in &answering {
         let mut fs = Vec::new();
         for t in [RecordType::SOA, RecordType::NS, RecordType::NSEC3PARAM] {
@@ -751,7 +843,12 @@ fn zone(
             let owners: BTreeSet<(Name, RecordType)> = m
                 .authorities
                 .iter()
-                .filter(|r| matches!(r.record_type(), RecordType::NSEC | RecordType::NSEC3 | RecordType::SOA))
+                .filter(|r| {
+                    matches!(
+                        r.record_type(),
+                        RecordType::NSEC | RecordType::NSEC3 | RecordType::SOA
+                    )
+                })
                 .map(|r| (r.name.to_lowercase(), r.record_type()))
                 .collect();
             for (owner, t) in owners {
@@ -798,21 +895,37 @@ fn zone(
     findings.extend(merged);
     if let Some(d) = &denial {
         if let Some(it) = d.iterations.filter(|i| *i > 0) {
-            let sev = if it > NSEC3_ITERATIONS_LIMIT { Severity::Error } else { Severity::Warning };
+            let sev = if it > NSEC3_ITERATIONS_LIMIT {
+                Severity::Error
+            } else {
+                Severity::Warning
+            };
             findings.push(
-                Finding::new(Code::Nsec3Iterations, zs, format!("NSEC3 uses {it} additional iterations (RFC 9276: 0)"))
-                    .severity(sev)
-                    .record(format!("{zname} NSEC3PARAM")),
+                Finding::new(
+                    Code::Nsec3Iterations,
+                    zs,
+                    format!("NSEC3 uses {it} additional iterations (RFC 9276: 0)"),
+                )
+                .severity(sev)
+                .record(format!("{zname} NSEC3PARAM")),
             );
         }
         if let Some(salt) = d.salt.as_ref().filter(|s| !s.is_empty()) {
             findings.push(
-                Finding::new(Code::Nsec3Salt, zs, format!("NSEC3 uses the salt {salt} (RFC 9276: none)"))
-                    .record(format!("{zname} NSEC3PARAM")),
+                Finding::new(
+                    Code::Nsec3Salt,
+                    zs,
+                    format!("NSEC3 uses the salt {salt} (RFC 9276: none)"),
+                )
+                .record(format!("{zname} NSEC3PARAM")),
             );
         }
         if d.opt_out {
-            findings.push(Finding::new(Code::Nsec3OptOut, zs, "NSEC3 records have the opt-out flag set"));
+            findings.push(Finding::new(
+                Code::Nsec3OptOut,
+                zs,
+                "NSEC3 records have the opt-out flag set",
+            ));
         }
     }
     rep.denial = denial;
@@ -822,8 +935,12 @@ fn zone(
         let tag = key_tag(k);
         if k.revoke() {
             findings.push(
-                Finding::new(Code::KeyRevoked, zs, format!("DNSKEY {tag} (flags {}) has the REVOKE flag", k.flags()))
-                    .record(format!("{zname} DNSKEY")),
+                Finding::new(
+                    Code::KeyRevoked,
+                    zs,
+                    format!("DNSKEY {tag} (flags {}) has the REVOKE flag", k.flags()),
+                )
+                .record(format!("{zname} DNSKEY")),
             );
         } else if !signers.contains(&tag) && !ds_keys.contains(&tag) {
             findings.push(
@@ -849,7 +966,8 @@ fn zone(
             signs: signs.into_iter().collect(),
         });
     }
-    rep.keys.sort_by_key(|k| (std::cmp::Reverse(k.flags & 1), k.tag));
+    rep.keys
+        .sort_by_key(|k| (std::cmp::Reverse(k.flags & 1), k.tag));
 
     rep.status = match chain_broken {
         Some(s) => s,
@@ -857,7 +975,11 @@ fn zone(
             f.severity == Severity::Error
                 && matches!(
                     f.code,
-                    Code::RrsigExpired | Code::RrsigInvalid | Code::RrsigMissing | Code::RrsigNotYetValid | Code::RrsigUnknownKey
+                    Code::RrsigExpired
+                        | Code::RrsigInvalid
+                        | Code::RrsigMissing
+                        | Code::RrsigNotYetValid
+                        | Code::RrsigUnknownKey
                 )
                 && f.record.as_deref().is_some_and(|r| r.ends_with(" DNSKEY"))
         }) =>
@@ -866,11 +988,21 @@ fn zone(
         }
         None => ChainStatus::Secure,
     };
-    if rep.status == ChainStatus::Secure && !findings.iter().any(|f| f.severity >= Severity::Warning) {
-        findings.push(Finding::new(Code::ZoneSecure, zs, "the chain of trust validates and no problem was found"));
+    if rep.status == ChainStatus::Secure
+        && !findings.iter().any(|f| f.severity >= Severity::Warning)
+    {
+        findings.push(Finding::new(
+            Code::ZoneSecure,
+            zs,
+            "the chain of trust validates and no problem was found",
+        ));
     }
     rep.findings = fill_zone(findings, zs);
-    let trusted = if rep.status == ChainStatus::Secure { keys } else { Vec::new() };
+    let trusted = if rep.status == ChainStatus::Secure {
+        keys
+    } else {
+        Vec::new()
+    };
     (rep, trusted)
 }
 
@@ -884,7 +1016,9 @@ fn fill_zone(mut findings: Vec<Finding>, zone: &str) -> Vec<Finding> {
 }
 
 fn ds_matches(ds: &DS, zone: &Name, key: &DNSKEY) -> bool {
-    ds.key_tag() == key_tag(key) && ds.algorithm() == key.algorithm() && ds.covers(zone, key).unwrap_or(false)
+    ds.key_tag() == key_tag(key)
+        && ds.algorithm() == key.algorithm()
+        && ds.covers(zone, key).unwrap_or(false)
 }
 
 fn ds_report(ds: &DS, matches: bool) -> DsReport {
@@ -920,28 +1054,53 @@ fn org(o: &OrgInput, done: &BTreeMap<Name, (ChainStatus, Vec<DNSKEY>)>, clock: C
         findings: Vec::new(),
     };
     if let Some(why) = &o.data.failure {
-        rep.findings.push(Finding::new(Code::ZoneNotFound, &host, format!("the zone of {host} was not found: {why}")));
+        rep.findings.push(Finding::new(
+            Code::ZoneNotFound,
+            &host,
+            format!("the zone of {host} was not found: {why}"),
+        ));
         return rep;
     }
     let zone = rep.zone.clone().unwrap_or_default();
-    let keys = o.data.chain.last().and_then(|z| done.get(z)).map(|d| d.1.clone()).unwrap_or_default();
+    let keys = o
+        .data
+        .chain
+        .last()
+        .and_then(|z| done.get(z))
+        .map(|d| d.1.clone())
+        .unwrap_or_default();
     let answering: Vec<&ServerData> = o
         .data
         .servers
         .iter()
-        .filter(|s| o.records.iter().any(|(n, t, _)| matches!(reply(s, n, *t), Reply::Ok(_))))
+        .filter(|s| {
+            o.records
+                .iter()
+                .any(|(n, t)| matches!(reply(s, n, *t), Reply::Ok(_)))
+        })
         .collect();
     let mut per_server: Vec<(String, Vec<Finding>)> = Vec::new();
-    for (name, t, required) in &o.records {
+    let mut sets: Vec<crate::dns::RRset> = Vec::new();
+    for (name, t) in &o.records {
         let label = format!("{} {t}", name_str(name));
         let mut contents: BTreeMap<Vec<Vec<u8>>, Vec<String>> = BTreeMap::new();
         let mut first: Option<RecordReport> = None;
         for s in &answering {
-            let Reply::Ok(m) = reply(s, name, *t) else { continue };
+            let Reply::Ok(m) = reply(s, name, *t) else {
+                continue;
+            };
             let recs = rrset(&m.answers, name, *t);
             contents.entry(content(&recs)).or_default().push(s.label());
             let c = check_rrset(&zone, &m.answers, name, *t, &keys, clock);
             if first.is_none() {
+                if !recs.is_empty() {
+                    sets.push(crate::dns::RRset {
+                        name: name.to_lowercase(),
+                        rtype: *t,
+                        ttl: recs[0].ttl,
+                        rdata: recs.iter().map(|r| r.data.clone()).collect(),
+                    });
+                }
                 first = Some(RecordReport {
                     name: name_str(name),
                     rtype: t.to_string(),
@@ -957,8 +1116,12 @@ fn org(o: &OrgInput, done: &BTreeMap<Name, (ChainStatus, Vec<DNSKEY>)>, clock: C
                 .map(|(c, servers)| format!("{} value(s) on {}", c.len(), servers.join(", ")))
                 .collect();
             rep.findings.push(
-                Finding::new(Code::RecordMismatch, &zone, format!("servers disagree on {label}: {}", list.join("; ")))
-                    .record(&label),
+                Finding::new(
+                    Code::RecordMismatch,
+                    &zone,
+                    format!("servers disagree on {label}: {}", list.join("; ")),
+                )
+                .record(&label),
             );
         }
         let r = first.unwrap_or(RecordReport {
@@ -967,12 +1130,33 @@ fn org(o: &OrgInput, done: &BTreeMap<Name, (ChainStatus, Vec<DNSKEY>)>, clock: C
             values: Vec::new(),
             signed: false,
         });
-        if r.values.is_empty() && *required {
-            rep.findings.push(
-                Finding::new(Code::RecordMissing, &zone, format!("{label} is not published")).record(&label),
-            );
-        }
         rep.records.push(r);
+    }
+    if let Some((profile, ceremony)) = &o.ceremony {
+        if !answering.is_empty() {
+            let fetched = crate::records::fetched_from(&o.data.host, &sets);
+            match crate::records::decode(&o.data.host, &fetched, *profile, ceremony) {
+                Ok(_) => {}
+                Err(crate::records::RecordError::Missing { record }) => rep.findings.push(
+                    Finding::new(
+                        Code::RecordMissing,
+                        &zone,
+                        format!("{record} is not published"),
+                    )
+                    .record(record),
+                ),
+                Err(e) => {
+                    let record = match &e {
+                        crate::records::RecordError::Multiple { record, .. }
+                        | crate::records::RecordError::Field { record, .. }
+                        | crate::records::RecordError::Missing { record } => record.clone(),
+                    };
+                    rep.findings.push(
+                        Finding::new(Code::RecordInvalid, &zone, e.to_string()).record(record),
+                    );
+                }
+            }
+        }
     }
     let mut merged = merge_servers(per_server, answering.len().max(1));
     for f in &mut merged {

@@ -32,11 +32,17 @@ pub struct Anchor {
 impl Anchor {
     /// The IANA root anchor KSK-2017 (key tag 20326), as published at data.iana.org.
     pub fn iana_root() -> Anchor {
-        let digest = hex::decode("E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D")
-            .unwrap_or_default();
+        let digest =
+            hex::decode("E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D")
+                .unwrap_or_default();
         Anchor {
             zone: Name::root(),
-            ds: vec![DS::new(20326, Algorithm::RSASHA256, DigestType::SHA256, digest)],
+            ds: vec![DS::new(
+                20326,
+                Algorithm::RSASHA256,
+                DigestType::SHA256,
+                digest,
+            )],
             keys: Vec::new(),
             source: "built-in IANA root anchor (KSK-2017, tag 20326)".into(),
         }
@@ -44,10 +50,9 @@ impl Anchor {
 
     /// Read an anchor file (zone-file or BIND `trust-anchors` form).
     pub fn from_file(path: &Path) -> Result<Anchor, AuditError> {
-        let text = std::fs::read_to_string(path).map_err(|e| AuditError::Anchor {
+        let text = std::fs::read_to_string(path).map_err(|source| AuditError::AnchorRead {
             path: path.to_path_buf(),
-            line: 0,
-            why: e.to_string(),
+            source,
         })?;
         let mut anchor = parse(&text).map_err(|(line, why)| AuditError::Anchor {
             path: path.to_path_buf(),
@@ -99,7 +104,12 @@ pub fn parse(text: &str) -> Result<Anchor, (usize, String)> {
                     let t = std::mem::take(&mut stmt);
                     let t: Vec<String> = t
                         .into_iter()
-                        .filter(|x| !matches!(x.as_str(), "trust-anchors" | "managed-keys" | "trusted-keys"))
+                        .filter(|x| {
+                            !matches!(
+                                x.as_str(),
+                                "trust-anchors" | "managed-keys" | "trusted-keys"
+                            )
+                        })
                         .collect();
                     if !t.is_empty() {
                         entries.push((start, t));
@@ -124,9 +134,13 @@ pub fn parse(text: &str) -> Result<Anchor, (usize, String)> {
             )
         });
         let Some(pos) = pos else {
-            return Err((line, format!("expected a DS or DNSKEY record, got `{}`", toks.join(" "))));
+            return Err((
+                line,
+                format!("expected a DS or DNSKEY record, got `{}`", toks.join(" ")),
+            ));
         };
-        let zone = Name::from_ascii(&toks[0]).map_err(|e| (line, format!("owner `{}`: {e}", toks[0])))?;
+        let zone =
+            Name::from_ascii(&toks[0]).map_err(|e| (line, format!("owner `{}`: {e}", toks[0])))?;
         anchor.zone = zone;
         let kind = toks[pos].to_ascii_uppercase();
         let rd = &toks[pos + 1..];
@@ -137,19 +151,29 @@ pub fn parse(text: &str) -> Result<Anchor, (usize, String)> {
                 .map_err(|_| (line, format!("{what} `{}` is not a number", rd[i])))
         };
         if kind.ends_with("DS") {
-            let tag = u16::try_from(num(0, "key tag")?).map_err(|_| (line, "key tag too large".to_string()))?;
-            let alg = u8::try_from(num(1, "algorithm")?).map_err(|_| (line, "algorithm too large".to_string()))?;
-            let dt = u8::try_from(num(2, "digest type")?).map_err(|_| (line, "digest type too large".to_string()))?;
+            let tag = u16::try_from(num(0, "key tag")?)
+                .map_err(|_| (line, "key tag too large".to_string()))?;
+            let alg = u8::try_from(num(1, "algorithm")?)
+                .map_err(|_| (line, "algorithm too large".to_string()))?;
+            let dt = u8::try_from(num(2, "digest type")?)
+                .map_err(|_| (line, "digest type too large".to_string()))?;
             let hexd: String = rd[3.min(rd.len())..].concat();
             let digest = hex::decode(&hexd).map_err(|e| (line, format!("digest: {e}")))?;
             if digest.is_empty() {
                 return Err((line, "digest missing".into()));
             }
-            anchor.ds.push(DS::new(tag, Algorithm::from_u8(alg), DigestType::from(dt), digest));
+            anchor.ds.push(DS::new(
+                tag,
+                Algorithm::from_u8(alg),
+                DigestType::from(dt),
+                digest,
+            ));
         } else {
-            let flags = u16::try_from(num(0, "flags")?).map_err(|_| (line, "flags too large".to_string()))?;
+            let flags = u16::try_from(num(0, "flags")?)
+                .map_err(|_| (line, "flags too large".to_string()))?;
             let _protocol = num(1, "protocol")?;
-            let alg = u8::try_from(num(2, "algorithm")?).map_err(|_| (line, "algorithm too large".to_string()))?;
+            let alg = u8::try_from(num(2, "algorithm")?)
+                .map_err(|_| (line, "algorithm too large".to_string()))?;
             let b64: String = rd[3.min(rd.len())..].concat();
             let key = base64::engine::general_purpose::STANDARD
                 .decode(b64.as_bytes())
@@ -157,9 +181,10 @@ pub fn parse(text: &str) -> Result<Anchor, (usize, String)> {
             if key.is_empty() {
                 return Err((line, "public key missing".into()));
             }
-            anchor
-                .keys
-                .push(DNSKEY::with_flags(flags, PublicKeyBuf::new(key, Algorithm::from_u8(alg))));
+            anchor.keys.push(DNSKEY::with_flags(
+                flags,
+                PublicKeyBuf::new(key, Algorithm::from_u8(alg)),
+            ));
         }
     }
     Ok(anchor)

@@ -204,7 +204,11 @@ mod tests {
         for c in Code::ALL {
             let s = c.as_str();
             assert!(seen.insert(s), "duplicate {s}");
-            assert!(s.chars().all(|ch| ch.is_ascii_uppercase() || ch == '_' || ch.is_ascii_digit()), "{s}");
+            assert!(
+                s.chars()
+                    .all(|ch| ch.is_ascii_uppercase() || ch == '_' || ch.is_ascii_digit()),
+                "{s}"
+            );
             assert!(c.meaning().ends_with('.') && c.fix().ends_with('.'), "{s}");
         }
     }

@@ -140,7 +140,12 @@ pub const PROBE_LABEL: &str = "dnsceremony-audit-probe";
 impl Collector {
     /// A collector starting at `roots` (the anchor's zone servers), sending through `wire`,
     /// with at most `in_flight` queries outstanding.
-    pub fn new(wire: Wire, roots: Vec<SocketAddr>, anchor_zone: Name, in_flight: usize) -> Arc<Collector> {
+    pub fn new(
+        wire: Wire,
+        roots: Vec<SocketAddr>,
+        anchor_zone: Name,
+        in_flight: usize,
+    ) -> Arc<Collector> {
         Arc::new(Collector {
             wire,
             roots,
@@ -159,11 +164,20 @@ impl Collector {
 
     /// Every zone collected so far.
     pub fn zones(&self) -> Vec<Arc<ZoneData>> {
-        let cells: Vec<_> = self.zones.lock().map(|m| m.values().cloned().collect()).unwrap_or_default();
+        let cells: Vec<_> = self
+            .zones
+            .lock()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default();
         cells.iter().filter_map(|c| c.get().cloned()).collect()
     }
 
-    async fn ask(&self, server: SocketAddr, name: &Name, rtype: RecordType) -> Result<Message, WireError> {
+    async fn ask(
+        &self,
+        server: SocketAddr,
+        name: &Name,
+        rtype: RecordType,
+    ) -> Result<Message, WireError> {
         let _permit = self.limit.acquire().await;
         self.wire.ask(server, name, rtype).await
     }
@@ -176,7 +190,10 @@ impl Collector {
     async fn chain_depth(self: &Arc<Self>, name: &Name, depth: u8) -> Result<Vec<Name>, String> {
         let name = name.to_lowercase();
         if !self.anchor_zone.zone_of(&name) {
-            return Err(format!("{name} is not below the anchor's zone {}", self.anchor_zone));
+            return Err(format!(
+                "{name} is not below the anchor's zone {}",
+                self.anchor_zone
+            ));
         }
         let mut chain = vec![self.anchor_zone.clone()];
         self.zone(&self.anchor_zone, depth).await;
@@ -194,7 +211,9 @@ impl Collector {
                 }
                 Cut::Inside => {}
                 Cut::NxDomain => {
-                    return Err(format!("{candidate} does not exist (NXDOMAIN from the {parent} servers)"))
+                    return Err(format!(
+                        "{candidate} does not exist (NXDOMAIN from the {parent} servers)"
+                    ))
                 }
                 Cut::Failed(why) => return Err(why),
             }
@@ -219,7 +238,10 @@ impl Collector {
                 let m = match self.ask(addr, candidate, RecordType::NS).await {
                     Ok(m) => m,
                     Err(e) => {
-                        why = format!("no server of {parent} answered for {candidate} NS ({}: {e})", s.label());
+                        why = format!(
+                            "no server of {parent} answered for {candidate} NS ({}: {e})",
+                            s.label()
+                        );
                         continue;
                     }
                 };
@@ -298,7 +320,11 @@ impl Collector {
             m.entry(zone.clone()).or_default().clone()
         };
         cell.get_or_init(|| async {
-            let delegation = self.delegations.lock().ok().and_then(|m| m.get(zone).cloned());
+            let delegation = self
+                .delegations
+                .lock()
+                .ok()
+                .and_then(|m| m.get(zone).cloned());
             let mut targets: Vec<(String, Option<SocketAddr>)> = Vec::new();
             match &delegation {
                 None => {
@@ -308,8 +334,12 @@ impl Collector {
                 }
                 Some(d) => {
                     for ns in &d.ns {
-                        let glued: Vec<IpAddr> =
-                            d.glue.iter().filter(|(n, _)| n == ns).map(|(_, a)| *a).collect();
+                        let glued: Vec<IpAddr> = d
+                            .glue
+                            .iter()
+                            .filter(|(n, _)| n == ns)
+                            .map(|(_, a)| *a)
+                            .collect();
                         let addrs = if glued.is_empty() && depth < 4 {
                             self.addresses_of(ns, depth + 1).await
                         } else {
@@ -324,7 +354,9 @@ impl Collector {
                     }
                 }
             }
-            let probe = zone.prepend_label(PROBE_LABEL).unwrap_or_else(|_| zone.clone());
+            let probe = zone
+                .prepend_label(PROBE_LABEL)
+                .unwrap_or_else(|_| zone.clone());
             let mut questions: Vec<(Name, RecordType)> =
                 APEX.iter().map(|t| (zone.clone(), *t)).collect();
             questions.push((probe, RecordType::A));
@@ -353,7 +385,15 @@ impl Collector {
                 let (q, t) = (q.clone(), *t);
                 set.spawn(async move {
                     let answer = me.ask(addr, &q, t).await;
-                    (i, j, Exchange { name: q, rtype: t, answer })
+                    (
+                        i,
+                        j,
+                        Exchange {
+                            name: q,
+                            rtype: t,
+                            answer,
+                        },
+                    )
                 });
             }
             let _ = name;
@@ -389,7 +429,9 @@ impl Collector {
             let Ok(chain) = self.chain_depth(name, depth).await else {
                 return Vec::new();
             };
-            let Some(zone) = chain.last() else { return Vec::new() };
+            let Some(zone) = chain.last() else {
+                return Vec::new();
+            };
             let zd = self.zone(zone, depth).await;
             let mut out = Vec::new();
             for s in &zd.servers {
@@ -416,7 +458,11 @@ impl Collector {
     }
 
     /// Walk to `host` and ask every server of its zone the given questions.
-    pub async fn host(self: &Arc<Self>, host: &Name, questions: Vec<(Name, RecordType)>) -> HostData {
+    pub async fn host(
+        self: &Arc<Self>,
+        host: &Name,
+        questions: Vec<(Name, RecordType)>,
+    ) -> HostData {
         match self.chain_to(host).await {
             Err(why) => HostData {
                 host: host.clone(),
@@ -427,7 +473,11 @@ impl Collector {
             Ok(chain) => {
                 let zone = chain.last().cloned().unwrap_or_else(Name::root);
                 let zd = self.zone(&zone, 0).await;
-                let targets = zd.servers.iter().map(|s| (s.name.clone(), s.addr)).collect();
+                let targets = zd
+                    .servers
+                    .iter()
+                    .map(|s| (s.name.clone(), s.addr))
+                    .collect();
                 let servers = self.ask_all(targets, questions).await;
                 HostData {
                     host: host.clone(),

@@ -43,6 +43,14 @@ pub enum AuditError {
         /// What is wrong.
         why: String,
     },
+    /// The anchor file could not be read.
+    #[error("cannot read trust anchor ({}: {source})", path.display())]
+    AnchorRead {
+        /// The anchor file.
+        path: std::path::PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
     /// The anchor file holds no DS or DNSKEY record.
     #[error("bad trust anchor ({}: no DS or DNSKEY record)", path.display())]
     AnchorEmpty {
@@ -376,7 +384,12 @@ impl Report {
     /// Sort zones (ancestors first) and findings (worst first) so every rendering is stable.
     pub fn normalise(&mut self) {
         self.zones.sort_by(|a, b| {
-            let depth = |z: &str| z.trim_end_matches('.').split('.').filter(|l| !l.is_empty()).count();
+            let depth = |z: &str| {
+                z.trim_end_matches('.')
+                    .split('.')
+                    .filter(|l| !l.is_empty())
+                    .count()
+            };
             (depth(&a.zone), &a.zone).cmp(&(depth(&b.zone), &b.zone))
         });
         for z in &mut self.zones {
@@ -421,4 +434,161 @@ pub fn fmt_left(seconds: i64) -> String {
     } else {
         format!("{sign}{s}s")
     }
+}
+
+/// What to audit and how.
+#[derive(Debug, Clone)]
+pub struct AuditConfig {
+    /// The trust anchor.
+    pub anchor: anchor::Anchor,
+    /// Servers of the anchor's zone (root server addresses).
+    pub roots: Vec<std::net::SocketAddr>,
+    /// Zones given by name.
+    pub zones: Vec<hickory_proto::rr::Name>,
+    /// The manifest whose organisations are audited.
+    pub manifest: Option<crate::manifest::Manifest>,
+    /// Signatures expiring within this many days are warnings.
+    pub warn_days: u32,
+    /// Time to wait for one answer.
+    pub timeout: std::time::Duration,
+    /// Queries in flight at most.
+    pub in_flight: usize,
+}
+
+/// The ceremony record questions for a host: A, AAAA and TXT at the host, TXT at `key_`,
+/// `port_`, `autonity_` and `genesis_`.
+pub fn record_questions(
+    host: &hickory_proto::rr::Name,
+) -> Vec<(hickory_proto::rr::Name, hickory_proto::rr::RecordType)> {
+    use hickory_proto::rr::RecordType as T;
+    let n = crate::records::RecordNames::for_host(host);
+    vec![
+        (n.host.clone(), T::A),
+        (n.host.clone(), T::AAAA),
+        (n.host, T::TXT),
+        (n.key, T::TXT),
+        (n.port, T::TXT),
+        (n.autonity, T::TXT),
+        (n.genesis, T::TXT),
+    ]
+}
+
+/// Run an audit: collect from the network, analyse at the current time.
+pub async fn run(cfg: &AuditConfig) -> Result<Report, AuditError> {
+    if cfg.zones.is_empty() && cfg.manifest.as_ref().is_none_or(|m| m.orgs.is_empty()) {
+        return Err(AuditError::Empty);
+    }
+    let collector = collect::Collector::new(
+        wire::Wire::new(cfg.timeout),
+        cfg.roots.clone(),
+        cfg.anchor.zone.clone(),
+        cfg.in_flight,
+    );
+    // The anchor's zone first: if none of its servers answers, nothing can be audited.
+    let top = collector.zone(&cfg.anchor.zone, 0).await;
+    if !top.servers.iter().any(|s| {
+        s.exchanges
+            .iter()
+            .any(|e| matches!(&e.answer, Ok(m) if m.metadata.authoritative))
+    }) {
+        let why = top
+            .servers
+            .iter()
+            .flat_map(|s| s.exchanges.iter())
+            .find_map(|e| e.answer.as_ref().err().map(|e| e.to_string()))
+            .unwrap_or_else(|| "no authoritative answer".into());
+        return Err(AuditError::NoRoot {
+            servers: cfg
+                .roots
+                .iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+            why,
+        });
+    }
+    let mut zone_tasks = tokio::task::JoinSet::new();
+    for z in &cfg.zones {
+        let c = std::sync::Arc::clone(&collector);
+        let z = z.clone();
+        zone_tasks.spawn(async move { (z.clone(), c.chain_to(&z).await) });
+    }
+    let mut org_tasks = tokio::task::JoinSet::new();
+    if let Some(m) = &cfg.manifest {
+        for (i, org) in m.orgs.iter().enumerate() {
+            let c = std::sync::Arc::clone(&collector);
+            let host = org.host.clone();
+            org_tasks.spawn(async move {
+                let q = record_questions(&host);
+                (i, c.host(&host, q).await)
+            });
+        }
+    }
+    let mut missing_zones = Vec::new();
+    while let Some(r) = zone_tasks.join_next().await {
+        if let Ok((z, Ok(chain))) = &r {
+            if chain.last() != Some(z) {
+                missing_zones.push(Finding::new(
+                    Code::ZoneNotFound,
+                    &z.to_ascii(),
+                    format!(
+                        "{z} is not a zone: it lies inside {}",
+                        chain.last().map(|c| c.to_ascii()).unwrap_or_default()
+                    ),
+                ));
+            }
+        } else if let Ok((z, Err(why))) = r {
+            missing_zones.push(Finding::new(Code::ZoneNotFound, &z.to_ascii(), why));
+        }
+    }
+    let mut hosts = Vec::new();
+    while let Some(r) = org_tasks.join_next().await {
+        if let Ok(x) = r {
+            hosts.push(x);
+        }
+    }
+    hosts.sort_by_key(|(i, _)| *i);
+    let orgs: Vec<analyse::OrgInput> = match &cfg.manifest {
+        Some(m) => hosts
+            .into_iter()
+            .map(|(i, data)| analyse::OrgInput {
+                name: m.orgs[i].name.clone(),
+                records: record_questions(&data.host),
+                data,
+                ceremony: Some((m.profile, m.ceremony_id())),
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let clock = analyse::Clock {
+        now,
+        warn_days: cfg.warn_days,
+    };
+    let mut report = analyse::report(
+        &cfg.anchor,
+        &collector.zones(),
+        &orgs,
+        clock,
+        collector.queries(),
+    );
+    for f in missing_zones {
+        let zone = f.zone.clone();
+        match report.zones.iter_mut().find(|z| z.zone == zone) {
+            Some(z) => z.findings.push(f),
+            None => report.zones.push(ZoneReport {
+                zone: zone.clone(),
+                parent: None,
+                status: ChainStatus::Unreachable,
+                servers: Vec::new(),
+                ds: Vec::new(),
+                keys: Vec::new(),
+                signatures: Vec::new(),
+                denial: None,
+                findings: vec![f],
+            }),
+        }
+    }
+    report.normalise();
+    Ok(report)
 }

@@ -121,7 +121,8 @@ async fn udp(server: SocketAddr, bytes: &[u8], id: u16) -> Result<Message, WireE
 async fn tcp(server: SocketAddr, bytes: &[u8], id: u16) -> Result<Message, WireError> {
     let io = |e: std::io::Error| WireError::Io(e.to_string());
     let mut stream = tokio::net::TcpStream::connect(server).await.map_err(io)?;
-    let len = u16::try_from(bytes.len()).map_err(|_| WireError::Malformed("query too long".into()))?;
+    let len =
+        u16::try_from(bytes.len()).map_err(|_| WireError::Malformed("query too long".into()))?;
     let mut framed = len.to_be_bytes().to_vec();
     framed.extend_from_slice(bytes);
     stream.write_all(&framed).await.map_err(io)?;

@@ -104,7 +104,10 @@ fn rows(r: &Report) -> Vec<(String, Vec<Box>)> {
         return out;
     }
     for z in &r.zones {
-        if r.zones.iter().any(|c| c.parent.as_deref() == Some(z.zone.as_str())) {
+        if r.zones
+            .iter()
+            .any(|c| c.parent.as_deref() == Some(z.zone.as_str()))
+        {
             continue;
         }
         let mut chain = vec![z.zone.clone()];
@@ -130,7 +133,14 @@ fn short(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
     } else {
-        let tail: String = s.chars().rev().take(n - 1).collect::<Vec<_>>().into_iter().rev().collect();
+        let tail: String = s
+            .chars()
+            .rev()
+            .take(n - 1)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
         format!("…{tail}")
     }
 }
@@ -211,8 +221,12 @@ pub fn render(r: &Report) -> String {
         esc(&summary_line(r)),
         r.exit_code()
     );
-    let _ = write!(o, "<h2>Chain of trust</h2>\n<div class=\"chain\">{}</div>\n", svg(r));
-    let _ = write!(o, "<p class=\"meta\">green: no problem · amber: warning · red: error · grey: no server answered</p>\n");
+    let _ = write!(
+        o,
+        "<h2>Chain of trust</h2>\n<div class=\"chain\">{}</div>\n",
+        svg(r)
+    );
+    let _ = writeln!(o, "<p class=\"meta\">green: no problem · amber: warning · red: error · grey: no server answered</p>");
     if !r.orgs.is_empty() {
         o.push_str("<h2>Organisations</h2>\n<table><tr><th>status</th><th>organisation</th><th>host</th><th>record</th><th>type</th><th>state</th><th>value</th></tr>\n");
         for org in &r.orgs {
@@ -281,7 +295,9 @@ pub fn render(r: &Report) -> String {
             esc(&z.zone),
             z.status.as_str()
         );
-        o.push_str("<table><tr><th>server</th><th>address</th><th>answered</th><th>serial</th></tr>");
+        o.push_str(
+            "<table><tr><th>server</th><th>address</th><th>answered</th><th>serial</th></tr>",
+        );
         for s in &z.servers {
             let _ = write!(
                 o,
@@ -289,7 +305,9 @@ pub fn render(r: &Report) -> String {
                 esc(&s.name),
                 esc(s.addr.as_deref().unwrap_or("-")),
                 if s.answered { "yes" } else { "<b>no</b>" },
-                s.serial.map(|n| n.to_string()).unwrap_or_else(|| "-".into())
+                s.serial
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| "-".into())
             );
         }
         o.push_str("</table>\n<table><tr><th>record</th><th>key tag</th><th>algorithm</th><th>detail</th></tr>");
@@ -301,11 +319,16 @@ pub fn render(r: &Report) -> String {
                 d.tag,
                 d.algorithm,
                 d.digest_type,
-                if d.matches { "matches a key" } else { "<b>matches no key</b>" }
+                if d.matches {
+                    "matches a key"
+                } else {
+                    "<b>matches no key</b>"
+                }
             );
         }
         for k in &z.keys {
-            let _ = write!(
+            let _ =
+                write!(
                 o,
                 "<tr><td>DNSKEY {}</td><td>{}</td><td>{}</td><td>flags {}{}{}; signs {}</td></tr>",
                 k.role(),
@@ -340,7 +363,11 @@ pub fn render(r: &Report) -> String {
                 match (d.iterations, &d.salt) {
                     (Some(i), Some(s)) => format!(
                         ", {i} iterations, salt {}{}",
-                        if s.is_empty() { "-".to_string() } else { esc(s) },
+                        if s.is_empty() {
+                            "-".to_string()
+                        } else {
+                            esc(s)
+                        },
                         if d.opt_out { ", opt-out" } else { "" }
                     ),
                     _ => String::new(),

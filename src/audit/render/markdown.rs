@@ -18,7 +18,13 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(o, "- generated: {}", fmt_time(r.generated_at));
     let _ = writeln!(o, "- anchor: `{}`", cell(&r.anchor));
     let _ = writeln!(o, "- expiry warning window: {} days", r.warn_days);
-    let _ = writeln!(o, "- result: **{}** ({}, exit {})\n", verdict(r.worst()), summary_line(r), r.exit_code());
+    let _ = writeln!(
+        o,
+        "- result: **{}** ({}, exit {})\n",
+        verdict(r.worst()),
+        summary_line(r),
+        r.exit_code()
+    );
     if !r.orgs.is_empty() {
         let _ = writeln!(o, "## Organisations\n");
         let _ = writeln!(o, "| status | organisation | host | chain | records |");
@@ -32,7 +38,13 @@ pub fn render(r: &Report) -> String {
                         "`{} {}` {}",
                         x.name,
                         x.rtype,
-                        if x.values.is_empty() { "missing" } else if x.signed { "signed" } else { "**not signed**" }
+                        if x.values.is_empty() {
+                            "missing"
+                        } else if x.signed {
+                            "signed"
+                        } else {
+                            "**not signed**"
+                        }
                     )
                 })
                 .collect();
@@ -42,7 +54,11 @@ pub fn render(r: &Report) -> String {
                 verdict(r.org_worst(org)),
                 cell(&org.name),
                 org.host,
-                if org.chain.is_empty() { "zone not found".to_string() } else { org.chain.join(" → ") },
+                if org.chain.is_empty() {
+                    "zone not found".to_string()
+                } else {
+                    org.chain.join(" → ")
+                },
                 cell(&recs.join("<br>"))
             );
         }
@@ -50,7 +66,13 @@ pub fn render(r: &Report) -> String {
     }
     let _ = writeln!(o, "## Zones\n");
     for z in &r.zones {
-        let _ = writeln!(o, "### `{}`: {} ({})\n", z.zone, z.status.as_str(), verdict(r.zone_worst(&z.zone)));
+        let _ = writeln!(
+            o,
+            "### `{}`: {} ({})\n",
+            z.zone,
+            z.status.as_str(),
+            verdict(r.zone_worst(&z.zone))
+        );
         let _ = writeln!(o, "| server | address | answered | serial |");
         let _ = writeln!(o, "|---|---|---|---|");
         for s in &z.servers {
@@ -60,7 +82,9 @@ pub fn render(r: &Report) -> String {
                 s.name,
                 s.addr.clone().unwrap_or_else(|| "-".into()),
                 if s.answered { "yes" } else { "**no**" },
-                s.serial.map(|n| n.to_string()).unwrap_or_else(|| "-".into())
+                s.serial
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| "-".into())
             );
         }
         let _ = writeln!(o);
@@ -75,7 +99,11 @@ pub fn render(r: &Report) -> String {
                     d.tag,
                     d.algorithm,
                     d.digest_type,
-                    if d.matches { "matches a key" } else { "**matches no key**" }
+                    if d.matches {
+                        "matches a key"
+                    } else {
+                        "**matches no key**"
+                    }
                 );
             }
             for k in &z.keys {
@@ -88,13 +116,20 @@ pub fn render(r: &Report) -> String {
                     k.flags,
                     if k.has_ds { ", has DS" } else { "" },
                     if k.revoked() { ", **revoked**" } else { "" },
-                    if k.signs.is_empty() { "nothing".to_string() } else { cell(&k.signs.join(", ")) }
+                    if k.signs.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        cell(&k.signs.join(", "))
+                    }
                 );
             }
             let _ = writeln!(o);
         }
         if !z.signatures.is_empty() {
-            let _ = writeln!(o, "| RRset | key | inception | expiration | left | TTL | valid |");
+            let _ = writeln!(
+                o,
+                "| RRset | key | inception | expiration | left | TTL | valid |"
+            );
             let _ = writeln!(o, "|---|---|---|---|---|---|---|");
             for s in &z.signatures {
                 let _ = writeln!(
@@ -133,7 +168,10 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(o, "None.");
         return o;
     }
-    let _ = writeln!(o, "| severity | code | zone | record | server | detail | fix |");
+    let _ = writeln!(
+        o,
+        "| severity | code | zone | record | server | detail | fix |"
+    );
     let _ = writeln!(o, "|---|---|---|---|---|---|---|");
     for f in findings {
         let _ = writeln!(
@@ -142,7 +180,10 @@ pub fn render(r: &Report) -> String {
             f.severity.as_str(),
             f.code.as_str(),
             f.zone,
-            f.record.as_deref().map(|x| format!("`{x}`")).unwrap_or_else(|| "-".into()),
+            f.record
+                .as_deref()
+                .map(|x| format!("`{x}`"))
+                .unwrap_or_else(|| "-".into()),
             f.server.as_deref().map(cell).unwrap_or_else(|| "-".into()),
             cell(&f.detail),
             cell(f.code.fix())

@@ -63,7 +63,8 @@ pub fn verdict(worst: Option<Severity>) -> &'static str {
 /// `2 errors, 1 warning, 3 info`.
 pub fn summary_line(report: &Report) -> String {
     let (e, w, i) = counts(report);
-    let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     format!(
         "{}, {}, {} info",
         plural(e, "error", "errors"),

@@ -11,7 +11,11 @@ pub fn render(r: &Report) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "dnsceremony audit at {}", fmt_time(r.generated_at));
     let _ = writeln!(o, "  anchor: {}", r.anchor);
-    let _ = writeln!(o, "  signatures expiring within {} days are warnings; {} queries sent", r.warn_days, r.queries);
+    let _ = writeln!(
+        o,
+        "  signatures expiring within {} days are warnings; {} queries sent",
+        r.warn_days, r.queries
+    );
     if !r.orgs.is_empty() {
         let _ = writeln!(o, "\nOrganisations");
         for org in &r.orgs {
@@ -22,7 +26,11 @@ pub fn render(r: &Report) -> String {
                 verdict(worst).to_uppercase(),
                 org.name,
                 org.host,
-                if org.chain.is_empty() { "(zone not found)".to_string() } else { org.chain.join(" -> ") }
+                if org.chain.is_empty() {
+                    "(zone not found)".to_string()
+                } else {
+                    org.chain.join(" -> ")
+                }
             );
             for rec in &org.records {
                 let state = if rec.values.is_empty() {
@@ -32,7 +40,14 @@ pub fn render(r: &Report) -> String {
                 } else {
                     "NOT SIGNED"
                 };
-                let _ = writeln!(o, "          {:<40} {:<5} {:<10} {}", rec.name, rec.rtype, state, rec.values.join(" | "));
+                let _ = writeln!(
+                    o,
+                    "          {:<40} {:<5} {:<10} {}",
+                    rec.name,
+                    rec.rtype,
+                    state,
+                    rec.values.join(" | ")
+                );
             }
         }
     }
@@ -62,11 +77,19 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(
                 o,
                 "    {} {:>5} alg {:<2} digest {}  {}",
-                if z.parent.is_some() { "ds    " } else { "anchor" },
+                if z.parent.is_some() {
+                    "ds    "
+                } else {
+                    "anchor"
+                },
                 d.tag,
                 d.algorithm,
                 d.digest_type,
-                if d.matches { "matches a key" } else { "MATCHES NO KEY" }
+                if d.matches {
+                    "matches a key"
+                } else {
+                    "MATCHES NO KEY"
+                }
             );
         }
         for k in &z.keys {
@@ -79,7 +102,11 @@ pub fn render(r: &Report) -> String {
                 k.flags,
                 if k.has_ds { " (DS)" } else { "" },
                 if k.revoked() { " REVOKED" } else { "" },
-                if k.signs.is_empty() { "-".to_string() } else { k.signs.join(", ") }
+                if k.signs.is_empty() {
+                    "-".to_string()
+                } else {
+                    k.signs.join(", ")
+                }
             );
         }
         for s in &z.signatures {
@@ -124,7 +151,14 @@ pub fn render(r: &Report) -> String {
         if let Some(s) = &f.server {
             about = format!("{about} @ {s}");
         }
-        let _ = writeln!(o, "  {:<7} {:<22} {}: {}", f.severity.as_str(), f.code.as_str(), about, f.detail);
+        let _ = writeln!(
+            o,
+            "  {:<7} {:<22} {}: {}",
+            f.severity.as_str(),
+            f.code.as_str(),
+            about,
+            f.detail
+        );
     }
     let _ = writeln!(o, "\n{} (exit {})", summary_line(r), r.exit_code());
     o
