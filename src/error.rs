@@ -34,6 +34,12 @@ pub enum Error {
         /// What is wrong with it.
         why: String,
     },
+    /// A TSIG key file is unusable.
+    #[error(transparent)]
+    TsigKey(#[from] crate::dns::tsig::TsigError),
+    /// Publishing (zone discovery, update, read-back) failed.
+    #[error(transparent)]
+    Update(Box<crate::dns::update::UpdateError>),
 }
 
 impl Error {
@@ -43,6 +49,14 @@ impl Error {
             Error::Read { .. } => exit::BAD_INPUT,
             Error::Write { .. } => exit::LOCAL,
             Error::Usage { .. } => exit::BAD_INPUT,
+            Error::TsigKey(_) => exit::BAD_INPUT,
+            Error::Update(e) => e.exit_code(),
         }
+    }
+}
+
+impl From<crate::dns::update::UpdateError> for Error {
+    fn from(e: crate::dns::update::UpdateError) -> Self {
+        Error::Update(Box::new(e))
     }
 }
