@@ -49,6 +49,9 @@ pub enum Error {
     /// A JSON-RPC exchange with the node failed.
     #[error(transparent)]
     Rpc(#[from] crate::rpc::RpcError),
+    /// The Autonity client could not be started or failed.
+    #[error(transparent)]
+    Node(#[from] crate::node::NodeError),
 }
 
 impl Error {
@@ -66,6 +69,7 @@ impl Error {
             Error::Records(_) => exit::SECURITY,
             Error::Genesis(e) => e.exit_code(),
             Error::Rpc(_) => exit::NETWORK,
+            Error::Node(e) => e.exit_code(),
         }
     }
 }
