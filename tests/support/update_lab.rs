@@ -26,31 +26,6 @@ pub struct UpdateLab {
     pub key_name: String,
     /// The lab's directory (kept alive with the servers).
     pub dir: tempfile::TempDir,
-    _addrs: [Loopback; 2],
-}
-
-/// `named` listens only on addresses configured on an interface; Linux configures only
-/// 127.0.0.1 on `lo`. The address is added while the lab lives and removed afterwards.
-struct Loopback(Option<Ipv4Addr>);
-
-impl Loopback {
-    fn add(addr: Ipv4Addr) -> Loopback {
-        let out = Command::new("ip")
-            .args(["addr", "add", &format!("{addr}/32"), "dev", "lo"])
-            .output()
-            .expect("ip");
-        Loopback(out.status.success().then_some(addr))
-    }
-}
-
-impl Drop for Loopback {
-    fn drop(&mut self) {
-        if let Some(addr) = self.0 {
-            let _ = Command::new("ip")
-                .args(["addr", "del", &format!("{addr}/32"), "dev", "lo"])
-                .output();
-        }
-    }
 }
 
 impl UpdateLab {
@@ -93,7 +68,6 @@ impl UpdateLab {
         );
         std::fs::write(sdir.join("named.conf"), sconf).unwrap();
 
-        let addrs = [Loopback::add(p_addr), Loopback::add(s_addr)];
         let primary = Named::start(p_addr, &pdir).expect("primary named");
         let secondary = Named::start(s_addr, &sdir).expect("secondary named");
         let lab = UpdateLab {
@@ -103,7 +77,6 @@ impl UpdateLab {
             key_file,
             key_name: key_name.to_string(),
             dir,
-            _addrs: addrs,
         };
         lab.wait_signed_and_transferred();
         lab
