@@ -9,6 +9,8 @@ use dnsceremony::exit;
 
 mod audit;
 mod check;
+mod keys;
+mod manifest;
 
 /// Start a private Autonity network between organisations that share nothing but DNSSEC-signed DNS.
 #[derive(Debug, Parser)]
@@ -22,6 +24,12 @@ pub struct Cli {
 enum Command {
     /// Phase 4: blocks advance and the committee holds this node and every validator.
     Check(check::CheckArgs),
+    /// Phase 1: check, create or sign the ceremony manifest.
+    Manifest(manifest::ManifestArgs),
+    /// Phase 2: make a validator's keys (never overwrites, never prints private keys).
+    Keygen(keys::KeygenArgs),
+    /// Show the public identity of existing keys.
+    Keys(keys::KeysArgs),
     /// DNSSEC audit of every organisation's zone: findings with codes; exit 12 warning, 13 error.
     Audit(audit::AuditArgs),
 }
@@ -47,6 +55,9 @@ pub fn main() -> ExitCode {
     let _ = init_logging();
     let outcome: Outcome = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Manifest(args) => manifest::run(args),
+        Command::Keygen(args) => keys::keygen(args),
+        Command::Keys(args) => keys::keys(args),
         Command::Audit(args) => audit::run(args),
     };
     match outcome {
