@@ -17,4 +17,5 @@ pub struct RRset {
 
 pub mod anchor;
 pub mod query;
+pub mod resolve;
 pub mod validate;
