@@ -12,10 +12,13 @@
 pub mod dns;
 pub mod error;
 pub mod exit;
+pub mod genesis;
 pub mod hexfmt;
 pub mod identity;
 pub mod lab;
 pub mod manifest;
 pub mod records;
+pub mod rpc;
+pub mod standin;
 
 pub use error::Error;
