@@ -20,5 +20,6 @@ pub mod manifest;
 pub mod records;
 pub mod rpc;
 pub mod standin;
+pub mod verify;
 
 pub use error::Error;
