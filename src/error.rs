@@ -49,6 +49,15 @@ pub enum Error {
     /// A JSON-RPC exchange with the node failed.
     #[error(transparent)]
     Rpc(#[from] crate::rpc::RpcError),
+    /// The Autonity client could not be started or failed.
+    #[error(transparent)]
+    Node(#[from] crate::node::NodeError),
+    /// A TSIG key file is unusable.
+    #[error(transparent)]
+    TsigKey(#[from] crate::dns::tsig::TsigError),
+    /// Publishing (zone discovery, update, read-back) failed.
+    #[error(transparent)]
+    Update(Box<crate::dns::update::UpdateError>),
 }
 
 impl Error {
@@ -66,6 +75,15 @@ impl Error {
             Error::Records(_) => exit::SECURITY,
             Error::Genesis(e) => e.exit_code(),
             Error::Rpc(_) => exit::NETWORK,
+            Error::Node(e) => e.exit_code(),
+            Error::TsigKey(_) => exit::BAD_INPUT,
+            Error::Update(e) => e.exit_code(),
         }
+    }
+}
+
+impl From<crate::dns::update::UpdateError> for Error {
+    fn from(e: crate::dns::update::UpdateError) -> Self {
+        Error::Update(Box::new(e))
     }
 }

@@ -17,6 +17,7 @@ pub mod hexfmt;
 pub mod identity;
 pub mod lab;
 pub mod manifest;
+pub mod node;
 pub mod records;
 pub mod rpc;
 pub mod standin;

@@ -18,4 +18,6 @@ pub struct RRset {
 pub mod anchor;
 pub mod query;
 pub mod resolve;
+pub mod tsig;
+pub mod update;
 pub mod validate;
