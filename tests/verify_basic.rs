@@ -137,11 +137,6 @@ fn start(dir: &Path, addr: Ipv4Addr, zones: &[&str], recursive: bool) -> Named {
         }
     }
     std::fs::write(sdir.join("named.conf"), conf).unwrap();
-    // named listens only on addresses configured on an interface.
-    let _ = std::process::Command::new("ip")
-        .args(["addr", "add", &format!("{addr}/32"), "dev", "lo"])
-        .stderr(std::process::Stdio::null())
-        .status();
     Named::start(addr, &sdir).expect("named starts")
 }
 
