@@ -103,10 +103,10 @@ sign_static() { # zone dir-of-server
     echo "\$INCLUDE $(ksk_file "$z").key"
     echo "\$INCLUDE $(zsk_file "$z").key"
   } >> "$out.unsigned"
-  dnssec-signzone -q -o "$(fqdn "$z")" -e +2592000 -k "$(ksk_file "$z")" -f "$out.signed" \
+  dnssec-signzone -q -d "$d" -o "$(fqdn "$z")" -e +2592000 -k "$(ksk_file "$z")" -f "$out.signed" \
     "$out.unsigned" "$(zsk_file "$z")" > /dev/null
   mv "$out.signed" "$out"
-  rm -f "$out.unsigned"
+  rm -f "$out.unsigned" "$d"/dsset-*
 }
 delegate() { # child ns-name ns-addr (appends to the parent's unsigned file on stdout)
   local child="$1" ns="$2" addr="$3"
