@@ -34,6 +34,24 @@ pub enum Error {
         /// What is wrong with it.
         why: String,
     },
+    /// The manifest is malformed, unsigned where a signature is demanded, or cannot be written.
+    #[error(transparent)]
+    Manifest(#[from] crate::manifest::ManifestError),
+    /// Key files are malformed, missing, or would be overwritten.
+    #[error(transparent)]
+    Identity(#[from] crate::identity::IdentityError),
+    /// Published records are malformed or do not verify.
+    #[error(transparent)]
+    Records(#[from] crate::records::RecordError),
+    /// The genesis could not be built, or a genesis file breaks the client's rules.
+    #[error(transparent)]
+    Genesis(#[from] crate::genesis::GenesisError),
+    /// A JSON-RPC exchange with the node failed.
+    #[error(transparent)]
+    Rpc(#[from] crate::rpc::RpcError),
+    /// The Autonity client could not be started or failed.
+    #[error(transparent)]
+    Node(#[from] crate::node::NodeError),
 }
 
 impl Error {
@@ -43,6 +61,15 @@ impl Error {
             Error::Read { .. } => exit::BAD_INPUT,
             Error::Write { .. } => exit::LOCAL,
             Error::Usage { .. } => exit::BAD_INPUT,
+            Error::Manifest(e) if e.is_local_write() => exit::LOCAL,
+            Error::Manifest(_) => exit::BAD_INPUT,
+            Error::Identity(e) if e.is_local() => exit::LOCAL,
+            Error::Identity(_) => exit::BAD_INPUT,
+            Error::Records(e) if e.is_missing() => exit::PENDING,
+            Error::Records(_) => exit::SECURITY,
+            Error::Genesis(e) => e.exit_code(),
+            Error::Rpc(_) => exit::NETWORK,
+            Error::Node(e) => e.exit_code(),
         }
     }
 }

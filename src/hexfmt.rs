@@ -24,7 +24,9 @@ pub enum HexError {
 /// Parse exactly `N` bytes of hex, with an optional `0x` prefix when `allow_0x` is set.
 pub fn parse_fixed<const N: usize>(s: &str, allow_0x: bool) -> Result<[u8; N], HexError> {
     let body = if allow_0x {
-        s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s)
+        s.strip_prefix("0x")
+            .or_else(|| s.strip_prefix("0X"))
+            .unwrap_or(s)
     } else {
         s
     };
@@ -63,7 +65,10 @@ mod tests {
     fn refuses_bad_length_and_digits() {
         assert_eq!(
             parse_fixed::<2>("abc", false),
-            Err(HexError::Length { expected: 4, found: 3 })
+            Err(HexError::Length {
+                expected: 4,
+                found: 3
+            })
         );
         assert_eq!(
             parse_fixed::<2>("abcg", false),

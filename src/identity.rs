@@ -1,1 +1,940 @@
-//! (being written)
+//! A validator's keys: the secp256k1 node key (enode id, node address), the BLS12-381
+//! consensus key and the secp256k1 oracle key of profile v1; their files; signatures.
+//!
+//! Formats follow the Autonity client (see `shared/reference/autonity.md`, "Keys"):
+//! - enode id = uncompressed secp256k1 public key `X || Y` (64 bytes, SEC 1 without `04`);
+//! - address = last 20 bytes of keccak-256 of `X || Y`, written with EIP-55 checksums accepted;
+//! - consensus key = BLS12-381 G1 public key, "min_pk" variant, 48 bytes compressed;
+//! - `autonitykeys` (v1) = 128 hex digits, node secret ‖ BLS secret (both big-endian);
+//!   `oraclekey` (v1) and `nodekey` (v0.7) = 64 hex digits.
+//!
+//! Signatures are Ethereum style: `r ‖ s ‖ v`, 65 bytes, low-`s`, with **`v` in {0, 1}** (the
+//! recovery id, as go-ethereum's `crypto.Sign` writes it). [`recover_signer`] also accepts
+//! `v` in {27, 28}.
+//!
+//! # Limitations
+//! - Encrypted (keystore JSON) key files are not read: key files are plain hex, as the
+//!   Autonity client writes `autonitykeys` and `nodekey`.
+//! - The ownership proof's message layout follows `autonity.md`; whether a given client
+//!   version accepts it byte for byte is unverified (see [`Identity::ownership_proof`]).
+
+use std::fmt;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use k256::ecdsa::{RecoveryId, Signature, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use sha3::{Digest, Keccak256};
+
+use crate::hexfmt::{self, HexError};
+use crate::manifest::Profile;
+
+/// keccak-256 (the Ethereum hash, not NIST SHA3-256) of `data`.
+pub fn keccak256(data: &[u8]) -> [u8; 32] {
+    Keccak256::digest(data).into()
+}
+
+/// Why a public key, address or signature was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    /// Not the expected hex.
+    #[error("{0}")]
+    Hex(#[from] HexError),
+    /// A mixed-case address whose EIP-55 checksum does not match.
+    #[error("mixed-case address fails its EIP-55 checksum")]
+    Checksum,
+    /// An address without the `0x` prefix.
+    #[error("an address must start with 0x")]
+    MissingPrefix,
+    /// 64 bytes that are not a point on the secp256k1 curve.
+    #[error("not a point on the secp256k1 curve")]
+    NotOnCurve,
+    /// 48 bytes that are not a valid BLS12-381 G1 public key.
+    #[error("not a valid BLS12-381 public key ({0})")]
+    Bls(String),
+    /// A 32-byte value that is not a valid secret key (zero, or not below the group order).
+    #[error("not a valid secret key (zero or out of range)")]
+    BadSecret,
+    /// A signature from which no public key can be recovered.
+    #[error("signature does not verify (cannot recover a public key)")]
+    BadSignature,
+}
+
+/// A 20-byte Ethereum-style account address.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Address(pub [u8; 20]);
+
+impl Address {
+    /// The address of an uncompressed public key `X || Y`.
+    pub fn from_public(xy: &[u8; 64]) -> Address {
+        let h = keccak256(xy);
+        let mut a = [0u8; 20];
+        a.copy_from_slice(&h[12..]);
+        Address(a)
+    }
+
+    /// The EIP-55 mixed-case form (`0x` + checksummed hex).
+    pub fn checksummed(&self) -> String {
+        let lower = hex::encode(self.0);
+        let h = keccak256(lower.as_bytes());
+        let mut out = String::with_capacity(42);
+        out.push_str("0x");
+        for (i, c) in lower.chars().enumerate() {
+            let nibble = (h[i / 2] >> if i % 2 == 0 { 4 } else { 0 }) & 0x0f;
+            if c.is_ascii_alphabetic() && nibble >= 8 {
+                out.push(c.to_ascii_uppercase());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    /// True for the all-zero address.
+    pub fn is_zero(&self) -> bool {
+        self.0 == [0u8; 20]
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "0x{}", hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl FromStr for Address {
+    type Err = KeyError;
+    fn from_str(s: &str) -> Result<Self, KeyError> {
+        if !(s.starts_with("0x") || s.starts_with("0X")) {
+            return Err(KeyError::MissingPrefix);
+        }
+        let bytes = hexfmt::parse_fixed::<20>(s, true)?;
+        let body = &s[2..];
+        let has_upper = body.chars().any(|c| c.is_ascii_uppercase());
+        let has_lower = body.chars().any(|c| c.is_ascii_lowercase());
+        let addr = Address(bytes);
+        if has_upper && has_lower && addr.checksummed()[2..] != *body {
+            return Err(KeyError::Checksum);
+        }
+        Ok(addr)
+    }
+}
+
+impl Serialize for Address {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Address {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A node's public key as an enode id: uncompressed secp256k1 `X || Y`, on the curve.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EnodeKey(pub [u8; 64]);
+
+impl EnodeKey {
+    /// Parse exactly 128 hex digits (no `0x`) and check that the point is on the curve.
+    pub fn from_hex(s: &str) -> Result<EnodeKey, KeyError> {
+        let bytes = hexfmt::parse_fixed::<64>(s, false)?;
+        EnodeKey::from_bytes(bytes)
+    }
+
+    /// Check that 64 bytes are a point on the curve.
+    pub fn from_bytes(bytes: [u8; 64]) -> Result<EnodeKey, KeyError> {
+        let mut sec1 = [0u8; 65];
+        sec1[0] = 4;
+        sec1[1..].copy_from_slice(&bytes);
+        VerifyingKey::from_sec1_bytes(&sec1).map_err(|_| KeyError::NotOnCurve)?;
+        Ok(EnodeKey(bytes))
+    }
+
+    /// The node address (last 20 bytes of keccak-256 of the key).
+    pub fn address(&self) -> Address {
+        Address::from_public(&self.0)
+    }
+
+    fn of(vk: &VerifyingKey) -> EnodeKey {
+        let point = vk.to_encoded_point(false);
+        let mut out = [0u8; 64];
+        out.copy_from_slice(&point.as_bytes()[1..]);
+        EnodeKey(out)
+    }
+}
+
+impl fmt::Display for EnodeKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for EnodeKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EnodeKey({self})")
+    }
+}
+
+impl FromStr for EnodeKey {
+    type Err = KeyError;
+    fn from_str(s: &str) -> Result<Self, KeyError> {
+        EnodeKey::from_hex(s)
+    }
+}
+
+impl Serialize for EnodeKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A BLS12-381 consensus public key (G1, compressed, "min_pk"), validated.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConsensusKey(pub [u8; 48]);
+
+impl ConsensusKey {
+    /// Parse `0x` + 96 hex digits (the `0x` is optional) and validate the key with blst
+    /// `key_validate` (on the curve, in the group, not the identity).
+    pub fn from_hex(s: &str) -> Result<ConsensusKey, KeyError> {
+        let bytes = hexfmt::parse_fixed::<48>(s, true)?;
+        ConsensusKey::from_bytes(bytes)
+    }
+
+    /// Validate 48 compressed bytes.
+    pub fn from_bytes(bytes: [u8; 48]) -> Result<ConsensusKey, KeyError> {
+        blst::min_pk::PublicKey::key_validate(&bytes)
+            .map_err(|e| KeyError::Bls(format!("{e:?}")))?;
+        Ok(ConsensusKey(bytes))
+    }
+}
+
+impl fmt::Display for ConsensusKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "0x{}", hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for ConsensusKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ConsensusKey({self})")
+    }
+}
+
+impl FromStr for ConsensusKey {
+    type Err = KeyError;
+    fn from_str(s: &str) -> Result<Self, KeyError> {
+        ConsensusKey::from_hex(s)
+    }
+}
+
+impl Serialize for ConsensusKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Recover the public key that made `sig` (`r ‖ s ‖ v`, `v` in {0,1} or {27,28}) over `prehash`.
+pub fn recover_signer(prehash: &[u8; 32], sig: &[u8; 65]) -> Result<EnodeKey, KeyError> {
+    let v = match sig[64] {
+        0 | 27 => 0u8,
+        1 | 28 => 1u8,
+        _ => return Err(KeyError::BadSignature),
+    };
+    let signature = Signature::from_slice(&sig[..64]).map_err(|_| KeyError::BadSignature)?;
+    if signature.normalize_s().is_some() {
+        // High-s signatures are malleable copies; Ethereum refuses them, so do we.
+        return Err(KeyError::BadSignature);
+    }
+    let recid = RecoveryId::from_byte(v).ok_or(KeyError::BadSignature)?;
+    let vk = VerifyingKey::recover_from_prehash(prehash, &signature, recid)
+        .map_err(|_| KeyError::BadSignature)?;
+    Ok(EnodeKey::of(&vk))
+}
+
+/// Sign a 32-byte prehash with a secp256k1 key: `r ‖ s ‖ v`, low-s, `v` in {0,1}.
+fn sign_with(key: &SigningKey, prehash: &[u8; 32]) -> [u8; 65] {
+    let (sig, recid) = key
+        .sign_prehash_recoverable(prehash)
+        .expect("signing a 32-byte prehash with a valid key cannot fail");
+    let mut out = [0u8; 65];
+    out[..64].copy_from_slice(&sig.to_bytes());
+    out[64] = recid.to_byte();
+    out
+}
+
+/// Why key files could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    /// The directory holds neither `autonitykeys` nor `nodekey`.
+    #[error("no key files ({}: expected autonitykeys + oraclekey, or nodekey)", dir.display())]
+    NoKeys {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// A key file the profile needs is missing.
+    #[error("key file missing ({}: needed beside {beside})", path.display())]
+    Missing {
+        /// The missing file.
+        path: PathBuf,
+        /// The file that made it necessary.
+        beside: &'static str,
+    },
+    /// A key file could not be read.
+    #[error("cannot read key file ({}: {source})", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// A key file's content is malformed.
+    #[error("bad key file ({}: {field}: {why})", path.display())]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// Which part of it (e.g. `node key`, `BLS secret`).
+        field: &'static str,
+        /// What is wrong.
+        why: KeyError,
+    },
+    /// A key file would be overwritten: nothing was written.
+    #[error("key file already exists ({}: keys are never overwritten; nothing was written)", path.display())]
+    Exists {
+        /// The file that exists.
+        path: PathBuf,
+    },
+    /// A key file or directory could not be written.
+    #[error("cannot write key file ({}: {source})", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+}
+
+impl IdentityError {
+    /// True for failures to write locally (including "would overwrite"), not bad content.
+    pub fn is_local(&self) -> bool {
+        matches!(
+            self,
+            IdentityError::Exists { .. } | IdentityError::Write { .. }
+        )
+    }
+}
+
+/// File names of the key files.
+pub mod files {
+    /// v1: node secret ‖ BLS secret, 128 hex.
+    pub const AUTONITYKEYS: &str = "autonitykeys";
+    /// v1: oracle secret, 64 hex.
+    pub const ORACLEKEY: &str = "oraclekey";
+    /// v0.7: node secret, 64 hex.
+    pub const NODEKEY: &str = "nodekey";
+}
+
+/// A validator's private keys. `Debug` shows only public values.
+#[derive(Clone)]
+pub struct Identity {
+    node: SigningKey,
+    bls: Option<blst::min_pk::SecretKey>,
+    oracle: Option<SigningKey>,
+    profile: Profile,
+}
+
+impl fmt::Debug for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = self.public();
+        f.debug_struct("Identity")
+            .field("profile", &self.profile)
+            .field("enode_key", &p.enode_key)
+            .field("consensus_key", &p.consensus_key)
+            .field("oracle_address", &p.oracle_address)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The public half of an [`Identity`]: what is published and printed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PublicIdentity {
+    /// Enode id (128 hex).
+    pub enode_key: EnodeKey,
+    /// Node address derived from the enode key.
+    pub node_address: Address,
+    /// BLS consensus public key (v1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consensus_key: Option<ConsensusKey>,
+    /// Oracle account address (v1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oracle_address: Option<Address>,
+}
+
+/// Domain separation tag of the BLS proof-of-possession ciphersuite (IETF BLS signature draft,
+/// section 4.2.3), used for the ownership proof's BLS part.
+pub const BLS_POP_DST: &[u8] = b"BLS_POP_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_";
+
+fn random_secp() -> SigningKey {
+    SigningKey::random(&mut rand_core::OsRng)
+}
+
+fn random_bls() -> blst::min_pk::SecretKey {
+    use rand_core::RngCore;
+    let mut ikm = [0u8; 32];
+    rand_core::OsRng.fill_bytes(&mut ikm);
+    let sk = blst::min_pk::SecretKey::key_gen(&ikm, &[]).expect("32 bytes of key material");
+    ikm.fill(0);
+    sk
+}
+
+fn secp_from(bytes: &[u8; 32]) -> Result<SigningKey, KeyError> {
+    SigningKey::from_bytes(bytes.into()).map_err(|_| KeyError::BadSecret)
+}
+
+fn bls_from(bytes: &[u8; 32]) -> Result<blst::min_pk::SecretKey, KeyError> {
+    let sk = blst::min_pk::SecretKey::from_bytes(bytes).map_err(|_| KeyError::BadSecret)?;
+    if bytes.iter().all(|b| *b == 0) {
+        return Err(KeyError::BadSecret);
+    }
+    Ok(sk)
+}
+
+/// Read a hex key file: optional `0x`, optional trailing whitespace/newline, exactly `N` bytes.
+fn read_hex_file<const N: usize>(
+    path: &Path,
+    field: &'static str,
+) -> Result<[u8; N], IdentityError> {
+    let text = fs::read_to_string(path).map_err(|source| IdentityError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    hexfmt::parse_fixed::<N>(text.trim_end(), true).map_err(|e| IdentityError::Format {
+        path: path.to_path_buf(),
+        field,
+        why: e.into(),
+    })
+}
+
+impl Identity {
+    /// Fresh random keys for `profile` (node key; plus BLS and oracle keys for v1).
+    pub fn generate(profile: Profile) -> Identity {
+        let (bls, oracle) = match profile {
+            Profile::V1 => (Some(random_bls()), Some(random_secp())),
+            Profile::V07 => (None, None),
+        };
+        Identity {
+            node: random_secp(),
+            bls,
+            oracle,
+            profile,
+        }
+    }
+
+    /// Build from raw secrets (node; BLS and oracle for v1). Used by tests and importers.
+    pub fn from_secrets(
+        node: &[u8; 32],
+        bls_oracle: Option<(&[u8; 32], &[u8; 32])>,
+    ) -> Result<Identity, KeyError> {
+        let node = secp_from(node)?;
+        Ok(match bls_oracle {
+            Some((b, o)) => Identity {
+                node,
+                bls: Some(bls_from(b)?),
+                oracle: Some(secp_from(o)?),
+                profile: Profile::V1,
+            },
+            None => Identity {
+                node,
+                bls: None,
+                oracle: None,
+                profile: Profile::V07,
+            },
+        })
+    }
+
+    /// Load keys from `dir`: `autonitykeys` + `oraclekey` (v1) or `nodekey` (v0.7); the
+    /// profile is detected from which files exist (`autonitykeys` wins).
+    pub fn load(dir: &Path) -> Result<Identity, IdentityError> {
+        let ak = dir.join(files::AUTONITYKEYS);
+        let ok = dir.join(files::ORACLEKEY);
+        let nk = dir.join(files::NODEKEY);
+        if ak.exists() {
+            if !ok.exists() {
+                return Err(IdentityError::Missing {
+                    path: ok,
+                    beside: files::AUTONITYKEYS,
+                });
+            }
+            let both = read_hex_file::<64>(&ak, "node key ‖ BLS secret")?;
+            let mut node = [0u8; 32];
+            let mut bls = [0u8; 32];
+            node.copy_from_slice(&both[..32]);
+            bls.copy_from_slice(&both[32..]);
+            let node = secp_from(&node).map_err(|why| IdentityError::Format {
+                path: ak.clone(),
+                field: "node key (first 64 hex digits)",
+                why,
+            })?;
+            let bls = bls_from(&bls).map_err(|why| IdentityError::Format {
+                path: ak.clone(),
+                field: "BLS secret (last 64 hex digits)",
+                why,
+            })?;
+            let oracle = read_hex_file::<32>(&ok, "oracle key")?;
+            let oracle = secp_from(&oracle).map_err(|why| IdentityError::Format {
+                path: ok.clone(),
+                field: "oracle key",
+                why,
+            })?;
+            Ok(Identity {
+                node,
+                bls: Some(bls),
+                oracle: Some(oracle),
+                profile: Profile::V1,
+            })
+        } else if nk.exists() {
+            let node = read_hex_file::<32>(&nk, "node key")?;
+            let node = secp_from(&node).map_err(|why| IdentityError::Format {
+                path: nk.clone(),
+                field: "node key",
+                why,
+            })?;
+            Ok(Identity {
+                node,
+                bls: None,
+                oracle: None,
+                profile: Profile::V07,
+            })
+        } else {
+            Err(IdentityError::NoKeys {
+                dir: dir.to_path_buf(),
+            })
+        }
+    }
+
+    /// The files this identity is stored in, with their contents (hex, newline-terminated).
+    fn file_contents(&self, dir: &Path) -> Vec<(PathBuf, String)> {
+        match self.profile {
+            Profile::V1 => {
+                let bls = self.bls.as_ref().expect("v1 identity has a BLS key");
+                let oracle = self.oracle.as_ref().expect("v1 identity has an oracle key");
+                vec![
+                    (
+                        dir.join(files::AUTONITYKEYS),
+                        format!(
+                            "{}{}\n",
+                            hex::encode(self.node.to_bytes()),
+                            hex::encode(bls.to_bytes())
+                        ),
+                    ),
+                    (
+                        dir.join(files::ORACLEKEY),
+                        format!("{}\n", hex::encode(oracle.to_bytes())),
+                    ),
+                ]
+            }
+            Profile::V07 => vec![(
+                dir.join(files::NODEKEY),
+                format!("{}\n", hex::encode(self.node.to_bytes())),
+            )],
+        }
+    }
+
+    /// Write the key files into `dir` (which must exist), mode 0600, each through a temporary
+    /// file linked into place, never overwriting. If any target exists, nothing is written;
+    /// if a write fails midway, the files already placed by this call are removed.
+    pub fn write_new(&self, dir: &Path) -> Result<Vec<PathBuf>, IdentityError> {
+        let contents = self.file_contents(dir);
+        for (path, _) in &contents {
+            if path.symlink_metadata().is_ok() {
+                return Err(IdentityError::Exists { path: path.clone() });
+            }
+        }
+        let mut placed: Vec<PathBuf> = Vec::new();
+        for (path, text) in &contents {
+            if let Err(e) = write_no_clobber(path, text.as_bytes()) {
+                for p in &placed {
+                    let _ = fs::remove_file(p);
+                }
+                return Err(e);
+            }
+            placed.push(path.clone());
+        }
+        Ok(placed)
+    }
+
+    /// The public values.
+    pub fn public(&self) -> PublicIdentity {
+        let enode_key = EnodeKey::of(self.node.verifying_key());
+        PublicIdentity {
+            enode_key,
+            node_address: enode_key.address(),
+            consensus_key: self
+                .bls
+                .as_ref()
+                .map(|sk| ConsensusKey(sk.sk_to_pk().compress())),
+            oracle_address: self
+                .oracle
+                .as_ref()
+                .map(|k| EnodeKey::of(k.verifying_key()).address()),
+        }
+    }
+
+    /// Sign a 32-byte prehash with the node key: `r ‖ s ‖ v`, low-s, `v` in {0,1}.
+    pub fn sign_prehash(&self, prehash: &[u8; 32]) -> [u8; 65] {
+        sign_with(&self.node, prehash)
+    }
+
+    /// The ownership proof of v1 (226 bytes): node-key signature (65) ‖ oracle-key signature
+    /// (65) ‖ BLS signature (96), the secp256k1 ones over keccak-256 of the 20 treasury bytes,
+    /// the BLS one over the 20 treasury bytes with [`BLS_POP_DST`]. `None` for v0.7.
+    pub fn ownership_proof(&self, treasury: &Address) -> Option<Vec<u8>> {
+        let bls = self.bls.as_ref()?;
+        let oracle = self.oracle.as_ref()?;
+        let h = keccak256(&treasury.0);
+        let mut out = Vec::with_capacity(226);
+        out.extend_from_slice(&sign_with(&self.node, &h));
+        out.extend_from_slice(&sign_with(oracle, &h));
+        out.extend_from_slice(&bls.sign(&treasury.0, BLS_POP_DST, &[]).compress());
+        Some(out)
+    }
+
+    /// The file to hand to the Autonity client (`--autonitykeys` for v1, `--nodekey` for v0.7).
+    pub fn node_key_file(&self, dir: &Path) -> PathBuf {
+        match self.profile {
+            Profile::V1 => dir.join(files::AUTONITYKEYS),
+            Profile::V07 => dir.join(files::NODEKEY),
+        }
+    }
+
+    /// The profile these keys are for.
+    pub fn profile(&self) -> Profile {
+        self.profile
+    }
+}
+
+/// Check an ownership proof's two secp256k1 signatures against the node and oracle keys.
+/// (The BLS part is checked against `consensus_key` with [`BLS_POP_DST`].)
+pub fn verify_ownership_proof(
+    proof: &[u8],
+    treasury: &Address,
+    enode_key: &EnodeKey,
+    oracle: &Address,
+    consensus_key: &ConsensusKey,
+) -> Result<(), KeyError> {
+    if proof.len() != 226 {
+        return Err(KeyError::BadSignature);
+    }
+    let h = keccak256(&treasury.0);
+    let node_sig: [u8; 65] = proof[..65].try_into().expect("65 bytes");
+    let oracle_sig: [u8; 65] = proof[65..130].try_into().expect("65 bytes");
+    if recover_signer(&h, &node_sig)? != *enode_key {
+        return Err(KeyError::BadSignature);
+    }
+    if recover_signer(&h, &oracle_sig)?.address() != *oracle {
+        return Err(KeyError::BadSignature);
+    }
+    let sig = blst::min_pk::Signature::sig_validate(&proof[130..], true)
+        .map_err(|_| KeyError::BadSignature)?;
+    let pk = blst::min_pk::PublicKey::from_bytes(&consensus_key.0)
+        .map_err(|e| KeyError::Bls(format!("{e:?}")))?;
+    if sig.verify(true, &treasury.0, BLS_POP_DST, &[], &pk, true) != blst::BLST_ERROR::BLST_SUCCESS
+    {
+        return Err(KeyError::BadSignature);
+    }
+    Ok(())
+}
+
+/// Write `bytes` to `path` with mode 0600 via a temporary file in the same directory, then
+/// hard-link it into place (fails if `path` exists: never overwrites), then drop the temp name.
+pub fn write_no_clobber(path: &Path, bytes: &[u8]) -> Result<(), IdentityError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+    let werr = |source| IdentityError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let result = (|| {
+        let mut opts = fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(&tmp).map_err(werr)?;
+        f.write_all(bytes).map_err(werr)?;
+        f.sync_all().map_err(werr)?;
+        drop(f);
+        fs::hard_link(&tmp, path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::AlreadyExists {
+                IdentityError::Exists {
+                    path: path.to_path_buf(),
+                }
+            } else {
+                werr(source)
+            }
+        })
+    })();
+    let _ = fs::remove_file(&tmp);
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one() -> [u8; 32] {
+        let mut k = [0u8; 32];
+        k[31] = 1;
+        k
+    }
+
+    #[test]
+    fn private_key_one_gives_known_address() {
+        // Sanity vector from autonity.md / the Ethereum community: key 1 -> 0x7e5f...5bdf.
+        let id = Identity::from_secrets(&one(), None).unwrap();
+        assert_eq!(
+            id.public().node_address.to_string(),
+            "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf"
+        );
+        // The enode id of key 1 is the generator point G (SEC 2, section 2.4.1).
+        assert_eq!(
+            id.public().enode_key.to_string(),
+            "79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798\
+             483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8"
+        );
+    }
+
+    #[test]
+    fn eip55_checksums() {
+        // Test vectors from EIP-55.
+        for s in [
+            "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+            "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",
+            "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB",
+        ] {
+            let a: Address = s.parse().unwrap();
+            assert_eq!(a.checksummed(), s);
+        }
+        assert_eq!(
+            "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD".parse::<Address>(),
+            Err(KeyError::Checksum)
+        );
+        assert!("0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed"
+            .parse::<Address>()
+            .is_ok());
+        assert_eq!(
+            "5aaeb6053f3e94c9b9a09f33669435e7ef1beaed".parse::<Address>(),
+            Err(KeyError::MissingPrefix)
+        );
+    }
+
+    #[test]
+    fn enode_key_must_be_on_curve() {
+        let g = Identity::from_secrets(&one(), None)
+            .unwrap()
+            .public()
+            .enode_key;
+        assert_eq!(EnodeKey::from_hex(&g.to_string()).unwrap(), g);
+        let mut bad = g.0;
+        bad[63] ^= 1;
+        assert_eq!(
+            EnodeKey::from_hex(&hex::encode(bad)),
+            Err(KeyError::NotOnCurve)
+        );
+        assert!(matches!(
+            EnodeKey::from_hex(&format!("0x{g}")),
+            Err(KeyError::Hex(_))
+        ));
+        assert!(matches!(
+            EnodeKey::from_hex(&g.to_string()[..126]),
+            Err(KeyError::Hex(HexError::Length { .. }))
+        ));
+    }
+
+    #[test]
+    fn bls_public_key_known_answer() {
+        // Secret key 1 gives the G1 generator; its compressed form is given in
+        // draft-irtf-cfrg-pairing-friendly-curves-11, section 4.2.1 (BLS12-381 G1 generator,
+        // x = 0x17f1d3a7...c6bb with the compression flag 0x80 set on the first byte).
+        let id = Identity::from_secrets(&one(), Some((&one(), &one()))).unwrap();
+        assert_eq!(
+            id.public().consensus_key.unwrap().to_string(),
+            "0x97f1d3a73197d7942695638c4fa9ac0fc3688c4f9774b905a14e3a3f171bac586c55e83ff97a1aeffb3af00adb22c6bb"
+        );
+    }
+
+    #[test]
+    fn consensus_key_validation() {
+        let id = Identity::generate(Profile::V1);
+        let ck = id.public().consensus_key.unwrap();
+        assert_eq!(ConsensusKey::from_hex(&ck.to_string()).unwrap(), ck);
+        let mut bad = ck.0;
+        bad[47] ^= 0x55;
+        assert!(ConsensusKey::from_bytes(bad).is_err());
+        // The identity (point at infinity) is refused.
+        let mut inf = [0u8; 48];
+        inf[0] = 0xc0;
+        assert!(ConsensusKey::from_bytes(inf).is_err());
+    }
+
+    #[test]
+    fn signature_round_trip_and_recovery() {
+        let id = Identity::generate(Profile::V07);
+        let h = keccak256(b"hello");
+        let sig = id.sign_prehash(&h);
+        assert!(sig[64] <= 1);
+        assert_eq!(recover_signer(&h, &sig).unwrap(), id.public().enode_key);
+        let mut sig27 = sig;
+        sig27[64] += 27;
+        assert_eq!(recover_signer(&h, &sig27).unwrap(), id.public().enode_key);
+        let other = keccak256(b"hellp");
+        assert_ne!(
+            recover_signer(&other, &sig).ok(),
+            Some(id.public().enode_key)
+        );
+        let mut bad = sig;
+        bad[64] = 5;
+        assert_eq!(recover_signer(&h, &bad), Err(KeyError::BadSignature));
+    }
+
+    #[test]
+    fn keccak_known_answer() {
+        // keccak256("") from the Keccak team's reference.
+        assert_eq!(
+            hex::encode(keccak256(b"")),
+            "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
+        );
+    }
+
+    #[test]
+    fn ownership_proof_verifies() {
+        let id = Identity::generate(Profile::V1);
+        let p = id.public();
+        let tr: Address = "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed"
+            .parse()
+            .unwrap();
+        let proof = id.ownership_proof(&tr).unwrap();
+        assert_eq!(proof.len(), 226);
+        verify_ownership_proof(
+            &proof,
+            &tr,
+            &p.enode_key,
+            &p.oracle_address.unwrap(),
+            &p.consensus_key.unwrap(),
+        )
+        .unwrap();
+        let other = Address([9; 20]);
+        assert!(verify_ownership_proof(
+            &proof,
+            &other,
+            &p.enode_key,
+            &p.oracle_address.unwrap(),
+            &p.consensus_key.unwrap()
+        )
+        .is_err());
+        assert!(Identity::generate(Profile::V07)
+            .ownership_proof(&tr)
+            .is_none());
+    }
+
+    #[test]
+    fn write_then_load_round_trip_and_refuse_overwrite() {
+        for profile in [Profile::V1, Profile::V07] {
+            let dir = tempfile::tempdir().unwrap();
+            let id = Identity::generate(profile);
+            let files = id.write_new(dir.path()).unwrap();
+            #[cfg(unix)]
+            for f in &files {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = fs::metadata(f).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{}", f.display());
+            }
+            let back = Identity::load(dir.path()).unwrap();
+            assert_eq!(back.public(), id.public());
+            assert_eq!(back.profile(), profile);
+            let before: Vec<_> = files.iter().map(|f| fs::read(f).unwrap()).collect();
+            let other = Identity::generate(profile);
+            assert!(matches!(
+                other.write_new(dir.path()),
+                Err(IdentityError::Exists { .. })
+            ));
+            let after: Vec<_> = files.iter().map(|f| fs::read(f).unwrap()).collect();
+            assert_eq!(before, after);
+            // No temporary files left behind.
+            assert_eq!(fs::read_dir(dir.path()).unwrap().count(), files.len());
+        }
+    }
+
+    #[test]
+    fn partial_existing_target_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(files::ORACLEKEY), "x").unwrap();
+        let id = Identity::generate(Profile::V1);
+        assert!(matches!(
+            id.write_new(dir.path()),
+            Err(IdentityError::Exists { .. })
+        ));
+        assert!(!dir.path().join(files::AUTONITYKEYS).exists());
+    }
+
+    #[test]
+    fn load_accepts_client_style_files_and_names_defects() {
+        let dir = tempfile::tempdir().unwrap();
+        // No newline, 0x prefix: both accepted.
+        fs::write(
+            dir.path().join(files::NODEKEY),
+            format!("0x{}", hex::encode(one())),
+        )
+        .unwrap();
+        let id = Identity::load(dir.path()).unwrap();
+        assert_eq!(
+            id.public().node_address.to_string(),
+            "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf"
+        );
+        fs::write(dir.path().join(files::NODEKEY), "00".repeat(32)).unwrap();
+        let e = Identity::load(dir.path()).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                IdentityError::Format {
+                    why: KeyError::BadSecret,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        fs::write(dir.path().join(files::NODEKEY), "zz").unwrap();
+        let e = Identity::load(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("nodekey") && e.contains("node key"), "{e}");
+        let empty = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            Identity::load(empty.path()),
+            Err(IdentityError::NoKeys { .. })
+        ));
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let id = Identity::from_secrets(&[0x42; 32], Some((&[0x43; 32], &[0x44; 32]))).unwrap();
+        let d = format!("{id:?}");
+        assert!(!d.contains(&"42".repeat(32)) && !d.contains(&"43".repeat(32)));
+        assert!(!d.contains(&"44".repeat(32)));
+        assert!(d.contains(&id.public().enode_key.to_string()));
+    }
+}

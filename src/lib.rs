@@ -9,13 +9,17 @@
 //! The library never prints and never exits; the `dnsceremony` binary is a thin layer over it.
 //! See `ARCHITECTURE.md` for the rooms and the flow of data.
 
+pub mod dns;
 pub mod error;
 pub mod exit;
+pub mod genesis;
 pub mod hexfmt;
-pub mod manifest;
 pub mod identity;
-pub mod records;
-pub mod dns;
 pub mod lab;
+pub mod manifest;
+pub mod node;
+pub mod records;
+pub mod rpc;
+pub mod standin;
 
 pub use error::Error;

@@ -7,6 +7,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use dnsceremony::exit;
 
+mod check;
+mod keys;
+mod manifest;
+
 /// Start a private Autonity network between organisations that share nothing but DNSSEC-signed DNS.
 #[derive(Debug, Parser)]
 #[command(name = "dnsceremony", version, about, long_about = None)]
@@ -16,7 +20,16 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Phase 4: blocks advance and the committee holds this node and every validator.
+    Check(check::CheckArgs),
+    /// Phase 1: check, create or sign the ceremony manifest.
+    Manifest(manifest::ManifestArgs),
+    /// Phase 2: make a validator's keys (never overwrites, never prints private keys).
+    Keygen(keys::KeygenArgs),
+    /// Show the public identity of existing keys.
+    Keys(keys::KeysArgs),
+}
 
 /// What a subcommand returns when it did not fail: the exit status to end with.
 pub type Outcome = Result<u8, dnsceremony::Error>;
@@ -37,7 +50,12 @@ pub fn main() -> ExitCode {
         }
     };
     let _ = init_logging();
-    let outcome: Outcome = match cli.command {};
+    let outcome: Outcome = match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Manifest(args) => manifest::run(args),
+        Command::Keygen(args) => keys::keygen(args),
+        Command::Keys(args) => keys::keys(args),
+    };
     match outcome {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -82,4 +100,38 @@ pub fn print(text: &str) {
             std::process::exit(i32::from(exit::OK));
         }
     }
+}
+
+/// Print one line on stderr: `dnsceremony: <text>`.
+pub fn report_line(text: &str) {
+    let _ = writeln!(
+        std::io::stderr(),
+        "dnsceremony: {}",
+        text.replace('\n', " ")
+    );
+}
+
+/// A runtime for the subcommands that speak to the network.
+pub fn runtime() -> Result<tokio::runtime::Runtime, dnsceremony::Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|source| dnsceremony::Error::Write {
+            path: "tokio runtime".into(),
+            source,
+        })
+}
+
+/// This node's enode key from its key directory (`autonitykeys`, else `nodekey`).
+pub fn own_node_key(dir: &std::path::Path) -> Result<[u8; 64], dnsceremony::Error> {
+    let file = ["autonitykeys", "nodekey"]
+        .iter()
+        .map(|f| dir.join(f))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| dir.join("autonitykeys"));
+    dnsceremony::standin::read_node_key(&file).map_err(|e| dnsceremony::Error::Usage {
+        flag: "--keys",
+        why: e.to_string(),
+    })
 }

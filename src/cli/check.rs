@@ -1,0 +1,163 @@
+//! `dnsceremony check`: Phase 4, on chain: blocks advance and the committee is as agreed.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use dnsceremony::rpc::{self, CheckReport, Client, Expectation};
+use dnsceremony::{exit, genesis, Error};
+use serde::Serialize;
+
+/// Flags of `dnsceremony check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The node's JSON-RPC endpoint, e.g. http://127.0.0.1:8545.
+    #[arg(long)]
+    rpc: String,
+    /// This node's key directory (autonitykeys or nodekey); default: ask admin_nodeInfo.
+    #[arg(long)]
+    keys: Option<PathBuf>,
+    /// A genesis file: every validator in it must be in the committee.
+    #[arg(long)]
+    genesis: Option<PathBuf>,
+    /// How long blocks may take to advance, e.g. 30s, 2m, 500ms.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    window: Duration,
+    /// Keep checking; alarm on every change from green to alarm and back.
+    #[arg(long)]
+    watch: bool,
+    /// Time between checks with --watch.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    interval: Duration,
+    /// Run this command (via sh -c) on an alarm; details in DNSCEREMONY_ALARM, DNSCEREMONY_MISSING.
+    #[arg(long)]
+    alarm_cmd: Option<String>,
+    /// Print one JSON document per check (schema dnsceremony.check/v1).
+    #[arg(long)]
+    json: bool,
+}
+
+/// Parse `30s`, `2m`, `500ms`, `1h` or plain seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 30s"))?;
+    Ok(match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n * 60),
+        "h" => Duration::from_secs(n * 3600),
+        _ => return Err(format!("{s:?}: unit must be ms, s, m or h")),
+    })
+}
+
+fn expectation(args: &CheckArgs) -> Result<Expectation, Error> {
+    let mut expect = Expectation::default();
+    if let Some(dir) = &args.keys {
+        expect.own_key = Some(hex::encode(crate::cli::own_node_key(dir)?));
+    }
+    if let Some(path) = &args.genesis {
+        let bytes = std::fs::read(path).map_err(|source| Error::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let g = genesis::Genesis::from_bytes(bytes)?;
+        for m in &g.committee().members {
+            let key = m.parsed.key_hex();
+            expect
+                .validators
+                .push((format!("validator {}", &key[..16]), key));
+        }
+    }
+    Ok(expect)
+}
+
+/// The alarm's details, as the hook sees them.
+#[derive(Debug, Serialize)]
+struct Alarm<'a> {
+    schema: &'static str,
+    rpc: &'a str,
+    problem: String,
+    missing: &'a [String],
+    advancing: bool,
+}
+
+fn raise(args: &CheckArgs, report: &CheckReport) {
+    let problem = report.problem();
+    crate::cli::report_line(&format!("alarm ({}: {problem})", report.rpc));
+    if let Some(cmd) = &args.alarm_cmd {
+        let details = serde_json::to_string(&Alarm {
+            schema: "dnsceremony.alarm/v1",
+            rpc: &report.rpc,
+            problem: problem.clone(),
+            missing: &report.missing,
+            advancing: report.advancing,
+        })
+        .unwrap_or_default();
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(cmd)
+            .env("DNSCEREMONY_ALARM", details)
+            .env("DNSCEREMONY_PROBLEM", &problem)
+            .env("DNSCEREMONY_MISSING", report.missing.join(","))
+            .env("DNSCEREMONY_ADVANCING", report.advancing.to_string())
+            .status();
+        match status {
+            Ok(s) if s.success() => {}
+            Ok(s) => crate::cli::report_line(&format!("alarm command failed ({cmd}: {s})")),
+            Err(e) => crate::cli::report_line(&format!("alarm command failed ({cmd}: {e})")),
+        }
+    }
+}
+
+fn show(args: &CheckArgs, report: &CheckReport) {
+    if args.json {
+        let mut text = serde_json::to_string(report).unwrap_or_default();
+        text.push('\n');
+        crate::cli::print(&text);
+    } else if report.ok {
+        crate::cli::print(&format!(
+            "ok: block {} -> {}, committee of {} holds this node{}\n",
+            report.block_start,
+            report.block_end,
+            report.committee.len(),
+            if args.genesis.is_some() {
+                " and every validator of the genesis"
+            } else {
+                ""
+            }
+        ));
+    }
+}
+
+/// Run `dnsceremony check`.
+pub fn run(args: CheckArgs) -> crate::cli::Outcome {
+    let expect = expectation(&args)?;
+    let client = Client::new(&args.rpc, Duration::from_secs(10)).map_err(|e| Error::Usage {
+        flag: "--rpc",
+        why: e.to_string(),
+    })?;
+    let rt = crate::cli::runtime()?;
+    rt.block_on(async {
+        let mut last_ok: Option<bool> = None;
+        loop {
+            let report = rpc::check(&client, &expect, args.window).await?;
+            show(&args, &report);
+            if !report.ok && last_ok != Some(false) {
+                raise(&args, &report);
+            } else if report.ok && last_ok == Some(false) && !args.json {
+                crate::cli::print("recovered: the check is green again\n");
+            }
+            last_ok = Some(report.ok);
+            if !args.watch {
+                return Ok(if report.ok { exit::OK } else { exit::ALARM });
+            }
+            tokio::time::sleep(args.interval).await;
+        }
+    })
+}

@@ -1,0 +1,551 @@
+//! Genesis: the validators' secure records plus the manifest's options become one
+//! `genesis.json`, byte for byte the same at every organisation.
+//!
+//! Two formats ([`Format`]): `v1` (Autonity v0.14 / 1.x, `config.autonity.validators[]` with
+//! BLS consensus keys) and `v0.7` (legacy, `config.autonityContract.users[]`), plus template
+//! mode: the operator's own genesis JSON whose `"fqdn://HOST"` strings are replaced by the
+//! resolved enode URLs.
+//!
+//! Determinism: validators are sorted by their enode key (128 lowercase hex digits), so the
+//! order in which peers arrive does not matter; objects are written in a fixed key order,
+//! pretty-printed with two-space indentation and a trailing newline; integers are JSON numbers,
+//! except `baseFee` (decimal string) and `alloc` balances (`0x` lowercase hex strings), the
+//! forms the client reads. The genesis hash ([`Genesis::hash`]) is SHA-256 of those bytes (a
+//! file hash for agreement between organisations, not the block hash the client computes).
+//!
+//! Before a genesis is returned it passes the client's own rules ([`rules::check`]).
+//!
+//! # Limitations
+//! Only the fields listed in the README's defaults table are written; anything else the
+//! operator needs goes through template mode. The `pop` ownership proof is not written (the
+//! v1.0 client's `Validator` genesis type has no such field).
+
+pub mod rules;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+pub use rules::{check, Committee, CommitteeMember, Enode, Rule};
+
+/// Which genesis layout to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Autonity v0.14 / 1.x: `config.autonity.validators[]`.
+    V1,
+    /// Autonity v0.7 (legacy): `config.autonityContract.users[]`.
+    V07,
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Format::V1 => "v1",
+            Format::V07 => "v0.7",
+        })
+    }
+}
+
+/// Why a genesis could not be built or was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum GenesisError {
+    /// A field breaks one of the client's rules.
+    #[error("genesis field {path}: {rule}")]
+    Violation {
+        /// JSON path of the field, e.g. `config.autonity.validators[2].bondedStake`.
+        path: String,
+        /// The rule it breaks.
+        rule: Rule,
+    },
+    /// An option the format needs has no default and the manifest does not set it.
+    #[error("manifest genesis.{option} is required for profile {format}")]
+    MissingOption {
+        /// The manifest option.
+        option: &'static str,
+        /// The format that needs it.
+        format: Format,
+    },
+    /// An option is out of range.
+    #[error("manifest genesis.{option}: {why}")]
+    BadOption {
+        /// The manifest option.
+        option: &'static str,
+        /// What is wrong.
+        why: &'static str,
+    },
+    /// A validator lacks a value the format needs (it comes from its attestation record).
+    #[error("organisation {org}: no {field} published (profile v1 needs the attestation)")]
+    MissingAttestation {
+        /// The organisation.
+        org: String,
+        /// The missing value.
+        field: &'static str,
+    },
+    /// Two validators share a value that must be unique.
+    #[error("organisations {first} and {second} publish the same {field}")]
+    DuplicateValidator {
+        /// The first organisation.
+        first: String,
+        /// The second organisation.
+        second: String,
+        /// Which value.
+        field: &'static str,
+    },
+    /// The template names a host that no organisation of the manifest has.
+    #[error("template {path}: fqdn://{host} is not the host of any organisation")]
+    UnknownHost {
+        /// JSON path of the string.
+        path: String,
+        /// The host.
+        host: String,
+    },
+    /// An organisation's host does not appear in the template.
+    #[error("template: organisation {org} ({host}) is not used by any fqdn:// field")]
+    UnusedHost {
+        /// The organisation.
+        org: String,
+        /// Its host.
+        host: String,
+    },
+    /// The template is not JSON.
+    #[error("template {}: not JSON: {source}", path.display())]
+    Template {
+        /// The template file.
+        path: std::path::PathBuf,
+        /// The parser's complaint.
+        source: serde_json::Error,
+    },
+    /// No validators were given.
+    #[error("no validators: the manifest lists no organisation")]
+    NoValidators,
+}
+
+impl GenesisError {
+    /// The exit status: peers' data unusable for a genesis is a security failure
+    /// (`SECURITY`), anything else is bad input (`BAD_INPUT`).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            GenesisError::MissingAttestation { .. } | GenesisError::DuplicateValidator { .. } => {
+                crate::exit::SECURITY
+            }
+            _ => crate::exit::BAD_INPUT,
+        }
+    }
+}
+
+/// The genesis options, every one resolved (the manifest's value or the documented default).
+///
+/// Defaults are those of [`Params::defaults`]; the README's table lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Params {
+    /// `config.chainId`; required (no default).
+    pub chain_id: u64,
+    /// v1 `minBaseFee` (default 500000000).
+    pub min_base_fee: u64,
+    /// v1 `epochPeriod` in blocks (default 1800).
+    pub epoch_period: u64,
+    /// v1 `unbondingPeriod` in blocks (default 21600).
+    pub unbonding_period: u64,
+    /// Block period in seconds: v1 `blockPeriod`, v0.7 `tendermint.block-period` (default 1).
+    pub block_period: u64,
+    /// v1 `maxCommitteeSize` (default 100).
+    pub max_committee_size: u64,
+    /// Governance operator address; required (no default).
+    pub operator: Option<[u8; 20]>,
+    /// v1 protocol treasury (default: the operator).
+    pub treasury: Option<[u8; 20]>,
+    /// v1 `treasuryFee` (default 10000000000000000).
+    pub treasury_fee: u64,
+    /// v1 `delegationRate` (default 1000).
+    pub delegation_rate: u64,
+    /// v1 per-validator `bondedStake` (default 10000).
+    pub bonded_stake: u64,
+    /// v1 `oracle.votePeriod` (default 30).
+    pub vote_period: u64,
+    /// Block gas limit (default v1 0xffffffffffff, v0.7 0x5f5e100).
+    pub gas_limit: Option<u64>,
+    /// v1 genesis `baseFee` (default 15000000000).
+    pub base_fee: u128,
+    /// v0.7 `minGasPrice` (default 10000000000000).
+    pub min_gas_price: u64,
+    /// v0.7 per-validator `stake` (default 50000).
+    pub stake: u64,
+    /// Genesis `timestamp` in seconds (default 0).
+    pub timestamp: u64,
+    /// Initial balances (default none).
+    pub alloc: BTreeMap<[u8; 20], u128>,
+}
+
+impl Params {
+    /// The documented defaults, for a chain id.
+    pub fn defaults(chain_id: u64) -> Params {
+        Params {
+            chain_id,
+            min_base_fee: 500_000_000,
+            epoch_period: 1800,
+            unbonding_period: 21_600,
+            block_period: 1,
+            max_committee_size: 100,
+            operator: None,
+            treasury: None,
+            treasury_fee: 10_000_000_000_000_000,
+            delegation_rate: 1000,
+            bonded_stake: 10_000,
+            vote_period: 30,
+            gas_limit: None,
+            base_fee: 15_000_000_000,
+            min_gas_price: 10_000_000_000_000,
+            stake: 50_000,
+            timestamp: 0,
+            alloc: BTreeMap::new(),
+        }
+    }
+}
+
+/// One validator as the genesis needs it (from its organisation's secure records).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// The organisation's name in the manifest.
+    pub org: String,
+    /// Its host in the manifest (lowercase, no trailing dot), for template mode.
+    pub host: String,
+    /// The node key: uncompressed secp256k1 public key X||Y.
+    pub enode_key: [u8; 64],
+    /// The published IP address.
+    pub ip: IpAddr,
+    /// The p2p port.
+    pub port: u16,
+    /// BLS consensus public key (v1).
+    pub consensus_key: Option<[u8; 48]>,
+    /// Oracle address (v1).
+    pub oracle_address: Option<[u8; 20]>,
+    /// Validator treasury address (v1).
+    pub treasury: Option<[u8; 20]>,
+}
+
+impl Member {
+    /// The member's enode URL: `enode://KEY@IP:PORT`.
+    pub fn enode(&self) -> String {
+        Enode {
+            key: self.enode_key,
+            ip: self.ip,
+            port: self.port,
+        }
+        .to_string()
+    }
+}
+
+/// A built genesis: its canonical bytes and the committee it defines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Genesis {
+    bytes: Vec<u8>,
+    committee: Committee,
+}
+
+impl Genesis {
+    /// Parse and check a genesis file's bytes (e.g. one written earlier) by the client's rules.
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Genesis, GenesisError> {
+        let doc: Value =
+            serde_json::from_slice(&bytes).map_err(|source| GenesisError::Template {
+                path: "genesis".into(),
+                source,
+            })?;
+        let committee = check(&doc)?;
+        Ok(Genesis { bytes, committee })
+    }
+
+    /// The canonical bytes of `genesis.json` (ends with a newline).
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// SHA-256 of [`Genesis::bytes`].
+    pub fn hash(&self) -> [u8; 32] {
+        Sha256::digest(&self.bytes).into()
+    }
+
+    /// [`Genesis::hash`] as 64 lowercase hex digits.
+    pub fn hash_hex(&self) -> String {
+        hex::encode(self.hash())
+    }
+
+    /// The committee the genesis defines (as the client reads it).
+    pub fn committee(&self) -> &Committee {
+        &self.committee
+    }
+}
+
+fn addr_hex(a: &[u8; 20]) -> String {
+    format!("0x{}", hex::encode(a))
+}
+
+fn sorted_members(members: &[Member]) -> Result<Vec<&Member>, GenesisError> {
+    if members.is_empty() {
+        return Err(GenesisError::NoValidators);
+    }
+    let mut sorted: Vec<&Member> = members.iter().collect();
+    sorted.sort_by(|a, b| a.enode_key.cmp(&b.enode_key).then(a.org.cmp(&b.org)));
+    for w in sorted.windows(2) {
+        if w[0].enode_key == w[1].enode_key {
+            return Err(GenesisError::DuplicateValidator {
+                first: w[0].org.clone(),
+                second: w[1].org.clone(),
+                field: "enode key",
+            });
+        }
+    }
+    Ok(sorted)
+}
+
+fn alloc_json(alloc: &BTreeMap<[u8; 20], u128>) -> Value {
+    let mut m = Map::new();
+    for (addr, bal) in alloc {
+        m.insert(addr_hex(addr), json!({ "balance": format!("{bal:#x}") }));
+    }
+    Value::Object(m)
+}
+
+const ZERO_HASH: &str = "0x0000000000000000000000000000000000000000000000000000000000000000";
+const ZERO_ADDR: &str = "0x0000000000000000000000000000000000000000";
+/// The BFT mix hash every Autonity genesis carries ("ctical byzantine fault tolerance").
+const MIX_HASH: &str = "0x63746963616c2062797a616e74696e65206661756c7420746f6c6572616e6365";
+
+/// Choose `omissionAccountability` so that `epochPeriod > delta + lookbackWindow - 1`; `None`
+/// when the client's defaults (5, 40) already fit.
+fn omission_for(epoch: u64) -> Result<Option<Value>, GenesisError> {
+    if epoch > rules::DEFAULT_OMISSION_DELTA + rules::DEFAULT_OMISSION_LOOKBACK - 1 {
+        return Ok(None);
+    }
+    // delta >= 2 and lookbackWindow >= 1 (client rules), so the shortest epoch is 3.
+    if epoch < 3 {
+        return Err(GenesisError::BadOption {
+            option: "epoch_period",
+            why: "must be at least 3 blocks",
+        });
+    }
+    let delta = if epoch > 2 * rules::DEFAULT_OMISSION_DELTA {
+        rules::DEFAULT_OMISSION_DELTA
+    } else {
+        2
+    };
+    let lookback = epoch - delta;
+    Ok(Some(json!({
+        "inactivityThreshold": 1000,
+        "LookbackWindow": lookback,
+        "pastPerformanceWeight": 1000,
+        "initialJailingPeriod": 10000,
+        "initialProbationPeriod": 24,
+        "initialSlashingRate": 25,
+        "delta": delta,
+    })))
+}
+
+/// Build the genesis of `format` from resolved options and the validators (any order).
+pub fn build_from(format: Format, p: &Params, members: &[Member]) -> Result<Genesis, GenesisError> {
+    let sorted = sorted_members(members)?;
+    let operator = p.operator.ok_or(GenesisError::MissingOption {
+        option: "operator",
+        format,
+    })?;
+    let doc = match format {
+        Format::V1 => {
+            let mut vals = Vec::new();
+            for m in &sorted {
+                let need = |field: &'static str| GenesisError::MissingAttestation {
+                    org: m.org.clone(),
+                    field,
+                };
+                let ck = m.consensus_key.ok_or_else(|| need("consensus key"))?;
+                let oracle = m.oracle_address.ok_or_else(|| need("oracle address"))?;
+                let treasury = m.treasury.ok_or_else(|| need("treasury address"))?;
+                vals.push(json!({
+                    "enode": m.enode(),
+                    "treasury": addr_hex(&treasury),
+                    "consensusKey": format!("0x{}", hex::encode(ck)),
+                    "oracleAddress": addr_hex(&oracle),
+                    "bondedStake": p.bonded_stake,
+                }));
+            }
+            let mut config = Map::new();
+            config.insert("chainId".into(), json!(p.chain_id));
+            config.insert(
+                "autonity".into(),
+                json!({
+                    "minBaseFee": p.min_base_fee,
+                    "epochPeriod": p.epoch_period,
+                    "unbondingPeriod": p.unbonding_period,
+                    "blockPeriod": p.block_period,
+                    "maxCommitteeSize": p.max_committee_size,
+                    "operator": addr_hex(&operator),
+                    "treasury": addr_hex(&p.treasury.unwrap_or(operator)),
+                    "treasuryFee": p.treasury_fee,
+                    "delegationRate": p.delegation_rate,
+                    "validators": vals,
+                }),
+            );
+            config.insert("oracle".into(), json!({ "votePeriod": p.vote_period }));
+            if let Some(o) = omission_for(p.epoch_period)? {
+                config.insert("omissionAccountability".into(), o);
+            }
+            json!({
+                "config": config,
+                "nonce": "0x0",
+                "timestamp": format!("{:#x}", p.timestamp),
+                "baseFee": p.base_fee.to_string(),
+                "gasLimit": format!("{:#x}", p.gas_limit.unwrap_or(0xffff_ffff_ffff)),
+                "difficulty": "0x0",
+                "coinbase": ZERO_ADDR,
+                "number": "0x0",
+                "gasUsed": "0x0",
+                "parentHash": ZERO_HASH,
+                "mixHash": MIX_HASH,
+                "alloc": alloc_json(&p.alloc),
+            })
+        }
+        Format::V07 => {
+            let users: Vec<Value> = sorted
+                .iter()
+                .map(|m| json!({ "enode": m.enode(), "type": "validator", "stake": p.stake }))
+                .collect();
+            json!({
+                "config": {
+                    "chainId": p.chain_id,
+                    "homesteadBlock": 0,
+                    "eip150Block": 0,
+                    "eip150Hash": ZERO_HASH,
+                    "eip155Block": 0,
+                    "eip158Block": 0,
+                    "byzantiumBlock": 0,
+                    "constantinopleBlock": 0,
+                    "petersburgBlock": 0,
+                    "istanbulBlock": 0,
+                    "tendermint": { "policy": 1, "block-period": p.block_period },
+                    "autonityContract": {
+                        "minGasPrice": p.min_gas_price,
+                        "operator": addr_hex(&operator),
+                        "users": users,
+                    },
+                },
+                "nonce": "0x0",
+                "timestamp": format!("{:#x}", p.timestamp),
+                "gasLimit": format!("{:#x}", p.gas_limit.unwrap_or(0x5f5_e100)),
+                "difficulty": "0x1",
+                "coinbase": ZERO_ADDR,
+                "number": "0x0",
+                "gasUsed": "0x0",
+                "parentHash": ZERO_HASH,
+                "mixHash": MIX_HASH,
+                "alloc": alloc_json(&p.alloc),
+            })
+        }
+    };
+    finish(doc)
+}
+
+fn finish(doc: Value) -> Result<Genesis, GenesisError> {
+    let committee = check(&doc)?;
+    // Serialising a `Value` cannot fail (string keys only).
+    let mut bytes = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+    bytes.push(b'\n');
+    Ok(Genesis { bytes, committee })
+}
+
+/// Normalise a host for comparison: lowercase, no trailing dot.
+pub fn normalise_host(host: &str) -> String {
+    host.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// Template mode: replace every `"fqdn://HOST"` string of `template` by that host's enode URL.
+///
+/// In a v1 validator object whose `enode` was such a placeholder, missing or empty
+/// `consensusKey`, `oracleAddress` and `treasury` are filled from the member's attestation.
+/// Every host must be known and every member's host used. The result keeps the template's key
+/// order and passes the client's rules.
+pub fn build_template(template: &Value, members: &[Member]) -> Result<Genesis, GenesisError> {
+    sorted_members(members)?;
+    let by_host: BTreeMap<String, &Member> = members
+        .iter()
+        .map(|m| (normalise_host(&m.host), m))
+        .collect();
+    let mut used = std::collections::BTreeSet::new();
+    let mut doc = template.clone();
+    substitute(&mut doc, "", &by_host, &mut used)?;
+    for m in members {
+        if !used.contains(&normalise_host(&m.host)) {
+            return Err(GenesisError::UnusedHost {
+                org: m.org.clone(),
+                host: m.host.clone(),
+            });
+        }
+    }
+    finish(doc)
+}
+
+fn substitute(
+    v: &mut Value,
+    path: &str,
+    by_host: &BTreeMap<String, &Member>,
+    used: &mut std::collections::BTreeSet<String>,
+) -> Result<(), GenesisError> {
+    match v {
+        Value::String(s) => {
+            if let Some(host) = s.strip_prefix("fqdn://") {
+                let key = normalise_host(host);
+                let m = by_host.get(&key).ok_or_else(|| GenesisError::UnknownHost {
+                    path: path.to_string(),
+                    host: host.to_string(),
+                })?;
+                *s = m.enode();
+                used.insert(key);
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter_mut().enumerate() {
+                substitute(x, &format!("{path}[{i}]"), by_host, used)?;
+            }
+        }
+        Value::Object(o) => {
+            let placeholder = o
+                .get("enode")
+                .and_then(Value::as_str)
+                .and_then(|s| s.strip_prefix("fqdn://"))
+                .map(normalise_host);
+            for (k, x) in o.iter_mut() {
+                let sub = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                substitute(x, &sub, by_host, used)?;
+            }
+            let in_v1 = path.starts_with("config.autonity.validators[");
+            if let (Some(host), true) = (placeholder, in_v1) {
+                if let Some(m) = by_host.get(&host) {
+                    fill(
+                        o,
+                        "consensusKey",
+                        m.consensus_key.map(|k| format!("0x{}", hex::encode(k))),
+                    );
+                    fill(o, "oracleAddress", m.oracle_address.as_ref().map(addr_hex));
+                    fill(o, "treasury", m.treasury.as_ref().map(addr_hex));
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn fill(o: &mut Map<String, Value>, key: &str, value: Option<String>) {
+    let empty = match o.get(key) {
+        None => true,
+        Some(Value::String(s)) => s.is_empty(),
+        Some(Value::Null) => true,
+        _ => false,
+    };
+    if let (true, Some(v)) = (empty, value) {
+        o.insert(key.to_string(), Value::String(v));
+    }
+}

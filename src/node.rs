@@ -1,0 +1,331 @@
+//! Launching and supervising the Autonity client (or the stand-in): its command line per
+//! profile, `static-nodes.json` with the peers' enodes, signal forwarding, exit status.
+//!
+//! v1 (Autonity v0.14 / 1.x): `--autonitykeys DIR/autonitykeys --consensus.port P`;
+//! v0.7: `--nodekey DIR/nodekey --mine`. Both: `--genesis`, `--datadir`, `--port`,
+//! `--networkid`, `--nat extip:IP`, HTTP JSON-RPC with `aut,eth,net,web3,admin,tendermint`.
+//!
+//! # Limitations
+//! Peers come from `<datadir>/static-nodes.json` (the committee's enodes also come from the
+//! contract); no `--bootnodes`. Signals are forwarded with `kill(1)`; only SIGTERM and SIGINT.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
+
+use crate::genesis::Format;
+
+/// Why the client could not be started or stopped with a failure.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// No client was given and none is on `PATH`.
+    #[error("no `autonity` on PATH: pass --autonity /path/to/autonity (or --autonity autonity-standin for the stand-in, which is not a real node)")]
+    NotFound,
+    /// The client could not be started.
+    #[error("cannot start {}: {source}", program.display())]
+    Spawn {
+        /// The program.
+        program: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The client exited with a failure.
+    #[error("{} exited with {status}", program.display())]
+    Exited {
+        /// The program.
+        program: PathBuf,
+        /// How it ended.
+        status: ExitStatus,
+    },
+    /// A file for the client could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+}
+
+impl NodeError {
+    /// The exit status (`NODE`, or `LOCAL` for files).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            NodeError::Write { .. } => crate::exit::LOCAL,
+            _ => crate::exit::NODE,
+        }
+    }
+}
+
+/// Everything the client's command line is made from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeSpec {
+    /// The client program.
+    pub program: PathBuf,
+    /// Genesis format, which decides the key flag.
+    pub format: Format,
+    /// `--datadir`.
+    pub datadir: PathBuf,
+    /// `--genesis`.
+    pub genesis: PathBuf,
+    /// The key directory (`autonitykeys` for v1, `nodekey` for v0.7).
+    pub keys: PathBuf,
+    /// p2p port.
+    pub port: u16,
+    /// Consensus (ACN) port, v1 only.
+    pub consensus_port: u16,
+    /// `--networkid`.
+    pub network_id: u64,
+    /// Public IP for `--nat extip:`.
+    pub ext_ip: IpAddr,
+    /// `--http.addr`.
+    pub http_addr: IpAddr,
+    /// `--http.port`.
+    pub http_port: u16,
+}
+
+impl NodeSpec {
+    /// The client's arguments (without the program).
+    pub fn args(&self) -> Vec<String> {
+        let mut a: Vec<String> = vec![
+            "--datadir".into(),
+            self.datadir.display().to_string(),
+            "--genesis".into(),
+            self.genesis.display().to_string(),
+        ];
+        match self.format {
+            Format::V1 => {
+                a.push("--autonitykeys".into());
+                a.push(self.keys.join("autonitykeys").display().to_string());
+            }
+            Format::V07 => {
+                a.push("--nodekey".into());
+                a.push(self.keys.join("nodekey").display().to_string());
+            }
+        }
+        a.extend(["--port".into(), self.port.to_string()]);
+        if self.format == Format::V1 {
+            a.extend(["--consensus.port".into(), self.consensus_port.to_string()]);
+        }
+        a.extend([
+            "--networkid".into(),
+            self.network_id.to_string(),
+            "--nat".into(),
+            format!("extip:{}", self.ext_ip),
+            "--http".into(),
+            "--http.addr".into(),
+            self.http_addr.to_string(),
+            "--http.port".into(),
+            self.http_port.to_string(),
+            "--http.api".into(),
+            "aut,eth,net,web3,admin,tendermint".into(),
+        ]);
+        if self.format == Format::V07 {
+            a.push("--mine".into());
+        }
+        a
+    }
+
+    /// The RPC URL the node will serve (loopback when it listens on all addresses).
+    pub fn rpc_url(&self) -> String {
+        let host = if self.http_addr.is_unspecified() {
+            "127.0.0.1".to_string()
+        } else {
+            match self.http_addr {
+                IpAddr::V6(ip) => format!("[{ip}]"),
+                IpAddr::V4(ip) => ip.to_string(),
+            }
+        };
+        format!("http://{host}:{}", self.http_port)
+    }
+}
+
+/// The client program: `explicit`, or `autonity` found on `PATH`.
+pub fn find_client(explicit: Option<&Path>) -> Result<PathBuf, NodeError> {
+    if let Some(p) = explicit {
+        if p.components().count() > 1 {
+            return Ok(p.to_path_buf());
+        }
+        return which(p.as_os_str()).ok_or(NodeError::NotFound);
+    }
+    which("autonity".as_ref()).ok_or(NodeError::NotFound)
+}
+
+fn which(name: &std::ffi::OsStr) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// Write `bytes` to `path` through a temporary file in the same directory and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), NodeError> {
+    let err = |source| NodeError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, bytes).map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        err(e)
+    })
+}
+
+/// Write `<datadir>/static-nodes.json`: the peers' enode URLs (sorted; not our own).
+pub fn write_static_nodes(datadir: &Path, enodes: &[String]) -> Result<PathBuf, NodeError> {
+    let mut sorted = enodes.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    let mut bytes = serde_json::to_vec_pretty(&sorted).unwrap_or_default();
+    bytes.push(b'\n');
+    let path = datadir.join("static-nodes.json");
+    write_atomic(&path, &bytes)?;
+    Ok(path)
+}
+
+/// A running client.
+#[derive(Debug)]
+pub struct Running {
+    program: PathBuf,
+    child: tokio::process::Child,
+}
+
+/// Start the client; its stdout and stderr go to `log` (appended).
+pub fn start(spec: &NodeSpec, log: &Path) -> Result<Running, NodeError> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|source| NodeError::Write {
+            path: log.to_path_buf(),
+            source,
+        })?;
+    let err_file = file.try_clone().map_err(|source| NodeError::Write {
+        path: log.to_path_buf(),
+        source,
+    })?;
+    let child = tokio::process::Command::new(&spec.program)
+        .args(spec.args())
+        .stdin(std::process::Stdio::null())
+        .stdout(file)
+        .stderr(err_file)
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|source| NodeError::Spawn {
+            program: spec.program.clone(),
+            source,
+        })?;
+    Ok(Running {
+        program: spec.program.clone(),
+        child,
+    })
+}
+
+impl Running {
+    /// The process id.
+    pub fn id(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// Whether it has exited (with its status).
+    pub fn try_exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// Send a signal (`TERM`, `INT`) to the client.
+    pub fn signal(&self, sig: &str) {
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .arg(format!("-{sig}"))
+                .arg(pid.to_string())
+                .status();
+        }
+    }
+
+    /// Wait until the client exits, forwarding SIGTERM and SIGINT to it; `Ok` when it exited
+    /// successfully (or because we forwarded a signal), otherwise [`NodeError::Exited`].
+    pub async fn supervise(mut self) -> Result<ExitStatus, NodeError> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).ok();
+        let mut int = signal(SignalKind::interrupt()).ok();
+        let mut forwarded = false;
+        loop {
+            tokio::select! {
+                status = self.child.wait() => {
+                    let status = status.map_err(|source| NodeError::Spawn { program: self.program.clone(), source })?;
+                    if status.success() || forwarded {
+                        return Ok(status);
+                    }
+                    return Err(NodeError::Exited { program: self.program.clone(), status });
+                }
+                Some(()) = async { match term.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => {
+                    forwarded = true;
+                    self.signal("TERM");
+                }
+                Some(()) = async { match int.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => {
+                    forwarded = true;
+                    self.signal("INT");
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(format: Format) -> NodeSpec {
+        NodeSpec {
+            program: "autonity".into(),
+            format,
+            datadir: "/d".into(),
+            genesis: "/d/genesis.json".into(),
+            keys: "/k".into(),
+            port: 30303,
+            consensus_port: 20203,
+            network_id: 65_110_000,
+            ext_ip: "203.0.113.1".parse().unwrap(),
+            http_addr: "0.0.0.0".parse().unwrap(),
+            http_port: 8545,
+        }
+    }
+
+    #[test]
+    fn v1_command_line() {
+        let a = spec(Format::V1).args().join(" ");
+        assert_eq!(
+            a,
+            "--datadir /d --genesis /d/genesis.json --autonitykeys /k/autonitykeys --port 30303 \
+             --consensus.port 20203 --networkid 65110000 --nat extip:203.0.113.1 --http \
+             --http.addr 0.0.0.0 --http.port 8545 --http.api aut,eth,net,web3,admin,tendermint"
+        );
+        assert_eq!(spec(Format::V1).rpc_url(), "http://127.0.0.1:8545");
+    }
+
+    #[test]
+    fn v07_command_line() {
+        let a = spec(Format::V07).args();
+        assert!(a.windows(2).any(|w| w == ["--nodekey", "/k/nodekey"]));
+        assert!(!a
+            .iter()
+            .any(|x| x == "--consensus.port" || x == "--autonitykeys"));
+        assert_eq!(a.last().map(String::as_str), Some("--mine"));
+    }
+
+    #[test]
+    fn static_nodes_sorted_and_atomic() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write_static_nodes(dir.path(), &["enode://b".into(), "enode://a".into()]).unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert_eq!(text, "[\n  \"enode://a\",\n  \"enode://b\"\n]\n");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}
