@@ -52,12 +52,12 @@ wait_dns() {
   done
 }
 
-# `dnsceremony check --json` inside an organisation's validator (JSON on stdout, exit status kept).
+# `dnsceremony check --json` (schema dnsceremony.check/v1) inside an organisation's validator (JSON on stdout, exit status kept).
 check_json() {
   local org="$1"
+  # The genesis this organisation built is the expected committee: all four, as the manifest says.
   in_svc "${ORG_SERVICE[$org]}" dnsceremony check --rpc http://127.0.0.1:8545 --keys /data/keys \
-    --manifest /etc/dnsceremony/manifest.toml --root "${ADDR[root]}" --anchor /etc/dnsceremony/root.key \
-    --window 10s --json 2>/dev/null
+    --genesis /data/genesis.json --window 10s --json 2>/dev/null
 }
 
 # `dnsceremony verify --json` inside an organisation's validator.
@@ -92,10 +92,9 @@ summary() {
     if [ "$st" = running ]; then
       js=$(check_json "$org"); rc=$?
       if [ -n "$js" ]; then
-        height=$(jq -r '.block_number // .height // .block // .blocks.last // "-"' <<<"$js" 2>/dev/null)
-        committee=$(jq -r '(if .ok == true or .status == "ok" then "ok" else "ALARM" end)
-          + (if (.committee | type) == "array" then " (\(.committee | length) members)" else "" end)
-          + (if (.missing // []) | length > 0 then " missing: \(.missing | join(","))" else "" end)' <<<"$js" 2>/dev/null)
+        height=$(jq -r '.block_end' <<<"$js" 2>/dev/null)
+        committee=$(jq -r '(if .ok then "ok" else "ALARM" end) + " (\(.committee | length) members"
+          + (if (.missing | length) > 0 then "; missing: \(.missing | join(","))" else "" end) + ")"' <<<"$js" 2>/dev/null)
       else
         committee="check exit $rc"
       fi

@@ -10,6 +10,7 @@ check "up: all four validators passed Phase 4" [ "$rc" = 0 ]
 check "one genesis hash for all four" same_genesis
 check "blocks advance at every validator" blocks_advance
 for org in "${ORGS[@]}"; do
-  check "$org: check (committee = the manifest's four organisations) is green" "check_json $org >/dev/null"
+  check "$org: check is green (blocks advance, this node and the genesis validators in the committee)" "check_json $org >/dev/null"
+  check "$org: the committee is exactly the four organisations' enode keys (as verify read them from DNS)" committee_is_all_four "$org"
   check "$org: verify sees all four secure" "[ \"\$(verify_json $org | jq -r '[.orgs[].status] | unique | join(\",\")')\" = secure ]"
 done

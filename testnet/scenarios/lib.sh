@@ -39,7 +39,17 @@ same_genesis() {
     [ -z "$first" ] && first="$h"; [ "$h" = "$first" ] || return 1
   done
 }
-height_of() { check_json "$1" | jq -r '.block_number // .height // .block // .blocks.last // empty' 2>/dev/null; }
+height_of() { check_json "$1" | jq -r '.block_end // empty' 2>/dev/null; }
+# The committee a validator's node reports, as the four organisations' enode keys (sorted, one line).
+committee_is_all_four() {
+  local o c n
+  c=$(check_json "$1" | jq -r '.committee | sort | join(",")') || return 1
+  n=$(tr ',' '\n' <<<"$c" | grep -c .)
+  [ "$n" = 4 ] || return 1
+  for o in "${ORGS[@]}"; do
+    grep -q "$(jq -r --arg o "$o" '.orgs[] | select(.name == $o) | .records.enode_key' <<<"$(verify_json "$1")")" <<<"$c" || return 1
+  done
+}
 blocks_advance() {
   local o a b
   for o in "${ORGS[@]}"; do a=$(height_of "$o"); [ -n "$a" ] || return 1; done
