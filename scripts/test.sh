@@ -6,5 +6,6 @@ bash scripts/install-deps.sh
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
 cargo test --all-targets
+bash scripts/test-chart.sh
 # The docker-compose testnet: scenarios 0 (DNS), 1 (happy path) and 4 (broken zone).
 bash testnet/scenarios/ci
