@@ -6,3 +6,4 @@ bash scripts/install-deps.sh
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
 cargo test --all-targets
+bash scripts/test-chart.sh

@@ -277,13 +277,13 @@ fn sign_with(key: &SigningKey, prehash: &[u8; 32]) -> [u8; 65] {
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
     /// The directory holds neither `autonitykeys` nor `nodekey`.
-    #[error("no key files in {} (expected autonitykeys + oraclekey, or nodekey)", dir.display())]
+    #[error("no key files ({}: expected autonitykeys + oraclekey, or nodekey)", dir.display())]
     NoKeys {
         /// The directory.
         dir: PathBuf,
     },
     /// A key file the profile needs is missing.
-    #[error("{}: missing (needed beside {})", path.display(), beside)]
+    #[error("key file missing ({}: needed beside {beside})", path.display())]
     Missing {
         /// The missing file.
         path: PathBuf,
@@ -291,7 +291,7 @@ pub enum IdentityError {
         beside: &'static str,
     },
     /// A key file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read key file ({}: {source})", path.display())]
     Read {
         /// The file.
         path: PathBuf,
@@ -299,7 +299,7 @@ pub enum IdentityError {
         source: std::io::Error,
     },
     /// A key file's content is malformed.
-    #[error("{} ({field}: {why})", path.display())]
+    #[error("bad key file ({}: {field}: {why})", path.display())]
     Format {
         /// The file.
         path: PathBuf,
@@ -309,13 +309,13 @@ pub enum IdentityError {
         why: KeyError,
     },
     /// A key file would be overwritten: nothing was written.
-    #[error("{} already exists: keys are never overwritten, nothing was written", path.display())]
+    #[error("key file already exists ({}: keys are never overwritten; nothing was written)", path.display())]
     Exists {
         /// The file that exists.
         path: PathBuf,
     },
     /// A key file or directory could not be written.
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write key file ({}: {source})", path.display())]
     Write {
         /// The file.
         path: PathBuf,

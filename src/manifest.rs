@@ -230,7 +230,7 @@ pub struct Manifest {
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     /// The file could not be read.
-    #[error("cannot read manifest {}: {source}", path.display())]
+    #[error("cannot read manifest ({}: {source})", path.display())]
     Read {
         /// The file.
         path: PathBuf,
@@ -342,7 +342,7 @@ pub enum ManifestError {
         path: PathBuf,
     },
     /// The signed manifest could not be written.
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write manifest ({}: {source})", path.display())]
     Write {
         /// The file.
         path: PathBuf,

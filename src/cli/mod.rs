@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand};
 use dnsceremony::exit;
 
 mod check;
+mod keys;
+mod manifest;
 
 /// Start a private Autonity network between organisations that share nothing but DNSSEC-signed DNS.
 #[derive(Debug, Parser)]
@@ -21,6 +23,12 @@ pub struct Cli {
 enum Command {
     /// Phase 4: blocks advance and the committee holds this node and every validator.
     Check(check::CheckArgs),
+    /// Phase 1: check, create or sign the ceremony manifest.
+    Manifest(manifest::ManifestArgs),
+    /// Phase 2: make a validator's keys (never overwrites, never prints private keys).
+    Keygen(keys::KeygenArgs),
+    /// Show the public identity of existing keys.
+    Keys(keys::KeysArgs),
 }
 
 /// What a subcommand returns when it did not fail: the exit status to end with.
@@ -44,6 +52,9 @@ pub fn main() -> ExitCode {
     let _ = init_logging();
     let outcome: Outcome = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Manifest(args) => manifest::run(args),
+        Command::Keygen(args) => keys::keygen(args),
+        Command::Keys(args) => keys::keys(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

