@@ -253,11 +253,14 @@ fn keygen_show_and_refuse_overwrite() {
     assert!(!text.contains("consensus_key"));
 }
 
+/// A defect case: description, files to write, file and field the error must name.
+type KeyCase<'a> = (&'a str, Vec<(&'a str, String)>, &'a str, &'a str);
+
 #[test]
 fn key_file_defects_name_file_and_field() {
     let one = format!("{:064x}", 1);
     let zero = "0".repeat(64);
-    let cases: Vec<(&str, Vec<(&str, String)>, &str, &str)> = vec![
+    let cases: Vec<KeyCase> = vec![
         (
             "not hex",
             vec![("nodekey", "zz".repeat(32))],
