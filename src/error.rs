@@ -52,6 +52,12 @@ pub enum Error {
     /// The Autonity client could not be started or failed.
     #[error(transparent)]
     Node(#[from] crate::node::NodeError),
+    /// A TSIG key file is unusable.
+    #[error(transparent)]
+    TsigKey(#[from] crate::dns::tsig::TsigError),
+    /// Publishing (zone discovery, update, read-back) failed.
+    #[error(transparent)]
+    Update(Box<crate::dns::update::UpdateError>),
 }
 
 impl Error {
@@ -70,6 +76,14 @@ impl Error {
             Error::Genesis(e) => e.exit_code(),
             Error::Rpc(_) => exit::NETWORK,
             Error::Node(e) => e.exit_code(),
+            Error::TsigKey(_) => exit::BAD_INPUT,
+            Error::Update(e) => e.exit_code(),
         }
+    }
+}
+
+impl From<crate::dns::update::UpdateError> for Error {
+    fn from(e: crate::dns::update::UpdateError) -> Self {
+        Error::Update(Box::new(e))
     }
 }

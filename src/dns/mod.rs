@@ -14,3 +14,6 @@ pub struct RRset {
     /// The records' data, in a canonical order (sorted by wire form) so sets compare equal.
     pub rdata: Vec<RData>,
 }
+
+pub mod tsig;
+pub mod update;

@@ -4,4 +4,6 @@
 //! # Limitations
 //! Needs Debian's `bind9` (`named`) on `PATH` and the right to bind port 53 (root).
 
+pub mod delv;
+pub mod hierarchy;
 pub mod named;

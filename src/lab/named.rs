@@ -41,6 +41,14 @@ pub enum LabError {
         /// What it printed on stderr.
         stderr: String,
     },
+    /// A hierarchy was described in a way it cannot be built.
+    #[error("lab zone {zone}: {why}")]
+    Spec {
+        /// The zone.
+        zone: String,
+        /// What is wrong.
+        why: String,
+    },
     /// No free loopback address was found.
     #[error("no free loopback address with port 53 available")]
     NoAddress,
@@ -74,12 +82,29 @@ pub struct Named {
     /// Its working directory (zone files, keys, `named.conf`, `named.log`).
     pub dir: PathBuf,
     child: Option<Child>,
+    /// Whether `start` put `addr` on the loopback interface (and so removes it on drop).
+    added_addr: bool,
 }
 
 impl Named {
     /// Start `named -g` with `dir/named.conf`, which must listen on `addr` port 53, and wait
-    /// until it logs `running` (at most 20 s).
+    /// until it logs `running` and listens on `addr` (at most 20 s).
+    ///
+    /// `named` only listens on addresses configured on an interface, and Linux configures
+    /// only `127.0.0.1` on `lo`: `addr` is added to `lo` (`ip addr add addr/32 dev lo`) when
+    /// missing, and removed again when the server is dropped.
     pub fn start(addr: Ipv4Addr, dir: &Path) -> Result<Named, LabError> {
+        let added_addr = add_loopback(addr)?;
+        let mut named = Named::spawn(addr, dir);
+        if let Ok(n) = &mut named {
+            n.added_addr = added_addr;
+        } else if added_addr {
+            remove_loopback(addr);
+        }
+        named
+    }
+
+    fn spawn(addr: Ipv4Addr, dir: &Path) -> Result<Named, LabError> {
         let log_path = dir.join("named.log");
         let log = std::fs::File::create(&log_path).map_err(|source| LabError::Write {
             path: log_path.clone(),
@@ -102,6 +127,7 @@ impl Named {
             addr,
             dir: dir.to_path_buf(),
             child: Some(child),
+            added_addr: false,
         };
         named.wait_running(&log_path)?;
         Ok(named)
@@ -111,7 +137,9 @@ impl Named {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let log = std::fs::read_to_string(log_path).unwrap_or_default();
-            if log.contains("\nrunning") || log.contains(" running\n") {
+            let listening = format!("{}#53", self.addr);
+            if (log.contains("\nrunning") || log.contains(" running\n")) && log.contains(&listening)
+            {
                 return Ok(());
             }
             let exited = self
@@ -156,7 +184,7 @@ impl Named {
     /// Start it again after [`Named::stop`], with the same directory and address.
     pub fn restart(&mut self) -> Result<(), LabError> {
         self.stop();
-        let fresh = Named::start(self.addr, &self.dir)?;
+        let fresh = Named::spawn(self.addr, &self.dir)?;
         // Take over the new child; `fresh` must not stop it when dropped.
         let mut fresh = fresh;
         self.child = fresh.child.take();
@@ -167,7 +195,47 @@ impl Named {
 impl Drop for Named {
     fn drop(&mut self) {
         self.stop();
+        if self.added_addr {
+            remove_loopback(self.addr);
+        }
     }
+}
+
+/// Put `addr` on `lo` unless it is already there; true when it was added.
+fn add_loopback(addr: Ipv4Addr) -> Result<bool, LabError> {
+    if addr == Ipv4Addr::LOCALHOST {
+        return Ok(false);
+    }
+    let cidr = format!("{addr}/32");
+    let out = Command::new("ip")
+        .args(["addr", "add", &cidr, "dev", "lo"])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| LabError::Spawn {
+            program: "ip".into(),
+            source,
+        })?;
+    if out.status.success() {
+        return Ok(true);
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    if stderr.contains("File exists") {
+        return Ok(false);
+    }
+    Err(LabError::Tool {
+        program: format!("ip addr add {cidr} dev lo"),
+        stderr,
+    })
+}
+
+/// Take `addr` off `lo` again.
+fn remove_loopback(addr: Ipv4Addr) {
+    let _ = Command::new("ip")
+        .args(["addr", "del", &format!("{addr}/32"), "dev", "lo"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
 }
 
 /// The common `options` block for a lab server listening on `addr`.

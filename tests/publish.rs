@@ -1,0 +1,239 @@
+//! Publishing against real `named`: a primary that signs the zone itself and accepts
+//! TSIG-signed updates, and a secondary that transfers from it.
+
+#[path = "support/update_lab.rs"]
+mod update_lab;
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use dnsceremony::dns::tsig::TsigKey;
+use dnsceremony::dns::update::{self, Action, Applied, Timeouts, UpdateError};
+use dnsceremony::dns::RRset;
+use hickory_proto::rr::rdata::{A, TXT};
+use hickory_proto::rr::{Name, RData, RecordType};
+use update_lab::{dig, UpdateLab};
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn timeouts() -> Timeouts {
+    Timeouts {
+        query: Duration::from_secs(3),
+        read_back: Duration::from_secs(30),
+        poll: Duration::from_millis(200),
+    }
+}
+
+fn rrsets(zone: &str, ip: &str, key: &str) -> Vec<RRset> {
+    let host = format!("validator1.{zone}.");
+    vec![
+        RRset {
+            name: Name::from_str(&host).unwrap(),
+            rtype: RecordType::A,
+            ttl: 300,
+            rdata: vec![RData::A(A::from_str(ip).unwrap())],
+        },
+        RRset {
+            name: Name::from_str(&format!("key_{host}")).unwrap(),
+            rtype: RecordType::TXT,
+            ttl: 300,
+            rdata: vec![RData::TXT(TXT::new(vec![key.to_string()]))],
+        },
+        RRset {
+            name: Name::from_str(&format!("port_{host}")).unwrap(),
+            rtype: RecordType::TXT,
+            ttl: 300,
+            rdata: vec![RData::TXT(TXT::new(vec!["30303".to_string()]))],
+        },
+    ]
+}
+
+async fn publish(
+    server: SocketAddr,
+    wanted: &[RRset],
+    key: &TsigKey,
+) -> Result<(update::UpdatePlan, Applied), UpdateError> {
+    let plan = update::prepare(server, wanted, timeouts()).await?;
+    let applied = update::apply(&plan, key, timeouts()).await?;
+    update::read_back(&plan, timeouts()).await?;
+    Ok((plan, applied))
+}
+
+#[test]
+fn publish_is_atomic_idempotent_and_read_back_from_every_server() {
+    let lab = UpdateLab::start("ogr1.com", "org1-key");
+    let key = TsigKey::load(&lab.key_file).unwrap();
+    let rt = rt();
+    let p = lab.primary.addr;
+    let s = lab.secondary.addr;
+
+    // First publish: everything is added, and both servers serve it.
+    let wanted = rrsets("ogr1.com", "192.0.2.10", "aa");
+    let (plan, applied) = rt
+        .block_on(publish(lab.primary_addr(), &wanted, &key))
+        .unwrap();
+    assert_eq!(applied, Applied::Updated);
+    assert_eq!(plan.zone.to_string(), "ogr1.com.");
+    assert!(plan.entries.iter().all(|e| e.action == Action::Add));
+    assert_eq!(plan.servers.len(), 2, "{:?}", plan.servers);
+    for server in [p, s] {
+        assert_eq!(dig(server, "validator1.ogr1.com", "A"), ["192.0.2.10"]);
+        assert_eq!(dig(server, "key_validator1.ogr1.com", "TXT"), ["\"aa\""]);
+        assert_eq!(
+            dig(server, "port_validator1.ogr1.com", "TXT"),
+            ["\"30303\""]
+        );
+    }
+
+    // Re-publishing the same values sends nothing: the serial does not move.
+    let serial = lab.serial(p).unwrap();
+    let (plan, applied) = rt
+        .block_on(publish(lab.primary_addr(), &wanted, &key))
+        .unwrap();
+    assert_eq!(applied, Applied::NothingToDo);
+    assert!(plan.entries.iter().all(|e| e.action == Action::Keep));
+    assert!(update::update_message(&plan).is_none());
+    assert_eq!(lab.serial(p), Some(serial));
+
+    // Changing the IP replaces the A RRset only; the TXT RRsets are kept untouched.
+    let wanted = rrsets("ogr1.com", "192.0.2.99", "aa");
+    let (plan, applied) = rt
+        .block_on(publish(lab.primary_addr(), &wanted, &key))
+        .unwrap();
+    assert_eq!(applied, Applied::Updated);
+    let actions: Vec<Action> = plan.entries.iter().map(|e| e.action).collect();
+    assert_eq!(actions, [Action::Replace, Action::Keep, Action::Keep]);
+    assert!(
+        plan.render_text().contains("- 300 192.0.2.10"),
+        "{}",
+        plan.render_text()
+    );
+    for server in [p, s] {
+        assert_eq!(dig(server, "validator1.ogr1.com", "A"), ["192.0.2.99"]);
+        assert_eq!(dig(server, "key_validator1.ogr1.com", "TXT"), ["\"aa\""]);
+        assert_eq!(
+            dig(server, "port_validator1.ogr1.com", "TXT"),
+            ["\"30303\""]
+        );
+    }
+    // The zone is still signed after the update.
+    assert!(!dig(p, "validator1.ogr1.com", "A +dnssec").is_empty());
+}
+
+#[test]
+fn wrong_tsig_keys_are_named_and_change_nothing() {
+    let lab = UpdateLab::start("ogr1.com", "org1-key");
+    let rt = rt();
+    let wanted = rrsets("ogr1.com", "192.0.2.10", "aa");
+    let serial = lab.serial(lab.primary.addr);
+    for (file, code) in [
+        (lab.wrong_secret_key(), "BADSIG"),
+        (lab.unknown_key(), "BADKEY"),
+    ] {
+        let key = TsigKey::load(&file).unwrap();
+        let err = rt
+            .block_on(publish(lab.primary_addr(), &wanted, &key))
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, UpdateError::TsigRejected { .. }), "{text}");
+        assert_eq!(err.exit_code(), dnsceremony::exit::TSIG);
+        assert!(
+            text.contains(&format!("'{}'", key.display_name())),
+            "{text}"
+        );
+        assert!(text.contains(code), "{text}");
+        assert!(text.contains(&lab.primary_addr().to_string()), "{text}");
+    }
+    assert!(dig(lab.primary.addr, "validator1.ogr1.com", "A").is_empty());
+    assert_eq!(lab.serial(lab.primary.addr), serial);
+}
+
+#[test]
+fn unknown_zone_and_server_down_have_their_own_errors() {
+    let lab = UpdateLab::start("ogr1.com", "org1-key");
+    let rt = rt();
+    let wanted = rrsets("elsewhere.org", "192.0.2.10", "aa");
+    let err = rt
+        .block_on(update::prepare(lab.primary_addr(), &wanted, timeouts()))
+        .unwrap_err();
+    assert!(matches!(err, UpdateError::UnknownZone { .. }), "{err}");
+    assert_eq!(err.exit_code(), dnsceremony::exit::REFUSED);
+    assert!(
+        err.to_string().contains("validator1.elsewhere.org"),
+        "{err}"
+    );
+
+    // Nothing listens on a fresh address: a network error naming it, within the bound.
+    let down = SocketAddr::from((dnsceremony::lab::named::free_addr().unwrap(), 53));
+    let wanted = rrsets("ogr1.com", "192.0.2.10", "aa");
+    let err = rt
+        .block_on(update::prepare(down, &wanted, timeouts()))
+        .unwrap_err();
+    assert!(matches!(err, UpdateError::Network { .. }), "{err}");
+    assert_eq!(err.exit_code(), dnsceremony::exit::NETWORK);
+    assert!(err.to_string().contains(&down.to_string()), "{err}");
+}
+
+#[test]
+fn a_concurrent_change_is_a_conflict_and_survives() {
+    let lab = UpdateLab::start("ogr1.com", "org1-key");
+    let key = TsigKey::load(&lab.key_file).unwrap();
+    let rt = rt();
+    let first = rrsets("ogr1.com", "192.0.2.10", "aa");
+    rt.block_on(publish(lab.primary_addr(), &first, &key))
+        .unwrap();
+
+    // We plan a replacement of the A record (read: 192.0.2.10) ...
+    let wanted = rrsets("ogr1.com", "192.0.2.20", "aa");
+    let plan = rt
+        .block_on(update::prepare(lab.primary_addr(), &wanted, timeouts()))
+        .unwrap();
+    // ... someone else changes it before our update arrives ...
+    lab.nsupdate(
+        "update delete validator1.ogr1.com A\nupdate add validator1.ogr1.com 300 A 198.51.100.7",
+    );
+    // ... so the value-dependent prerequisite fails and their value stays.
+    let err = rt
+        .block_on(update::apply(&plan, &key, timeouts()))
+        .unwrap_err();
+    assert!(matches!(err, UpdateError::Conflict { .. }), "{err}");
+    assert_eq!(err.exit_code(), dnsceremony::exit::CONFLICT);
+    assert!(err.to_string().contains("NXRRSET"), "{err}");
+    assert_eq!(
+        dig(lab.primary.addr, "validator1.ogr1.com", "A"),
+        ["198.51.100.7"]
+    );
+
+    // An RRset planned as "add" that someone creates meanwhile is a conflict as well.
+    let mut extra = wanted.clone();
+    extra.push(RRset {
+        name: Name::from_str("genesis_validator1.ogr1.com.").unwrap(),
+        rtype: RecordType::TXT,
+        ttl: 300,
+        rdata: vec![RData::TXT(TXT::new(vec!["ours".into()]))],
+    });
+    let plan = rt
+        .block_on(update::prepare(lab.primary_addr(), &extra, timeouts()))
+        .unwrap();
+    assert_eq!(plan.entries[3].action, Action::Add);
+    lab.nsupdate("update add genesis_validator1.ogr1.com 300 TXT theirs");
+    let err = rt
+        .block_on(update::apply(&plan, &key, timeouts()))
+        .unwrap_err();
+    assert!(matches!(err, UpdateError::Conflict { .. }), "{err}");
+    assert!(err.to_string().contains("YXRRSET"), "{err}");
+    assert_eq!(
+        dig(lab.primary.addr, "genesis_validator1.ogr1.com", "TXT"),
+        ["\"theirs\""]
+    );
+    assert_eq!(
+        dig(lab.primary.addr, "validator1.ogr1.com", "A"),
+        ["198.51.100.7"]
+    );
+}
