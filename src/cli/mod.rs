@@ -10,6 +10,7 @@ use dnsceremony::exit;
 mod check;
 mod keys;
 mod manifest;
+mod publish;
 
 /// Start a private Autonity network between organisations that share nothing but DNSSEC-signed DNS.
 #[derive(Debug, Parser)]
@@ -29,6 +30,8 @@ enum Command {
     Keygen(keys::KeygenArgs),
     /// Show the public identity of existing keys.
     Keys(keys::KeysArgs),
+    /// Phase 2: publish this validator's records (one TSIG-signed RFC 2136 update) and read them back.
+    Publish(publish::PublishArgs),
 }
 
 /// What a subcommand returns when it did not fail: the exit status to end with.
@@ -55,6 +58,7 @@ pub fn main() -> ExitCode {
         Command::Manifest(args) => manifest::run(args),
         Command::Keygen(args) => keys::keygen(args),
         Command::Keys(args) => keys::keys(args),
+        Command::Publish(args) => publish::run(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
