@@ -15,12 +15,15 @@ use dnsceremony::records::{self, PublishParams};
 use hickory_proto::rr::{Name, RData};
 
 /// (zone, how it is built, expected findings: code and severity)
-fn cases() -> Vec<(
+/// One lab zone: name, fault, NSEC3 parameters, expected findings (code, severity).
+type Case = (
     &'static str,
     Option<Fault>,
     Option<Nsec3>,
     Vec<(Code, Severity)>,
-)> {
+);
+
+fn cases() -> Vec<Case> {
     use Code::*;
     use Severity::*;
     let n3 = |iterations, salt: &str, opt_out| {
@@ -229,7 +232,7 @@ fn run(cfg: &AuditConfig) -> Report {
 }
 
 /// Findings about `zone` (its zone report and the organisation whose host is in it).
-fn findings_of<'a>(r: &'a Report, zone: &str) -> Vec<(Code, Severity)> {
+fn findings_of(r: &Report, zone: &str) -> Vec<(Code, Severity)> {
     let z = format!("{zone}.");
     let mut out: Vec<(Code, Severity)> = r
         .findings()
