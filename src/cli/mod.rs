@@ -123,15 +123,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, dnsceremony::Error> {
         })
 }
 
-/// This node's enode key from its key directory (`autonitykeys`, else `nodekey`).
+/// This node's enode key from its key directory (the key files `keygen` writes).
 pub fn own_node_key(dir: &std::path::Path) -> Result<[u8; 64], dnsceremony::Error> {
-    let file = ["autonitykeys", "nodekey"]
-        .iter()
-        .map(|f| dir.join(f))
-        .find(|p| p.exists())
-        .unwrap_or_else(|| dir.join("autonitykeys"));
-    dnsceremony::standin::read_node_key(&file).map_err(|e| dnsceremony::Error::Usage {
-        flag: "--keys",
-        why: e.to_string(),
-    })
+    Ok(dnsceremony::identity::Identity::load(dir)?.public().enode_key.0)
 }
