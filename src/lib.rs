@@ -21,5 +21,6 @@ pub mod node;
 pub mod records;
 pub mod rpc;
 pub mod standin;
+pub mod verify;
 
 pub use error::Error;
