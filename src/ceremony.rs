@@ -292,7 +292,10 @@ pub fn load_state(path: &Path) -> Result<Option<State>, Error> {
             let s: State =
                 serde_json::from_slice(&bytes).map_err(|e| state_err(path, e.to_string()))?;
             if s.schema != STATE_SCHEMA {
-                return Err(state_err(path, format!("schema {} is not {STATE_SCHEMA}", s.schema)));
+                return Err(state_err(
+                    path,
+                    format!("schema {} is not {STATE_SCHEMA}", s.schema),
+                ));
             }
             Ok(Some(s))
         }
@@ -421,8 +424,12 @@ pub async fn wait_agreement(
                             _ => None,
                         })
                         .collect();
-                    match records::decode_genesis_hash(&peer.host, &txts, &ceremony, &peer.enode_key)
-                    {
+                    match records::decode_genesis_hash(
+                        &peer.host,
+                        &txts,
+                        &ceremony,
+                        &peer.enode_key,
+                    ) {
                         Ok(h) if h == *ours => {}
                         Ok(h) => differing.push((org.clone(), hex::encode(h))),
                         Err(e) if e.is_missing() => pending.push((org.clone(), e.to_string())),
@@ -511,7 +518,7 @@ pub async fn run(cfg: &Config, progress: &mut dyn FnMut(Event)) -> Result<Runnin
         },
     };
     let deadline = cfg.deadline.map(|d| Instant::now() + d);
-    let mut reach = |state: &mut State, phase: Phase, progress: &mut dyn FnMut(Event)| {
+    let reach = |state: &mut State, phase: Phase, progress: &mut dyn FnMut(Event)| {
         if phase > state.phase {
             state.phase = phase;
         }
@@ -542,7 +549,11 @@ pub async fn run(cfg: &Config, progress: &mut dyn FnMut(Event)) -> Result<Runnin
         },
         ttl: cfg.ttl,
     };
-    publish(cfg, &records::encode(&org.host, &identity, &ceremony, &params)).await?;
+    publish(
+        cfg,
+        &records::encode(&org.host, &identity, &ceremony, &params),
+    )
+    .await?;
     reach(&mut state, Phase::Published, progress)?;
 
     let peers = wait_secure(cfg, deadline, progress).await?;
@@ -570,7 +581,12 @@ pub async fn run(cfg: &Config, progress: &mut dyn FnMut(Event)) -> Result<Runnin
 
     publish(
         cfg,
-        &[records::encode_genesis_hash(&org.host, &identity, &ceremony, &genesis.hash())],
+        &[records::encode_genesis_hash(
+            &org.host,
+            &identity,
+            &ceremony,
+            &genesis.hash(),
+        )],
     )
     .await?;
     reach(&mut state, Phase::HashPublished, progress)?;

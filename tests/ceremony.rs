@@ -34,14 +34,17 @@ fn lab() -> Hierarchy {
 
 /// The manifest every organisation receives (template mode when `template` is set).
 fn manifest(lab: &Hierarchy, template: bool) -> String {
-    let mut m = format!(
+    let mut m =
+        format!(
         "[ceremony]\nname = \"loopback-net\"\nprofile = \"v1\"\n\n[genesis]\nchain_id = 65110000\n\
          operator = \"0x{op}\"\nepoch_period = 30\n{tpl}\n",
         op = "ab".repeat(20),
         tpl = if template { "template = \"genesis.template.json\"\n" } else { "" }
     );
     for (name, _, host) in ORGS {
-        m.push_str(&format!("[[orgs]]\nname = \"{name}\"\nhost = \"{host}\"\n\n"));
+        m.push_str(&format!(
+            "[[orgs]]\nname = \"{name}\"\nhost = \"{host}\"\n\n"
+        ));
     }
     m.push_str(&format!(
         "[dns]\nanchor = \"{}\"\nroots = [\"{}\"]\n\n[timing]\npoll_interval = \"1s\"\ndeadline = \"150s\"\n",
@@ -123,7 +126,10 @@ impl Run {
         let _ = self.child.wait();
         self.child = Command::new(CLI)
             .arg("run")
-            .args(["--manifest", manifest_dir.join("manifest.toml").to_str().unwrap()])
+            .args([
+                "--manifest",
+                manifest_dir.join("manifest.toml").to_str().unwrap(),
+            ])
             .args(["--org", name])
             .args(["--keys", self.keys.to_str().unwrap()])
             .args(["--ip", &Ipv4Addr::new(127, 0, 0, 1 + i as u8).to_string()])
@@ -163,12 +169,19 @@ impl Run {
     }
 
     fn exited(&mut self) -> Option<i32> {
-        self.child.try_wait().unwrap().map(|s| s.code().unwrap_or(-1))
+        self.child
+            .try_wait()
+            .unwrap()
+            .map(|s| s.code().unwrap_or(-1))
     }
 
     fn terminate(&mut self) {
+        if self.child.try_wait().ok().flatten().is_some() {
+            return;
+        }
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
+            .stderr(Stdio::null())
             .status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
@@ -188,7 +201,7 @@ impl Drop for Run {
 fn wait_for(runs: &mut [Run], what: &str, secs: u64, done: impl Fn(&mut Run) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
-        if runs.iter_mut().all(|r| done(r)) {
+        if runs.iter_mut().all(&done) {
             return;
         }
         if Instant::now() > deadline {
@@ -211,8 +224,12 @@ fn four_organisations_confirm_and_a_killed_run_resumes() {
     std::fs::write(mdir.join("manifest.toml"), manifest(&lab, false)).unwrap();
 
     // Three organisations start; they publish and wait for the fourth.
-    let mut runs: Vec<Run> = (0..3).map(|i| Run::start(&lab, base.path(), i, &mdir)).collect();
-    wait_for(&mut runs, "three publications", 90, |r| r.phase() == "published");
+    let mut runs: Vec<Run> = (0..3)
+        .map(|i| Run::start(&lab, base.path(), i, &mdir))
+        .collect();
+    wait_for(&mut runs, "three publications", 90, |r| {
+        r.phase() == "published"
+    });
     let keys_before = std::fs::read(runs[0].keys.join("autonitykeys")).unwrap();
 
     // Kill org1 hard in the middle of the ceremony and start it again.
@@ -246,22 +263,35 @@ fn four_organisations_confirm_and_a_killed_run_resumes() {
     });
 
     // Same keys after the restart, the same genesis everywhere.
-    assert_eq!(std::fs::read(runs[0].keys.join("autonitykeys")).unwrap(), keys_before);
+    assert_eq!(
+        std::fs::read(runs[0].keys.join("autonitykeys")).unwrap(),
+        keys_before
+    );
     assert!(runs[0].log().contains("resumed"), "{}", runs[0].log());
     let hash = runs[0].genesis_hash();
     assert_eq!(hash.len(), 64);
     let genesis = std::fs::read(runs[0].datadir.join("genesis.json")).unwrap();
     for r in &runs {
         assert_eq!(r.genesis_hash(), hash);
-        assert_eq!(std::fs::read(r.datadir.join("genesis.json")).unwrap(), genesis);
+        assert_eq!(
+            std::fs::read(r.datadir.join("genesis.json")).unwrap(),
+            genesis
+        );
     }
 
     // Every node passes check against the genesis.
     for r in &runs {
         let out = Command::new(CLI)
-            .args(["check", "--rpc", &format!("http://127.0.0.1:{}", r.rpc_port)])
+            .args([
+                "check",
+                "--rpc",
+                &format!("http://127.0.0.1:{}", r.rpc_port),
+            ])
             .args(["--keys", r.keys.to_str().unwrap()])
-            .args(["--genesis", r.datadir.join("genesis.json").to_str().unwrap()])
+            .args([
+                "--genesis",
+                r.datadir.join("genesis.json").to_str().unwrap(),
+            ])
             .args(["--window", "3s"])
             .output()
             .unwrap();
@@ -309,7 +339,9 @@ fn a_different_genesis_stops_everyone_naming_who_differs() {
     let mut runs: Vec<Run> = (0..4)
         .map(|i| Run::start(&lab, base.path(), i, &dirs[i]))
         .collect();
-    wait_for(&mut runs, "every run to stop", 150, |r| r.exited().is_some());
+    wait_for(&mut runs, "every run to stop", 150, |r| {
+        r.exited().is_some()
+    });
     for (i, r) in runs.iter_mut().enumerate() {
         assert_eq!(r.exited(), Some(9), "{}", r.log());
         let log = r.log();
@@ -318,7 +350,10 @@ fn a_different_genesis_stops_everyone_naming_who_differs() {
             .find(|l| l.starts_with("dnsceremony: genesis mismatch"))
             .unwrap_or_else(|| panic!("no mismatch line:\n{log}"));
         if i == 3 {
-            assert!(line.contains("org1") && line.contains("org2") && line.contains("org3"), "{line}");
+            assert!(
+                line.contains("org1") && line.contains("org2") && line.contains("org3"),
+                "{line}"
+            );
         } else {
             assert!(line.contains("org4") && !line.contains("org1 ("), "{line}");
         }

@@ -7,9 +7,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use dnsceremony::exit;
 
-mod check;
+pub mod check;
+mod genesis;
 mod keys;
 mod manifest;
+pub mod run;
 
 /// Start a private Autonity network between organisations that share nothing but DNSSEC-signed DNS.
 #[derive(Debug, Parser)]
@@ -23,6 +25,10 @@ pub struct Cli {
 enum Command {
     /// Phase 4: blocks advance and the committee holds this node and every validator.
     Check(check::CheckArgs),
+    /// Build genesis.json from the manifest and every organisation's secure records.
+    Genesis(genesis::GenesisArgs),
+    /// One organisation's whole ceremony: keys, publish, wait, genesis, agree, start, check.
+    Run(Box<run::RunArgs>),
     /// Phase 1: check, create or sign the ceremony manifest.
     Manifest(manifest::ManifestArgs),
     /// Phase 2: make a validator's keys (never overwrites, never prints private keys).
@@ -52,6 +58,8 @@ pub fn main() -> ExitCode {
     let _ = init_logging();
     let outcome: Outcome = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Genesis(args) => genesis::run(args),
+        Command::Run(args) => run::run(*args),
         Command::Manifest(args) => manifest::run(args),
         Command::Keygen(args) => keys::keygen(args),
         Command::Keys(args) => keys::keys(args),
@@ -125,5 +133,8 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, dnsceremony::Error> {
 
 /// This node's enode key from its key directory (the key files `keygen` writes).
 pub fn own_node_key(dir: &std::path::Path) -> Result<[u8; 64], dnsceremony::Error> {
-    Ok(dnsceremony::identity::Identity::load(dir)?.public().enode_key.0)
+    Ok(dnsceremony::identity::Identity::load(dir)?
+        .public()
+        .enode_key
+        .0)
 }
