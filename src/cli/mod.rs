@@ -7,10 +7,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use dnsceremony::exit;
 
+mod audit;
 pub mod check;
 mod genesis;
 mod keys;
 mod manifest;
+mod publish;
 pub mod run;
 
 /// Start a private Autonity network between organisations that share nothing but DNSSEC-signed DNS.
@@ -35,6 +37,10 @@ enum Command {
     Keygen(keys::KeygenArgs),
     /// Show the public identity of existing keys.
     Keys(keys::KeysArgs),
+    /// Phase 2: publish this validator's records (one TSIG-signed RFC 2136 update) and read them back.
+    Publish(publish::PublishArgs),
+    /// DNSSEC audit of every organisation's zone: findings with codes; exit 12 warning, 13 error.
+    Audit(audit::AuditArgs),
 }
 
 /// What a subcommand returns when it did not fail: the exit status to end with.
@@ -63,6 +69,8 @@ pub fn main() -> ExitCode {
         Command::Manifest(args) => manifest::run(args),
         Command::Keygen(args) => keys::keygen(args),
         Command::Keys(args) => keys::keys(args),
+        Command::Publish(args) => publish::run(args),
+        Command::Audit(args) => audit::run(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
