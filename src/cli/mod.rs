@@ -7,9 +7,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use dnsceremony::exit;
 
+mod audit;
 mod check;
 mod keys;
 mod manifest;
+mod publish;
 
 /// Start a private Autonity network between organisations that share nothing but DNSSEC-signed DNS.
 #[derive(Debug, Parser)]
@@ -29,6 +31,10 @@ enum Command {
     Keygen(keys::KeygenArgs),
     /// Show the public identity of existing keys.
     Keys(keys::KeysArgs),
+    /// Phase 2: publish this validator's records (one TSIG-signed RFC 2136 update) and read them back.
+    Publish(publish::PublishArgs),
+    /// DNSSEC audit of every organisation's zone: findings with codes; exit 12 warning, 13 error.
+    Audit(audit::AuditArgs),
 }
 
 /// What a subcommand returns when it did not fail: the exit status to end with.
@@ -55,6 +61,8 @@ pub fn main() -> ExitCode {
         Command::Manifest(args) => manifest::run(args),
         Command::Keygen(args) => keys::keygen(args),
         Command::Keys(args) => keys::keys(args),
+        Command::Publish(args) => publish::run(args),
+        Command::Audit(args) => audit::run(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

@@ -15,5 +15,9 @@ pub struct RRset {
     pub rdata: Vec<RData>,
 }
 
+pub mod anchor;
+pub mod query;
+pub mod resolve;
 pub mod tsig;
 pub mod update;
+pub mod validate;
