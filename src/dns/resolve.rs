@@ -325,7 +325,13 @@ impl Resolver {
                 why: format!("no trust anchor covers {}", dotless(name)),
             };
         };
-        let mut zone = match self.deepest_known(name, &anchor) {
+        // A DS set lives in the parent zone (RFC 4035 section 3.1.4.1): never ask the child.
+        let start = if rtype == RecordType::DS && name != &anchor {
+            name.base_name()
+        } else {
+            name.clone()
+        };
+        let mut zone = match self.deepest_known(&start, &anchor) {
             Some(z) => z,
             None => match self.anchor_zone(&anchor).await {
                 Ok(z) => z,
@@ -502,7 +508,11 @@ impl Resolver {
                 .map(|r| r.name.clone())
                 .find(|c| c != &zone.zone && zone.zone.zone_of(c) && c.zone_of(name));
             if let Some(child) = child {
-                return match self.referral(zone, &child, msg).await {
+                let zone = match self.referring_zone(zone, servers, &child, msg).await {
+                    Ok(z) => z,
+                    Err(l) => return Step::Done(l),
+                };
+                return match self.referral(&zone, &child, msg).await {
                     Ok(z) => Step::Descend(z),
                     Err(l) => Step::Done(l),
                 };
@@ -697,6 +707,33 @@ impl Resolver {
         match state {
             ZoneState::Secure { chain, .. } => Ok(chain),
             ZoneState::Insecure { at_zone, why } => Err(Lookup::Insecure { at_zone, why }),
+        }
+    }
+
+    /// The zone a referral to `child` comes from: `zone`, or a zone between it and `child` that
+    /// the same servers also serve (`uk` and `co.uk` on one server: the referral to
+    /// `ogr4.co.uk` comes from `co.uk`), named by the signer of the DS or denial records.
+    async fn referring_zone(
+        &self,
+        zone: &Arc<ZoneChain>,
+        servers: &[SocketAddr],
+        child: &Name,
+        msg: &Message,
+    ) -> Result<Arc<ZoneChain>, Lookup> {
+        let deepest = msg
+            .authorities
+            .iter()
+            .filter_map(as_rrsig)
+            .map(|s| &s.input().signer_name)
+            .filter(|s| *s != &zone.zone && zone.zone.zone_of(s) && s.zone_of(child) && *s != child)
+            .max_by_key(|s| s.num_labels())
+            .cloned();
+        match deepest {
+            Some(signer) => {
+                self.signing_zone_named(zone, servers, child, RecordType::DS, &signer)
+                    .await
+            }
+            None => Ok(zone.clone()),
         }
     }
 
