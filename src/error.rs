@@ -58,6 +58,9 @@ pub enum Error {
     /// Publishing (zone discovery, update, read-back) failed.
     #[error(transparent)]
     Update(Box<crate::dns::update::UpdateError>),
+    /// A trust anchor file is unreadable or malformed.
+    #[error(transparent)]
+    Anchor(#[from] crate::dns::anchor::AnchorError),
 }
 
 impl Error {
@@ -78,6 +81,7 @@ impl Error {
             Error::Node(e) => e.exit_code(),
             Error::TsigKey(_) => exit::BAD_INPUT,
             Error::Update(e) => e.exit_code(),
+            Error::Anchor(_) => exit::BAD_INPUT,
         }
     }
 }

@@ -8,8 +8,10 @@ use clap::{Parser, Subcommand};
 use dnsceremony::exit;
 
 mod check;
+pub mod dnsargs;
 mod keys;
 mod manifest;
+mod verify;
 
 /// Start a private Autonity network between organisations that share nothing but DNSSEC-signed DNS.
 #[derive(Debug, Parser)]
@@ -29,6 +31,10 @@ enum Command {
     Keygen(keys::KeygenArgs),
     /// Show the public identity of existing keys.
     Keys(keys::KeysArgs),
+    /// Phase 3: read and validate every organisation's records once (exit 0 secure, 1 pending, 2 refused).
+    Verify(verify::VerifyArgs),
+    /// Phase 3: poll until every organisation is secure, or a deadline.
+    Wait(verify::WaitArgs),
 }
 
 /// What a subcommand returns when it did not fail: the exit status to end with.
@@ -55,6 +61,8 @@ pub fn main() -> ExitCode {
         Command::Manifest(args) => manifest::run(args),
         Command::Keygen(args) => keys::keygen(args),
         Command::Keys(args) => keys::keys(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Wait(args) => verify::wait(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

@@ -893,9 +893,8 @@ impl Resolver {
             let cut = name.trim_to(depth as usize);
             match self.lookup(&cut, RecordType::DS).await {
                 Lookup::Insecure { at_zone, why } => return Lookup::Insecure { at_zone, why },
-                Lookup::Absent { .. } => {}
-                // A signed cut (or an error on the way): the answer should have been signed.
-                Lookup::Secure { .. } => return missing,
+                // Not a cut, or a signed cut: the chain goes on below.
+                Lookup::Absent { .. } | Lookup::Secure { .. } => {}
                 other => return other,
             }
             depth += 1;
