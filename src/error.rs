@@ -61,6 +61,9 @@ pub enum Error {
     /// A trust anchor file is unreadable or malformed.
     #[error(transparent)]
     Anchor(#[from] crate::dns::anchor::AnchorError),
+    /// An audit could not be carried out (bad anchor, bad zone name, no root server answered).
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
 }
 
 impl Error {
@@ -82,6 +85,7 @@ impl Error {
             Error::TsigKey(_) => exit::BAD_INPUT,
             Error::Update(e) => e.exit_code(),
             Error::Anchor(_) => exit::BAD_INPUT,
+            Error::Audit(e) => e.exit_code(),
         }
     }
 }

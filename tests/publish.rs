@@ -237,3 +237,175 @@ fn a_concurrent_change_is_a_conflict_and_survives() {
         ["198.51.100.7"]
     );
 }
+
+/// The `dnsceremony` binary against the lab: a manifest naming `validator1.<zone>` for
+/// `org1`, and keys made by `keygen`.
+struct Cli {
+    dir: tempfile::TempDir,
+}
+
+impl Cli {
+    fn new(zone: &str) -> Cli {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("manifest.toml"),
+            format!(
+                "[ceremony]\nname = \"t\"\nprofile = \"v1\"\n\n[genesis]\nchain_id = 65110000\n\n\
+                 [[orgs]]\nname = \"org1\"\nhost = \"validator1.{zone}\"\n\n\
+                 [[orgs]]\nname = \"org2\"\nhost = \"val2.ogr2.net\"\n"
+            ),
+        )
+        .unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_dnsceremony"))
+            .arg("keygen")
+            .arg("--dir")
+            .arg(dir.path().join("keys"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Cli { dir }
+    }
+
+    /// Run `publish` with the lab's files; returns (exit code, stdout, stderr).
+    fn publish(
+        &self,
+        server: &str,
+        tsig: &std::path::Path,
+        extra: &[&str],
+    ) -> (i32, String, String) {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_dnsceremony"))
+            .arg("publish")
+            .arg("--manifest")
+            .arg(self.dir.path().join("manifest.toml"))
+            .args(["--org", "org1", "--keys"])
+            .arg(self.dir.path().join("keys"))
+            .args(["--server", server, "--tsig"])
+            .arg(tsig)
+            .args(["--timeout", "20s"])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+#[test]
+fn cli_publish_dry_run_republish_and_change() {
+    let lab = UpdateLab::start("ogr1.com", "org1-key");
+    let cli = Cli::new("ogr1.com");
+    let server = lab.primary.addr.to_string();
+    let p = lab.primary.addr;
+
+    // --dry-run prints the plan and changes nothing.
+    let serial = lab.serial(p);
+    let (code, out, err) =
+        cli.publish(&server, &lab.key_file, &["--ip", "192.0.2.10", "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("add      validator1.ogr1.com. 300 A"), "{out}");
+    assert!(out.contains("dry run: no update sent"), "{out}");
+    assert!(dig(p, "validator1.ogr1.com", "A").is_empty());
+    assert!(dig(p, "key_validator1.ogr1.com", "TXT").is_empty());
+    assert_eq!(lab.serial(p), serial);
+
+    // First publish: the four RRsets on both servers.
+    let (code, out, err) = cli.publish(&server, &lab.key_file, &["--ip", "192.0.2.10"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("update sent: NOERROR"), "{out}");
+    assert!(out.contains("every authoritative server (2)"), "{out}");
+    for s in [p, lab.secondary.addr] {
+        assert_eq!(dig(s, "validator1.ogr1.com", "A"), ["192.0.2.10"]);
+        assert_eq!(dig(s, "port_validator1.ogr1.com", "TXT"), ["\"30303\""]);
+        assert_eq!(dig(s, "key_validator1.ogr1.com", "TXT").len(), 1);
+        assert_eq!(dig(s, "autonity_validator1.ogr1.com", "TXT").len(), 1);
+    }
+    let key_txt = dig(p, "key_validator1.ogr1.com", "TXT");
+    let attestation = dig(p, "autonity_validator1.ogr1.com", "TXT");
+
+    // Re-publish: nothing sent, the serial stays; JSON says so.
+    let serial = lab.serial(p).unwrap();
+    let (code, out, err) = cli.publish(&server, &lab.key_file, &["--ip", "192.0.2.10", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["schema"], "dnsceremony.publish/v1");
+    assert_eq!(doc["update"], "not_needed");
+    assert_eq!(doc["plan"]["zone"], "ogr1.com.");
+    let changes = doc["plan"]["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 4);
+    assert!(changes.iter().all(|c| c["action"] == "keep"), "{out}");
+    assert_eq!(doc["servers"].as_array().unwrap().len(), 2);
+    assert_eq!(lab.serial(p), Some(serial));
+
+    // A new IP replaces A and the attestation (it signs the IP); the key and port stay.
+    let (code, out, err) = cli.publish(&server, &lab.key_file, &["--ip", "192.0.2.99", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["update"], "sent");
+    let actions: Vec<&str> = doc["plan"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["replace", "keep", "keep", "replace"], "{out}");
+    for s in [p, lab.secondary.addr] {
+        assert_eq!(dig(s, "validator1.ogr1.com", "A"), ["192.0.2.99"]);
+        assert_eq!(dig(s, "key_validator1.ogr1.com", "TXT"), key_txt);
+        assert_eq!(dig(s, "port_validator1.ogr1.com", "TXT"), ["\"30303\""]);
+        assert_ne!(dig(s, "autonity_validator1.ogr1.com", "TXT"), attestation);
+    }
+}
+
+#[test]
+fn cli_failures_have_their_exit_codes() {
+    let lab = UpdateLab::start("ogr1.com", "org1-key");
+    let cli = Cli::new("ogr1.com");
+    let server = lab.primary.addr.to_string();
+    let serial = lab.serial(lab.primary.addr);
+
+    // Wrong secret: exit 5, the key named, nothing changed.
+    let wrong = lab.wrong_secret_key();
+    let (code, _, err) = cli.publish(&server, &wrong, &["--ip", "192.0.2.10"]);
+    assert_eq!(code, 5, "{err}");
+    assert_eq!(
+        err.trim(),
+        format!("dnsceremony: TSIG key 'org1-key' rejected by {server}:53: BADSIG")
+    );
+    assert!(dig(lab.primary.addr, "validator1.ogr1.com", "A").is_empty());
+    assert_eq!(lab.serial(lab.primary.addr), serial);
+
+    // A zone the server does not serve: exit 6.
+    let other = Cli::new("ogr9.org");
+    let (code, _, err) = other.publish(&server, &lab.key_file, &["--ip", "192.0.2.10"]);
+    assert_eq!(code, 6, "{err}");
+    assert!(
+        err.starts_with("dnsceremony: no zone for validator1.ogr9.org."),
+        "{err}"
+    );
+    assert!(err.contains("REFUSED"), "{err}");
+
+    // Nothing listens: exit 4, naming the server (bounded by the tool's own timeouts).
+    let down = dnsceremony::lab::named::free_addr().unwrap().to_string();
+    let (code, _, err) = cli.publish(&down, &lab.key_file, &["--ip", "192.0.2.10"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains(&format!("{down}:53")), "{err}");
+
+    // A malformed TSIG file: exit 3, naming the file and the field.
+    let bad = lab.path().join("bad.key");
+    std::fs::write(
+        &bad,
+        "key \"org1-key\" { algorithm hmac-md5; secret \"AAAA\"; };\n",
+    )
+    .unwrap();
+    let (code, _, err) = cli.publish(&server, &bad, &["--ip", "192.0.2.10"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("bad.key: algorithm: 'hmac-md5'"), "{err}");
+    assert_eq!(lab.serial(lab.primary.addr), serial);
+}

@@ -7,11 +7,13 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use dnsceremony::exit;
 
+mod audit;
 mod check;
 pub mod dnsargs;
 mod keys;
 mod manifest;
 mod verify;
+mod publish;
 
 /// Start a private Autonity network between organisations that share nothing but DNSSEC-signed DNS.
 #[derive(Debug, Parser)]
@@ -35,6 +37,10 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Phase 3: poll until every organisation is secure, or a deadline.
     Wait(verify::WaitArgs),
+    /// Phase 2: publish this validator's records (one TSIG-signed RFC 2136 update) and read them back.
+    Publish(publish::PublishArgs),
+    /// DNSSEC audit of every organisation's zone: findings with codes; exit 12 warning, 13 error.
+    Audit(audit::AuditArgs),
 }
 
 /// What a subcommand returns when it did not fail: the exit status to end with.
@@ -63,6 +69,8 @@ pub fn main() -> ExitCode {
         Command::Keys(args) => keys::keys(args),
         Command::Verify(args) => verify::run(args),
         Command::Wait(args) => verify::wait(args),
+        Command::Publish(args) => publish::run(args),
+        Command::Audit(args) => audit::run(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

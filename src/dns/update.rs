@@ -453,8 +453,8 @@ impl Conn {
         let (fut, handle) = TcpClientStream::new(addr, None, Some(timeout), provider);
         let stream = tokio::time::timeout(timeout, fut)
             .await
-            .map_err(|_| net(format!("connect: no answer within {}s", timeout.as_secs())))?
-            .map_err(|e| net(format!("connect: {e}")))?;
+            .map_err(|_| net(format!("no answer within {}s", timeout.as_secs())))?
+            .map_err(|e| net(e.to_string()))?;
         let (client, bg) = Client::<TokioRuntimeProvider>::with_timeout(stream, handle, timeout);
         tokio::spawn(bg);
         Ok(Conn {
