@@ -12,8 +12,8 @@ mod check;
 pub mod dnsargs;
 mod keys;
 mod manifest;
-mod verify;
 mod publish;
+mod verify;
 
 /// Start a private Autonity network between organisations that share nothing but DNSSEC-signed DNS.
 #[derive(Debug, Parser)]
