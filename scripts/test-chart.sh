@@ -73,9 +73,8 @@ else
   profile=debug
   [ "${DNSCEREMONY_RELEASE:-0}" = 1 ] && profile=release
   bins="${CARGO_TARGET_DIR:-target}/$profile"
-  if [ ! -x "$bins/dnsceremony" ] || [ ! -x "$bins/autonity-standin" ]; then
-    cargo build --quiet $([ $profile = release ] && echo --release) --bin dnsceremony --bin autonity-standin
-  fi
+  # Up to date after `cargo test`; otherwise this builds them.
+  cargo build --quiet $([ $profile = release ] && echo --release) --bin dnsceremony --bin autonity-standin
   image=$(images/dnsceremony/build --binaries "$bins" --tag "")
   python3 scripts/chart-tests/pod_smoke.py "$(get_helm ${helms[0]})" "$image" . || status=1
   # Only the reference made here is removed; other tags of the same image stay.
