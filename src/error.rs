@@ -58,6 +58,9 @@ pub enum Error {
     /// Publishing (zone discovery, update, read-back) failed.
     #[error(transparent)]
     Update(Box<crate::dns::update::UpdateError>),
+    /// An audit could not be carried out (bad anchor, bad zone name, no root server answered).
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
 }
 
 impl Error {
@@ -78,6 +81,7 @@ impl Error {
             Error::Node(e) => e.exit_code(),
             Error::TsigKey(_) => exit::BAD_INPUT,
             Error::Update(e) => e.exit_code(),
+            Error::Audit(e) => e.exit_code(),
         }
     }
 }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use dnsceremony::exit;
 
+mod audit;
 mod check;
 mod keys;
 mod manifest;
@@ -32,6 +33,8 @@ enum Command {
     Keys(keys::KeysArgs),
     /// Phase 2: publish this validator's records (one TSIG-signed RFC 2136 update) and read them back.
     Publish(publish::PublishArgs),
+    /// DNSSEC audit of every organisation's zone: findings with codes; exit 12 warning, 13 error.
+    Audit(audit::AuditArgs),
 }
 
 /// What a subcommand returns when it did not fail: the exit status to end with.
@@ -59,6 +62,7 @@ pub fn main() -> ExitCode {
         Command::Keygen(args) => keys::keygen(args),
         Command::Keys(args) => keys::keys(args),
         Command::Publish(args) => publish::run(args),
+        Command::Audit(args) => audit::run(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

@@ -21,6 +21,10 @@
 //! - The "replace" prerequisite compares record data (RFC 2136 2.4.2), not TTLs: a concurrent
 //!   change of the TTL alone is not detected.
 //! - Read-back checks record data, not RRSIGs; DNSSEC validation is the job of `verify`.
+//! - NS targets are polled on port 53, except an address equal to `--server`'s, which keeps
+//!   that port (so a primary on a non-standard port is read back where it listens).
+//! - Nothing is sent when nothing changes, so an unchanged re-publish does not exercise the
+//!   TSIG key.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
