@@ -52,6 +52,9 @@ pub enum Error {
     /// The Autonity client could not be started or failed.
     #[error(transparent)]
     Node(#[from] crate::node::NodeError),
+    /// The ceremony stopped (not secure, deadline, genesis mismatch, state file, client).
+    #[error(transparent)]
+    Ceremony(#[from] crate::ceremony::CeremonyError),
     /// A TSIG key file is unusable.
     #[error(transparent)]
     TsigKey(#[from] crate::dns::tsig::TsigError),
@@ -79,6 +82,7 @@ impl Error {
             Error::Genesis(e) => e.exit_code(),
             Error::Rpc(_) => exit::NETWORK,
             Error::Node(e) => e.exit_code(),
+            Error::Ceremony(e) => e.exit_code(),
             Error::TsigKey(_) => exit::BAD_INPUT,
             Error::Update(e) => e.exit_code(),
             Error::Audit(e) => e.exit_code(),

@@ -10,6 +10,7 @@
 //! See `ARCHITECTURE.md` for the rooms and the flow of data.
 
 pub mod audit;
+pub mod ceremony;
 pub mod dns;
 pub mod error;
 pub mod exit;

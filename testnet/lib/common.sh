@@ -89,8 +89,10 @@ summary() {
     elif running "$svc"; then st="running"
     else st="exited($(exit_code "$svc"))"; fi
     height="-" committee="-"
-    if [ "$st" = running ]; then
-      js=$(check_json "$org"); rc=$?
+    if [ "$st" = running ] && [ ! -e "$TESTNET_STATE/validators/$org/data/genesis.json" ]; then
+      committee="(no genesis yet)"
+    elif [ "$st" = running ]; then
+      js=$(check_json "$org") && rc=0 || rc=$?
       if [ -n "$js" ]; then
         height=$(jq -r '.block_end' <<<"$js" 2>/dev/null)
         committee=$(jq -r '(if .ok then "ok" else "ALARM" end) + " (\(.committee | length) members"
