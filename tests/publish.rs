@@ -150,8 +150,66 @@ fn wrong_tsig_keys_are_named_and_change_nothing() {
         assert!(text.contains(code), "{text}");
         assert!(text.contains(&lab.primary_addr().to_string()), "{text}");
     }
+    // The right key on a clock an hour off: BADTIME, told apart from BADSIG/BADKEY.
+    let key = TsigKey::load(&lab.key_file).unwrap();
+    let plan = rt
+        .block_on(update::prepare(lab.primary_addr(), &wanted, timeouts()))
+        .unwrap();
+    let skewed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 3600;
+    let err = rt
+        .block_on(update::apply_signed_at(&plan, &key, timeouts(), skewed))
+        .unwrap_err();
+    assert!(matches!(err, UpdateError::TsigRejected { .. }), "{err}");
+    assert!(err.to_string().ends_with(": BADTIME"), "{err}");
     assert!(dig(lab.primary.addr, "validator1.ogr1.com", "A").is_empty());
     assert_eq!(lab.serial(lab.primary.addr), serial);
+}
+
+#[test]
+fn read_back_names_lagging_servers_and_ns_without_address() {
+    let mut lab = UpdateLab::start("ogr1.com", "org1-key");
+    let key = TsigKey::load(&lab.key_file).unwrap();
+    let rt = rt();
+    let short = Timeouts {
+        query: Duration::from_secs(1),
+        read_back: Duration::from_secs(3),
+        poll: Duration::from_millis(200),
+    };
+    // The secondary is down: the update lands on the primary, the read-back names the
+    // secondary and what it (does not) serve, and the exit status is PENDING.
+    lab.secondary.stop();
+    let wanted = rrsets("ogr1.com", "192.0.2.10", "aa");
+    let plan = rt
+        .block_on(update::prepare(lab.primary_addr(), &wanted, short))
+        .unwrap();
+    assert_eq!(
+        rt.block_on(update::apply(&plan, &key, short)).unwrap(),
+        Applied::Updated
+    );
+    let err = rt.block_on(update::read_back(&plan, short)).unwrap_err();
+    let UpdateError::Lagging { lagging, .. } = &err else {
+        panic!("{err}");
+    };
+    assert_eq!(lagging.len(), 1, "{err}");
+    assert!(lagging[0].server.starts_with("ns2.ogr1.com."), "{err}");
+    assert!(
+        lagging[0].server.contains(&lab.secondary.addr.to_string()),
+        "{err}"
+    );
+    assert!(err.to_string().contains("does not answer"), "{err}");
+    assert_eq!(err.exit_code(), dnsceremony::exit::PENDING);
+
+    // An NS whose name has no address anywhere is reported, not skipped.
+    lab.nsupdate("update add ogr1.com 300 NS ns3.nowhere.invalid.");
+    let err = rt
+        .block_on(update::prepare(lab.primary_addr(), &wanted, short))
+        .unwrap_err();
+    assert!(matches!(err, UpdateError::NoAddress { .. }), "{err}");
+    assert!(err.to_string().contains("ns3.nowhere.invalid."), "{err}");
 }
 
 #[test]

@@ -172,7 +172,8 @@ pub enum UpdateError {
 pub struct Lag {
     /// The server as `name (address)`.
     pub server: String,
-    /// Per differing RRset: `name TYPE`, and what the server serves (or why it did not answer).
+    /// Per differing RRset: `name TYPE`, and what the server serves (or why it did not
+    /// answer); a single entry with an empty name when the server could not be reached.
     pub differs: Vec<(String, String)>,
 }
 
@@ -184,7 +185,10 @@ fn describe_lags(lags: &[Lag]) -> String {
                 .iter()
                 .map(|(rr, serves)| format!("{rr} = {serves}"))
                 .collect();
-            format!("{} still serves {}", l.server, d.join(", "))
+            match l.differs.as_slice() {
+                [(rr, why)] if rr.is_empty() => format!("{} does not answer: {why}", l.server),
+                _ => format!("{} still serves {}", l.server, d.join(", ")),
+            }
         })
         .collect::<Vec<_>>()
         .join("; ")
@@ -806,14 +810,25 @@ pub async fn apply(
     key: &TsigKey,
     timeouts: Timeouts,
 ) -> Result<Applied, UpdateError> {
-    let Some(mut msg) = update_message(plan) else {
-        return Ok(Applied::NothingToDo);
-    };
-    let server = plan.primary;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
+    apply_signed_at(plan, key, timeouts, now).await
+}
+
+/// [`apply`] with the TSIG time given (seconds since the epoch), e.g. to check how a server
+/// answers a request signed with a skewed clock (BADTIME).
+pub async fn apply_signed_at(
+    plan: &UpdatePlan,
+    key: &TsigKey,
+    timeouts: Timeouts,
+    now: u64,
+) -> Result<Applied, UpdateError> {
+    let Some(mut msg) = update_message(plan) else {
+        return Ok(Applied::NothingToDo);
+    };
+    let server = plan.primary;
     let encode = |why: String| UpdateError::Encode {
         zone: plan.zone.clone(),
         why,
@@ -988,7 +1003,7 @@ async fn check_server(
 ) -> Vec<(String, String)> {
     let mut conn = match Conn::open(server.addr, t, "connect").await {
         Ok(c) => c,
-        Err(e) => return vec![("(server)".into(), format!("no answer: {e}"))],
+        Err(e) => return vec![(String::new(), e.to_string())],
     };
     let mut differs = Vec::new();
     for e in &plan.entries {
