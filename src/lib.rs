@@ -9,6 +9,8 @@
 //! The library never prints and never exits; the `dnsceremony` binary is a thin layer over it.
 //! See `ARCHITECTURE.md` for the rooms and the flow of data.
 
+pub mod audit;
+pub mod ceremony;
 pub mod dns;
 pub mod error;
 pub mod exit;
@@ -21,5 +23,6 @@ pub mod node;
 pub mod records;
 pub mod rpc;
 pub mod standin;
+pub mod verify;
 
 pub use error::Error;

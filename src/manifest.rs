@@ -1010,7 +1010,10 @@ fn to_obj(m: BTreeMap<&str, Json>) -> Json {
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
     let col = before
@@ -1522,6 +1525,36 @@ name = "acme"
         assert_eq!(parse_duration("m"), None);
         assert_eq!(parse_duration("5s5s"), None);
         assert_eq!(format_duration(Duration::from_secs(5400)), "1h30m");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn parse_never_panics_on_arbitrary_text(text in "\\PC{0,400}") {
+            let _ = p(&text);
+        }
+
+        #[test]
+        fn parse_never_panics_on_damaged_manifests(
+            drop in proptest::collection::vec(proptest::prelude::any::<bool>(), 60),
+            pos in 0usize..2000,
+            junk in "[\\[\\]=\"#a-z0-9._ \n-]{0,12}",
+        ) {
+            // Delete some lines of the example and splice junk somewhere: must not panic,
+            // and whatever parses still has a stable ceremony id.
+            let kept: String = EXAMPLE
+                .lines()
+                .zip(drop.iter().cycle())
+                .filter(|(_, d)| !**d)
+                .map(|(l, _)| format!("{l}\n"))
+                .collect();
+            let at = kept.char_indices().map(|(i, _)| i).nth(pos % kept.len().max(1)).unwrap_or(0);
+            let text = format!("{}{}{}", &kept[..at], junk, &kept[at..]);
+            if let Ok(m) = p(&text) {
+                proptest::prop_assert_eq!(m.ceremony_id(), p(&text).unwrap().ceremony_id());
+            }
+        }
     }
 
     #[test]

@@ -282,3 +282,97 @@ fn template_hosts_must_be_known_and_used() {
     let g = genesis::build_template(&template, &members()[..1]).unwrap();
     assert_eq!(g.committee().members[0].parsed.key, node_key(1));
 }
+
+mod from_manifest {
+    use super::*;
+    use dnsceremony::identity::{Address, Identity};
+    use dnsceremony::manifest::Manifest;
+    use dnsceremony::records::{attest, Peer, PublishParams};
+
+    const MANIFEST: &str = r#"
+[ceremony]
+name = "golden-net"
+profile = "v1"
+
+[genesis]
+chain_id = 65110000
+operator = "0xaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+bonded_stake = "100000000000000000000000"
+epoch_period = 30
+
+[genesis.alloc]
+"0x00000000000000000000000000000000000000bb" = "1000000000000000000000"
+
+[[orgs]]
+name = "org1"
+host = "validator1.ogr1.com"
+
+[[orgs]]
+name = "org2"
+host = "val2.ogr2.net"
+
+[[orgs]]
+name = "org3"
+host = "validator3.ogr3.io"
+"#;
+
+    fn peers(m: &Manifest) -> Vec<(String, Peer)> {
+        m.orgs
+            .iter()
+            .enumerate()
+            .map(|(i, org)| {
+                let i = i as u8 + 1;
+                let id =
+                    Identity::from_secrets(&[i; 32], Some((&[i + 40; 32], &[i + 80; 32]))).unwrap();
+                let params = PublishParams {
+                    ipv4: Some(Ipv4Addr::new(198, 51, 100, i)),
+                    ipv6: None,
+                    port: 30303,
+                    consensus_port: 20203,
+                    treasury: Some(Address([i; 20])),
+                    ttl: 300,
+                };
+                let att = attest(&org.host, &id, &m.ceremony_id(), &params);
+                let peer = Peer {
+                    host: org.host.clone(),
+                    ipv4: params.ipv4,
+                    ipv6: None,
+                    enode_key: id.public().enode_key,
+                    port: 30303,
+                    attestation: Some(att),
+                };
+                (org.name.clone(), peer)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn manifest_and_records_give_the_golden_genesis() {
+        let m = Manifest::parse(MANIFEST, std::path::Path::new("golden.toml")).unwrap();
+        let ps = peers(&m);
+        let g = genesis::build(&m, &ps).unwrap();
+        golden("manifest-v1.json", g.bytes());
+        // A stake beyond u64 is a bare JSON number, as the client's big.Int wants.
+        let text = String::from_utf8(g.bytes().to_vec()).unwrap();
+        assert!(
+            text.contains("\"bondedStake\": 100000000000000000000000\n"),
+            "{text}"
+        );
+        assert!(text.contains("\"omissionAccountability\""));
+        let mut rev = ps.clone();
+        rev.reverse();
+        assert_eq!(genesis::build(&m, &rev).unwrap().bytes(), g.bytes());
+
+        // Every organisation exactly once, none unknown.
+        assert!(matches!(
+            genesis::build(&m, &ps[..2]),
+            Err(GenesisError::OrgCount { ref org, count: 0 }) if org == "org3"
+        ));
+        let mut extra = ps.clone();
+        extra[0].0 = "org9".into();
+        assert!(matches!(
+            genesis::build(&m, &extra),
+            Err(GenesisError::UnknownOrg { ref org }) if org == "org9"
+        ));
+    }
+}

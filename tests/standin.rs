@@ -45,12 +45,11 @@ fn setup(me: u8) -> (tempfile::TempDir, PathBuf, PathBuf) {
     std::fs::write(&gpath, g.bytes()).unwrap();
     let keys = dir.path().join("keys");
     std::fs::create_dir(&keys).unwrap();
-    let secret = format!(
-        "{}{}",
-        hex::encode([me; 32]),
-        hex::encode(bls_secret(me).to_bytes())
-    );
-    std::fs::write(keys.join("autonitykeys"), secret).unwrap();
+    let bls: [u8; 32] = bls_secret(me).to_bytes();
+    dnsceremony::identity::Identity::from_secrets(&[me; 32], Some((&bls, &[0x77; 32])))
+        .unwrap()
+        .write_new(&keys)
+        .unwrap();
     (dir, gpath, keys)
 }
 

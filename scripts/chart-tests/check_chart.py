@@ -178,11 +178,11 @@ def expected_client_args(v):
     if prof == "v1":
         a += ["--consensus.port", str(consensus)]
     a += ["--networkid", network_id_of(v)]
-    if prof == "v0.7":
-        a += ["--mine"]
     a += ["--nat", f"extip:{v['publicIP']}", "--http",
           "--http.addr", "0.0.0.0" if v["rpc"]["expose"] else "127.0.0.1",
           "--http.port", str(v["rpc"]["port"]), "--http.api", v["rpc"]["api"]]
+    if prof == "v0.7":
+        a += ["--mine"]
     if v["rpc"]["expose"] and v["rpc"].get("vhosts"):
         a += ["--http.vhosts", v["rpc"]["vhosts"]]
     return a + list(v["autonity"].get("extraArgs") or [])
@@ -319,7 +319,8 @@ def check_rendering(name, v, objs):
         c.eq(chk["args"][:2], ["check", "--watch"], "sidecar runs check --watch")
         c.eq(flag(chk["args"], "--rpc"), f"http://127.0.0.1:{v['rpc']['port']}", "sidecar --rpc")
         c.eq(flag(chk["args"], "--keys"), keys_dir, "sidecar --keys")
-        c.eq(flag(chk["args"], "--alarm-webhook"), v["check"]["alarm"].get("webhook") or None, "sidecar --alarm-webhook")
+        c.eq(flag(chk["args"], "--genesis"), "/data/genesis.json", "sidecar --genesis")
+        c.eq(flag(chk["args"], "--alarm-cmd"), v["check"]["alarm"].get("command") or None, "sidecar --alarm-cmd")
         c.expect("livenessProbe" not in chk, "an alarm must not restart the sidecar")
     c.done()
 

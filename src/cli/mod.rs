@@ -7,9 +7,13 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use dnsceremony::exit;
 
-mod check;
+mod audit;
+pub mod check;
+mod genesis;
 mod keys;
 mod manifest;
+mod publish;
+pub mod run;
 
 /// Start a private Autonity network between organisations that share nothing but DNSSEC-signed DNS.
 #[derive(Debug, Parser)]
@@ -23,12 +27,20 @@ pub struct Cli {
 enum Command {
     /// Phase 4: blocks advance and the committee holds this node and every validator.
     Check(check::CheckArgs),
+    /// Build genesis.json from the manifest and every organisation's secure records.
+    Genesis(genesis::GenesisArgs),
+    /// One organisation's whole ceremony: keys, publish, wait, genesis, agree, start, check.
+    Run(Box<run::RunArgs>),
     /// Phase 1: check, create or sign the ceremony manifest.
     Manifest(manifest::ManifestArgs),
     /// Phase 2: make a validator's keys (never overwrites, never prints private keys).
     Keygen(keys::KeygenArgs),
     /// Show the public identity of existing keys.
     Keys(keys::KeysArgs),
+    /// Phase 2: publish this validator's records (one TSIG-signed RFC 2136 update) and read them back.
+    Publish(publish::PublishArgs),
+    /// DNSSEC audit of every organisation's zone: findings with codes; exit 12 warning, 13 error.
+    Audit(audit::AuditArgs),
 }
 
 /// What a subcommand returns when it did not fail: the exit status to end with.
@@ -52,9 +64,13 @@ pub fn main() -> ExitCode {
     let _ = init_logging();
     let outcome: Outcome = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Genesis(args) => genesis::run(args),
+        Command::Run(args) => run::run(*args),
         Command::Manifest(args) => manifest::run(args),
         Command::Keygen(args) => keys::keygen(args),
         Command::Keys(args) => keys::keys(args),
+        Command::Publish(args) => publish::run(args),
+        Command::Audit(args) => audit::run(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
@@ -123,15 +139,10 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, dnsceremony::Error> {
         })
 }
 
-/// This node's enode key from its key directory (`autonitykeys`, else `nodekey`).
+/// This node's enode key from its key directory (the key files `keygen` writes).
 pub fn own_node_key(dir: &std::path::Path) -> Result<[u8; 64], dnsceremony::Error> {
-    let file = ["autonitykeys", "nodekey"]
-        .iter()
-        .map(|f| dir.join(f))
-        .find(|p| p.exists())
-        .unwrap_or_else(|| dir.join("autonitykeys"));
-    dnsceremony::standin::read_node_key(&file).map_err(|e| dnsceremony::Error::Usage {
-        flag: "--keys",
-        why: e.to_string(),
-    })
+    Ok(dnsceremony::identity::Identity::load(dir)?
+        .public()
+        .enode_key
+        .0)
 }

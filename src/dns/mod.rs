@@ -14,3 +14,10 @@ pub struct RRset {
     /// The records' data, in a canonical order (sorted by wire form) so sets compare equal.
     pub rdata: Vec<RData>,
 }
+
+pub mod anchor;
+pub mod query;
+pub mod resolve;
+pub mod tsig;
+pub mod update;
+pub mod validate;

@@ -110,7 +110,7 @@ pub enum GenesisError {
         host: String,
     },
     /// The template is not JSON.
-    #[error("template {}: not JSON: {source}", path.display())]
+    #[error("template {}: {source}", path.display())]
     Template {
         /// The template file.
         path: std::path::PathBuf,
@@ -120,6 +120,26 @@ pub enum GenesisError {
     /// No validators were given.
     #[error("no validators: the manifest lists no organisation")]
     NoValidators,
+    /// A record set was given for an organisation the manifest does not list.
+    #[error("organisation {org} is not in the manifest")]
+    UnknownOrg {
+        /// The organisation.
+        org: String,
+    },
+    /// The manifest lists an organisation whose records were not given (or given twice).
+    #[error("organisation {org}: {count} record sets given, exactly one needed")]
+    OrgCount {
+        /// The organisation.
+        org: String,
+        /// How many were given.
+        count: usize,
+    },
+    /// A validator published no IP address.
+    #[error("organisation {org}: no IP address published")]
+    NoAddress {
+        /// The organisation.
+        org: String,
+    },
 }
 
 impl GenesisError {
@@ -127,9 +147,9 @@ impl GenesisError {
     /// (`SECURITY`), anything else is bad input (`BAD_INPUT`).
     pub fn exit_code(&self) -> u8 {
         match self {
-            GenesisError::MissingAttestation { .. } | GenesisError::DuplicateValidator { .. } => {
-                crate::exit::SECURITY
-            }
+            GenesisError::MissingAttestation { .. }
+            | GenesisError::DuplicateValidator { .. }
+            | GenesisError::NoAddress { .. } => crate::exit::SECURITY,
             _ => crate::exit::BAD_INPUT,
         }
     }
@@ -143,7 +163,7 @@ pub struct Params {
     /// `config.chainId`; required (no default).
     pub chain_id: u64,
     /// v1 `minBaseFee` (default 500000000).
-    pub min_base_fee: u64,
+    pub min_base_fee: u128,
     /// v1 `epochPeriod` in blocks (default 1800).
     pub epoch_period: u64,
     /// v1 `unbondingPeriod` in blocks (default 21600).
@@ -157,11 +177,11 @@ pub struct Params {
     /// v1 protocol treasury (default: the operator).
     pub treasury: Option<[u8; 20]>,
     /// v1 `treasuryFee` (default 10000000000000000).
-    pub treasury_fee: u64,
+    pub treasury_fee: u128,
     /// v1 `delegationRate` (default 1000).
     pub delegation_rate: u64,
     /// v1 per-validator `bondedStake` (default 10000).
-    pub bonded_stake: u64,
+    pub bonded_stake: u128,
     /// v1 `oracle.votePeriod` (default 30).
     pub vote_period: u64,
     /// Block gas limit (default v1 0xffffffffffff, v0.7 0x5f5e100).
@@ -169,9 +189,9 @@ pub struct Params {
     /// v1 genesis `baseFee` (default 15000000000).
     pub base_fee: u128,
     /// v0.7 `minGasPrice` (default 10000000000000).
-    pub min_gas_price: u64,
+    pub min_gas_price: u128,
     /// v0.7 per-validator `stake` (default 50000).
-    pub stake: u64,
+    pub stake: u128,
     /// Genesis `timestamp` in seconds (default 0).
     pub timestamp: u64,
     /// Initial balances (default none).
@@ -365,7 +385,7 @@ pub fn build_from(format: Format, p: &Params, members: &[Member]) -> Result<Gene
                     "treasury": addr_hex(&treasury),
                     "consensusKey": format!("0x{}", hex::encode(ck)),
                     "oracleAddress": addr_hex(&oracle),
-                    "bondedStake": p.bonded_stake,
+                    "bondedStake": big(p.bonded_stake),
                 }));
             }
             let mut config = Map::new();
@@ -373,14 +393,14 @@ pub fn build_from(format: Format, p: &Params, members: &[Member]) -> Result<Gene
             config.insert(
                 "autonity".into(),
                 json!({
-                    "minBaseFee": p.min_base_fee,
+                    "minBaseFee": big(p.min_base_fee),
                     "epochPeriod": p.epoch_period,
                     "unbondingPeriod": p.unbonding_period,
                     "blockPeriod": p.block_period,
                     "maxCommitteeSize": p.max_committee_size,
                     "operator": addr_hex(&operator),
                     "treasury": addr_hex(&p.treasury.unwrap_or(operator)),
-                    "treasuryFee": p.treasury_fee,
+                    "treasuryFee": big(p.treasury_fee),
                     "delegationRate": p.delegation_rate,
                     "validators": vals,
                 }),
@@ -407,7 +427,7 @@ pub fn build_from(format: Format, p: &Params, members: &[Member]) -> Result<Gene
         Format::V07 => {
             let users: Vec<Value> = sorted
                 .iter()
-                .map(|m| json!({ "enode": m.enode(), "type": "validator", "stake": p.stake }))
+                .map(|m| json!({ "enode": m.enode(), "type": "validator", "stake": big(p.stake) }))
                 .collect();
             json!({
                 "config": {
@@ -423,7 +443,7 @@ pub fn build_from(format: Format, p: &Params, members: &[Member]) -> Result<Gene
                     "istanbulBlock": 0,
                     "tendermint": { "policy": 1, "block-period": p.block_period },
                     "autonityContract": {
-                        "minGasPrice": p.min_gas_price,
+                        "minGasPrice": big(p.min_gas_price),
                         "operator": addr_hex(&operator),
                         "users": users,
                     },
@@ -444,12 +464,37 @@ pub fn build_from(format: Format, p: &Params, members: &[Member]) -> Result<Gene
     finish(doc)
 }
 
+/// A JSON integer of any size up to `u128`. `serde_json` (without `arbitrary_precision`) holds
+/// numbers up to `u64` only, so larger ones travel as a marked string that [`finish`] turns
+/// back into a bare JSON number (the client reads these fields as `*big.Int`: numbers, not strings).
+fn big(n: u128) -> Value {
+    match u64::try_from(n) {
+        Ok(small) => Value::from(small),
+        Err(_) => Value::String(format!("{}{n}", rules::BIG_MARK)),
+    }
+}
+
 fn finish(doc: Value) -> Result<Genesis, GenesisError> {
     let committee = check(&doc)?;
     // Serialising a `Value` cannot fail (string keys only).
-    let mut bytes = serde_json::to_vec_pretty(&doc).unwrap_or_default();
-    bytes.push(b'\n');
-    Ok(Genesis { bytes, committee })
+    let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    // The marker's control character is escaped as \u0001 by the serialiser.
+    let quoted = "\"\\u0001uint:";
+    let mut out = String::with_capacity(text.len() + 1);
+    let mut rest = text.as_str();
+    while let Some(i) = rest.find(quoted) {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + quoted.len()..];
+        let end = after.find('"').unwrap_or(after.len());
+        out.push_str(&after[..end]);
+        rest = after.get(end + 1..).unwrap_or("");
+    }
+    out.push_str(rest);
+    out.push('\n');
+    Ok(Genesis {
+        bytes: out.into_bytes(),
+        committee,
+    })
 }
 
 /// Normalise a host for comparison: lowercase, no trailing dot.
@@ -547,5 +592,117 @@ fn fill(o: &mut Map<String, Value>, key: &str, value: Option<String>) {
     };
     if let (true, Some(v)) = (empty, value) {
         o.insert(key.to_string(), Value::String(v));
+    }
+}
+
+impl From<crate::manifest::Profile> for Format {
+    fn from(p: crate::manifest::Profile) -> Format {
+        match p {
+            crate::manifest::Profile::V1 => Format::V1,
+            crate::manifest::Profile::V07 => Format::V07,
+        }
+    }
+}
+
+/// Resolve the manifest's `[genesis]` options: its value where set, the documented default
+/// otherwise. The operator defaults to the manifest's verified signer when it is signed.
+pub fn params(manifest: &crate::manifest::Manifest) -> Result<Params, GenesisError> {
+    let g = &manifest.genesis;
+    let d = Params::defaults(g.chain_id);
+    let mut alloc = BTreeMap::new();
+    for (addr, balance) in &g.alloc {
+        let n = rules::integer(&Value::String(balance.clone())).ok_or(GenesisError::BadOption {
+            option: "alloc",
+            why: "a balance is not a decimal or 0x integer below 2^128",
+        })?;
+        alloc.insert(addr.0, n);
+    }
+    Ok(Params {
+        chain_id: g.chain_id,
+        min_base_fee: g.min_base_fee.unwrap_or(d.min_base_fee),
+        epoch_period: g.epoch_period.unwrap_or(d.epoch_period),
+        unbonding_period: g.unbonding_period.unwrap_or(d.unbonding_period),
+        block_period: g.block_period.unwrap_or(d.block_period),
+        max_committee_size: g.max_committee_size.unwrap_or(d.max_committee_size),
+        operator: g.operator.or(manifest.operator).map(|a| a.0),
+        treasury: g.treasury.map(|a| a.0),
+        treasury_fee: g.treasury_fee.unwrap_or(d.treasury_fee),
+        delegation_rate: g.delegation_rate.unwrap_or(d.delegation_rate),
+        bonded_stake: g.bonded_stake.unwrap_or(d.bonded_stake),
+        vote_period: g.vote_period.unwrap_or(d.vote_period),
+        gas_limit: g.gas_limit,
+        base_fee: g.base_fee.unwrap_or(d.base_fee),
+        min_gas_price: g.min_gas_price.unwrap_or(d.min_gas_price),
+        stake: g.stake.unwrap_or(d.stake),
+        timestamp: g.timestamp.unwrap_or(d.timestamp),
+        alloc,
+    })
+}
+
+/// The genesis member for one organisation's secure records.
+pub fn member(org: &str, peer: &crate::records::Peer) -> Result<Member, GenesisError> {
+    let ip: IpAddr = match (peer.ipv4, peer.ipv6) {
+        (Some(v4), _) => v4.into(),
+        (None, Some(v6)) => v6.into(),
+        (None, None) => {
+            return Err(GenesisError::NoAddress {
+                org: org.to_string(),
+            })
+        }
+    };
+    let att = peer.attestation.as_ref();
+    Ok(Member {
+        org: org.to_string(),
+        host: normalise_host(&peer.host.to_ascii()),
+        enode_key: peer.enode_key.0,
+        ip,
+        port: peer.port,
+        consensus_key: att.and_then(|a| a.consensus_key.as_ref()).map(|k| k.0),
+        oracle_address: att.and_then(|a| a.oracle_address).map(|a| a.0),
+        treasury: att.and_then(|a| a.treasury).map(|a| a.0),
+    })
+}
+
+/// Build the genesis for `manifest` from every organisation's secure records
+/// (`(org name, peer)`, any order; exactly one per organisation of the manifest).
+///
+/// With `genesis.template` set, the template file is read and filled (template mode);
+/// otherwise the manifest's profile decides the format.
+pub fn build(
+    manifest: &crate::manifest::Manifest,
+    peers: &[(String, crate::records::Peer)],
+) -> Result<Genesis, GenesisError> {
+    for (name, _) in peers {
+        if manifest.org(name).is_none() {
+            return Err(GenesisError::UnknownOrg { org: name.clone() });
+        }
+    }
+    let mut members = Vec::with_capacity(peers.len());
+    for org in &manifest.orgs {
+        let given: Vec<_> = peers.iter().filter(|(n, _)| *n == org.name).collect();
+        if given.len() != 1 {
+            return Err(GenesisError::OrgCount {
+                org: org.name.clone(),
+                count: given.len(),
+            });
+        }
+        let mut m = member(&org.name, &given[0].1)?;
+        m.host = normalise_host(&org.host.to_ascii());
+        members.push(m);
+    }
+    match &manifest.genesis.template {
+        Some(path) => {
+            let text = std::fs::read(path).map_err(|e| GenesisError::Template {
+                path: path.clone(),
+                source: serde_json::Error::io(e),
+            })?;
+            let template: Value =
+                serde_json::from_slice(&text).map_err(|source| GenesisError::Template {
+                    path: path.clone(),
+                    source,
+                })?;
+            build_template(&template, &members)
+        }
+        None => build_from(manifest.profile.into(), &params(manifest)?, &members),
     }
 }

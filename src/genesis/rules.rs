@@ -212,10 +212,19 @@ fn violation(path: impl Into<String>, rule: Rule) -> GenesisError {
     }
 }
 
-/// Read a non-negative integer the way Go's `math.HexOrDecimal` / JSON numbers allow.
+/// Marks a string that stands for a JSON number beyond `u64` while a genesis is being built.
+pub(crate) const BIG_MARK: &str = "\u{1}uint:";
+
+/// Read a non-negative integer the way Go's `math.HexOrDecimal` / JSON numbers allow
+/// (numbers beyond `u64`, which `serde_json` holds as floats, are read approximately).
 pub fn integer(v: &Value) -> Option<u128> {
     match v {
-        Value::Number(n) => n.as_u64().map(u128::from),
+        Value::Number(n) => n.as_u64().map(u128::from).or_else(|| {
+            n.as_f64()
+                .filter(|f| *f >= u64::MAX as f64 && f.fract() == 0.0)
+                .map(|f| f as u128)
+        }),
+        Value::String(s) if s.starts_with(BIG_MARK) => s[BIG_MARK.len()..].parse().ok(),
         Value::String(s) => {
             if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
                 u128::from_str_radix(h, 16).ok()

@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""Run the chart's rendered pod with Docker, as the kubelet would, minus Kubernetes.
+
+Usage: pod_smoke.py HELM IMAGE REPO_DIR
+
+Renders charts/autonity-validator (ci/standin-values.yaml, images set to IMAGE) with real
+`helm template`, then runs the StatefulSet's containers with exactly the rendered command
+lines and the rendered security context (uid, read-only root filesystem, no capabilities,
+no privilege escalation, /tmp and /data volumes), the sidecar sharing the client's network
+namespace like containers of one pod:
+  1. the keys the init container would make (`dnsceremony keygen` into /data/keys) and a
+     one-validator genesis.json at the path the init container leaves it (the chart's init
+     command `dnsceremony run ... --until genesis` needs DNS; it is checked by check_chart.py);
+  2. the `autonity` container: the stand-in with the rendered client arguments;
+  3. the `check` container: `dnsceremony check --watch ...` as rendered;
+  4. the readiness probe: the rendered exec command inside the check container -> exit 0;
+  5. the alarm: the client restarted with autonity.extraArgs leaving this validator out of
+     the committee -> the probe exits 10 (ALARM) with the one-line error the kubelet would
+     put in the Unhealthy event, and the sidecar runs the rendered alarm command.
+The containers use --network none: nothing leaves the pod's loopback. Everything started is
+removed at the end. Ends with 'N passed, N failed'.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+import yaml
+
+HELM, IMAGE, REPO = sys.argv[1], sys.argv[2], sys.argv[3]
+CHART = os.path.join(REPO, "charts", "autonity-validator")
+GOLDEN = os.path.join(REPO, "tests", "golden", "v1.json")
+tag = "smoke-" + uuid.uuid4().hex[:8]
+started = []
+passed = failed = 0
+
+
+def result(name, good, detail=""):
+    global passed, failed
+    if good:
+        passed += 1
+        print(f"ok   pod: {name}" + (f" ({detail})" if detail else ""))
+    else:
+        failed += 1
+        print(f"FAIL pod: {name}: {detail}")
+
+
+def docker(*args, check=True, timeout=120):
+    r = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"docker {' '.join(args[:3])}: {r.stderr.strip()}")
+    return r
+
+
+def render(extra):
+    repo, _, t = IMAGE.rpartition(":")
+    values = {
+        "image": {"repository": repo, "tag": t, "pullPolicy": "Never"},
+        "autonity": {"image": {"repository": repo, "tag": t, "pullPolicy": "Never"},
+                     "command": ["/usr/bin/tini", "--", "autonity-standin"], "extraArgs": extra},
+        "publicIP": "127.0.0.1",
+        "check": {"interval": "2s", "window": "10s",
+                  "alarm": {"command": 'printf "%s\\n" "$DNSCEREMONY_ALARM" >> /tmp/alarms.jsonl'},
+                  "readinessProbe": {"window": "10s"}},
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        yaml.safe_dump(values, f)
+        path = f.name
+    try:
+        out = subprocess.run([HELM, "template", "smoke", CHART, "-f", os.path.join(CHART, "ci", "standin-values.yaml"),
+                              "-f", path, "--show-only", "templates/statefulset.yaml"],
+                             capture_output=True, text=True, check=True).stdout
+    finally:
+        os.unlink(path)
+    return yaml.safe_load(out)["spec"]["template"]["spec"]
+
+
+def run_flags(spec, ctr):
+    """docker run flags equivalent to the pod's and the container's security context."""
+    psc, sc = spec["securityContext"], ctr["securityContext"]
+    f = ["--user", f"{psc['runAsUser']}:{psc['runAsGroup']}", "--group-add", str(psc["fsGroup"])]
+    if sc.get("readOnlyRootFilesystem"):
+        f.append("--read-only")
+    if sc.get("allowPrivilegeEscalation") is False:
+        f += ["--security-opt", "no-new-privileges"]
+    for cap in sc.get("capabilities", {}).get("drop", []):
+        f += ["--cap-drop", cap]
+    for m in ctr.get("volumeMounts", []):
+        if m["name"] == "data":
+            f += ["-v", f"{tag}-data:{m['mountPath']}" + (":ro" if m.get("readOnly") else "")]
+        elif m["name"] == "tmp":
+            f += ["--tmpfs", f"{m['mountPath']}:rw,size=64m,uid={psc['runAsUser']},gid={psc['runAsGroup']}"]
+    return f
+
+
+def start(name, spec, ctr, network):
+    entry = ctr.get("command")
+    flags = run_flags(spec, ctr) + ["--network", network, "--name", f"{tag}-{name}", "-d"]
+    if entry:
+        flags += ["--entrypoint", entry[0]]
+        argv = entry[1:] + ctr.get("args", [])
+    else:
+        argv = ctr.get("args", [])
+    docker("run", *flags, ctr["image"], *argv)
+    started.append(f"{tag}-{name}")
+
+
+def stop(name):
+    docker("rm", "-f", f"{tag}-{name}", check=False)
+    if f"{tag}-{name}" in started:
+        started.remove(f"{tag}-{name}")
+
+
+def probe(spec):
+    cmd = container(spec, "check")["readinessProbe"]["exec"]["command"]
+    return docker("exec", f"{tag}-check", *cmd, check=False, timeout=60)
+
+
+def container(spec, name):
+    return next(c for c in spec["containers"] if c["name"] == name)
+
+
+def main():
+    spec = render([])
+    psc = spec["securityContext"]
+    docker("volume", "create", f"{tag}-data")
+    # The data volume as the kubelet gives it: writable by fsGroup.
+    docker("run", "--rm", "-v", f"{tag}-data:/data", "--user", "0:0", "--entrypoint", "/bin/chown", IMAGE,
+           f"{psc['runAsUser']}:{psc['fsGroup']}", "/data")
+    ceremony = spec["initContainers"][0]
+    keys_dir = ceremony["args"][ceremony["args"].index("--keys") + 1]
+    datadir = ceremony["args"][ceremony["args"].index("--datadir") + 1]
+
+    # 1. What Phases 2-3 leave on the volume: keys (made inside the pod) and genesis.json.
+    kflags = run_flags(spec, ceremony) + ["--network", "none", "--rm"]
+    r = docker("run", *kflags, IMAGE, "keygen", "--dir", keys_dir, "--json", check=False)
+    result("keygen in the init container's sandbox (non-root, read-only root fs)", r.returncode == 0, r.stderr.strip())
+    ident = json.loads(docker("run", *kflags, IMAGE, "keys", "show", "--dir", keys_dir, "--json").stdout)
+    g = json.load(open(GOLDEN))
+    v = g["config"]["autonity"]["validators"][0]
+    v.update({"enode": f"enode://{ident['enode_key']}@127.0.0.1:30303", "consensusKey": ident["consensus_key"],
+              "oracleAddress": ident["oracle_address"]})
+    g["config"]["autonity"]["validators"] = [v]
+    body = json.dumps(g, indent=2) + "\n"
+    docker("run", *kflags, "-e", f"GENESIS={body}", "--entrypoint", "/bin/sh", IMAGE, "-c",
+           f'printf "%s" "$GENESIS" > {datadir}/genesis.json')
+
+    # 2-4. The client, the sidecar, the readiness probe.
+    start("autonity", spec, container(spec, "autonity"), "none")
+    start("check", spec, container(spec, "check"), f"container:{tag}-autonity")
+    deadline = time.time() + 60
+    r = probe(spec)
+    while r.returncode != 0 and time.time() < deadline:
+        time.sleep(2)
+        r = probe(spec)
+    result("readiness probe green on the rendered client command line", r.returncode == 0,
+           (r.stdout.strip() or r.stderr.strip())[:200])
+    state = docker("inspect", "-f", "{{.State.Running}}", f"{tag}-check").stdout.strip()
+    result("check --watch sidecar keeps running", state == "true", docker("logs", f"{tag}-check", check=False).stderr.strip()[-300:])
+
+    # 5. The alarm: the same pod with this validator left out of the committee.
+    stop("check")
+    stop("autonity")
+    spec = render(["--standin.drop-validator", ident["enode_key"]])
+    start("autonity", spec, container(spec, "autonity"), "none")
+    start("check", spec, container(spec, "check"), f"container:{tag}-autonity")
+    time.sleep(3)
+    r = probe(spec)
+    line = r.stderr.strip()
+    result("readiness probe fails with exit 10 (ALARM) and one line naming what is missing",
+           r.returncode == 10 and len(line.splitlines()) == 1 and line.startswith("dnsceremony: "),
+           f"exit {r.returncode}: {line[:200]}")
+    deadline = time.time() + 30
+    alarms = ""
+    while not alarms and time.time() < deadline:
+        time.sleep(2)
+        alarms = docker("exec", f"{tag}-check", "cat", "/tmp/alarms.jsonl", check=False).stdout.strip()
+    ok = False
+    try:
+        ok = json.loads(alarms.splitlines()[0])["schema"] == "dnsceremony.alarm/v1"
+    except (ValueError, IndexError, KeyError):
+        pass
+    result("sidecar ran the rendered alarm command with the alarm's JSON", ok, alarms[:200] or "no alarm written")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception as e:  # noqa: BLE001 - any failure of the harness is a failed check
+        result("harness", False, str(e))
+    finally:
+        for name in list(started):
+            docker("rm", "-f", name, check=False)
+        docker("volume", "rm", "-f", f"{tag}-data", check=False)
+    print(f"pod: {passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)

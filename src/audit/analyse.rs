@@ -1,0 +1,1167 @@
+//! Judging what was collected: pure functions from [`collect`](super::collect) data, the
+//! trust anchor and the clock to a [`Report`]. Nothing here speaks DNS, so every rule is
+//! testable on hand-made data.
+//!
+//! Rules, by RFC: DS against DNSKEY (RFC 4034 §5, RFC 4509), the DNSKEY RRset signed by a key
+//! the DS points to (RFC 4035 §5.2), signature windows with serial arithmetic (RFC 4034
+//! §3.1.5), TTL beyond the signature (RFC 4035 §5.3.3), NSEC3 parameters (RFC 9276),
+//! algorithms (RFC 8624), revoked keys (RFC 5011).
+//!
+//! # Limitations
+//! Signatures are checked for every server that answered, but the signature table of the
+//! report lists the first answering server only.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use hickory_proto::dnssec::rdata::{DNSSECRData, DNSKEY, DS, RRSIG};
+use hickory_proto::dnssec::{Algorithm, DigestType, Verifier};
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
+use hickory_proto::serialize::binary::BinEncodable;
+
+use super::anchor::Anchor;
+use super::collect::{HostData, ServerData, ZoneData, PROBE_LABEL};
+use super::{
+    ChainStatus, Code, DenialReport, DsReport, Finding, KeyReport, OrgReport, RecordReport, Report,
+    ServerReport, Severity, SigReport, ZoneReport,
+};
+
+/// The clock and thresholds every judgement uses.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    /// Now, Unix seconds.
+    pub now: i64,
+    /// Signatures expiring within this many days are a warning.
+    pub warn_days: u32,
+}
+
+/// NSEC3 iterations above this are an error (validators may treat the zone as insecure).
+pub const NSEC3_ITERATIONS_LIMIT: u16 = 50;
+
+/// An organisation to report on.
+#[derive(Debug, Clone)]
+pub struct OrgInput {
+    /// Its name in the manifest.
+    pub name: String,
+    /// What the walk and the record questions returned.
+    pub data: HostData,
+    /// The ceremony record questions: owner and type.
+    pub records: Vec<(Name, RecordType)>,
+    /// The profile and ceremony id the records are decoded against (`records::decode`).
+    pub ceremony: Option<(crate::manifest::Profile, crate::manifest::CeremonyId)>,
+}
+
+/// Turn the collected zones and hosts into a report.
+pub fn report(
+    anchor: &Anchor,
+    zones: &[std::sync::Arc<ZoneData>],
+    orgs: &[OrgInput],
+    clock: Clock,
+    queries: u64,
+) -> Report {
+    let mut zones: Vec<&ZoneData> = zones.iter().map(|z| z.as_ref()).collect();
+    zones.sort_by_key(|z| (z.zone.num_labels(), z.zone.to_ascii()));
+    let mut done: BTreeMap<Name, (ChainStatus, Vec<DNSKEY>)> = BTreeMap::new();
+    let mut reports = Vec::new();
+    for z in zones {
+        let parent = z.delegation.as_ref().map(|d| d.parent.clone());
+        let parent_state = parent.as_ref().and_then(|p| done.get(p)).cloned();
+        let (rep, keys) = zone(anchor, z, parent_state.as_ref(), clock);
+        done.insert(z.zone.clone(), (rep.status, keys));
+        reports.push(rep);
+    }
+    let orgs = orgs.iter().map(|o| org(o, &done, clock)).collect();
+    let mut r = Report {
+        generated_at: clock.now,
+        warn_days: clock.warn_days,
+        anchor: anchor.source.clone(),
+        zones: reports,
+        orgs,
+        queries,
+    };
+    r.normalise();
+    r
+}
+
+fn name_str(n: &Name) -> String {
+    let s = n.to_lowercase().to_ascii();
+    if s.is_empty() {
+        ".".into()
+    } else {
+        s
+    }
+}
+
+/// A Unix time from a 32-bit RRSIG time, taken as the value nearest to `now` (RFC 4034 §3.1.5).
+pub fn serial_time(ts: u32, now: i64) -> i64 {
+    let now32 = now as u32;
+    now + i64::from(ts.wrapping_sub(now32) as i32)
+}
+
+/// How one server's answer went.
+enum Reply<'a> {
+    /// An authoritative answer.
+    Ok(&'a Message),
+    /// No answer.
+    Unreachable(String),
+    /// An answer without authority or an error rcode.
+    Lame(String),
+}
+
+fn reply<'a>(s: &'a ServerData, name: &Name, t: RecordType) -> Reply<'a> {
+    if s.addr.is_none() {
+        return Reply::Unreachable("no address for the name server".into());
+    }
+    match s.get(name, t) {
+        None => Reply::Unreachable("not asked".into()),
+        Some(Err(e)) => Reply::Unreachable(e.to_string()),
+        Some(Ok(m)) => match m.metadata.response_code {
+            ResponseCode::NoError | ResponseCode::NXDomain if m.metadata.authoritative => {
+                Reply::Ok(m)
+            }
+            ResponseCode::NoError | ResponseCode::NXDomain => {
+                Reply::Lame("answered without the AA bit".into())
+            }
+            rc => Reply::Lame(format!("answered {rc}")),
+        },
+    }
+}
+
+fn rrsigs<'a>(records: &'a [Record], owner: &Name, t: RecordType) -> Vec<(&'a Record, &'a RRSIG)> {
+    records
+        .iter()
+        .filter(|r| r.name.to_lowercase() == owner.to_lowercase())
+        .filter_map(|r| match &r.data {
+            RData::DNSSEC(DNSSECRData::RRSIG(s)) if s.input().type_covered == t => Some((r, s)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn rrset<'a>(records: &'a [Record], owner: &Name, t: RecordType) -> Vec<&'a Record> {
+    records
+        .iter()
+        .filter(|r| r.record_type() == t && r.name.to_lowercase() == owner.to_lowercase())
+        .collect()
+}
+
+fn dnskeys(records: &[Record]) -> Vec<DNSKEY> {
+    records
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::DNSSEC(DNSSECRData::DNSKEY(k)) => Some(k.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn key_tag(k: &DNSKEY) -> u16 {
+    k.calculate_key_tag().unwrap_or(0)
+}
+
+fn wire(r: &RData) -> Vec<u8> {
+    r.to_bytes().unwrap_or_default()
+}
+
+/// The canonical content of an RRset: sorted wire forms of its rdata.
+fn content(records: &[&Record]) -> Vec<Vec<u8>> {
+    let mut v: Vec<Vec<u8>> = records.iter().map(|r| wire(&r.data)).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// One server's DNSKEY answer: the server, its keys, the canonical content.
+type KeyAnswer<'a> = (&'a ServerData, Vec<DNSKEY>, Vec<Vec<u8>>);
+
+/// The outcome of checking one RRset's signatures.
+struct Checked {
+    /// At least one signature is valid.
+    valid: bool,
+    /// Key tags of keys with a valid signature.
+    signers: BTreeSet<u16>,
+    /// One entry per RRSIG.
+    sigs: Vec<SigReport>,
+    /// Findings (without server).
+    findings: Vec<Finding>,
+}
+
+/// Check every RRSIG over `owner`/`t` in `section` with `keys`.
+fn check_rrset(
+    zone: &str,
+    section: &[Record],
+    owner: &Name,
+    t: RecordType,
+    keys: &[DNSKEY],
+    clock: Clock,
+) -> Checked {
+    let records = rrset(section, owner, t);
+    let label = format!("{} {t}", name_str(owner));
+    let mut out = Checked {
+        valid: false,
+        signers: BTreeSet::new(),
+        sigs: Vec::new(),
+        findings: Vec::new(),
+    };
+    if records.is_empty() {
+        return out;
+    }
+    let sigs = rrsigs(section, owner, t);
+    if sigs.is_empty() {
+        out.findings.push(
+            Finding::new(Code::RrsigMissing, zone, format!("{label} has no RRSIG")).record(&label),
+        );
+        return out;
+    }
+    let ttl = records.iter().map(|r| r.ttl).max().unwrap_or(0);
+    let mut per_sig: Vec<Vec<Finding>> = Vec::new();
+    for (_, sig) in &sigs {
+        let input = sig.input();
+        let tag = input.key_tag;
+        let alg = input.algorithm;
+        let inception = serial_time(input.sig_inception.get(), clock.now);
+        let expiration = serial_time(input.sig_expiration.get(), clock.now);
+        let mut f = Vec::new();
+        let key = keys
+            .iter()
+            .find(|k| key_tag(k) == tag && k.algorithm() == alg && k.zone_key() && !k.revoke());
+        let mut ok = true;
+        match key {
+            None => {
+                ok = false;
+                f.push(
+                    Finding::new(
+                        Code::RrsigUnknownKey,
+                        zone,
+                        format!("{label} is signed by key {tag} (algorithm {}), which the DNSKEY RRset does not hold", u8::from(alg)),
+                    )
+                    .record(&label),
+                );
+            }
+            Some(k) => {
+                if !alg.is_supported() {
+                    ok = false;
+                } else if let Err(e) =
+                    k.verify_rrsig(owner, DNSClass::IN, sig, records.iter().copied())
+                {
+                    ok = false;
+                    f.push(
+                        Finding::new(
+                            Code::RrsigInvalid,
+                            zone,
+                            format!(
+                                "the signature by key {tag} over {label} does not verify ({e})"
+                            ),
+                        )
+                        .record(&label),
+                    );
+                }
+            }
+        }
+        let left = expiration - clock.now;
+        if clock.now < inception {
+            ok = false;
+            f.push(
+                Finding::new(
+                    Code::RrsigNotYetValid,
+                    zone,
+                    format!(
+                        "the signature by key {tag} over {label} is valid only from {} ({} from now)",
+                        super::fmt_time(inception),
+                        super::fmt_left(inception - clock.now)
+                    ),
+                )
+                .record(&label),
+            );
+        } else if left < 0 {
+            ok = false;
+            f.push(
+                Finding::new(
+                    Code::RrsigExpired,
+                    zone,
+                    format!(
+                        "the signature by key {tag} over {label} expired at {} ({} ago)",
+                        super::fmt_time(expiration),
+                        super::fmt_left(-left)
+                    ),
+                )
+                .record(&label),
+            );
+        } else {
+            if left < i64::from(clock.warn_days) * 86_400 {
+                f.push(
+                    Finding::new(
+                        Code::RrsigExpiresSoon,
+                        zone,
+                        format!(
+                            "the signature by key {tag} over {label} expires at {} (in {})",
+                            super::fmt_time(expiration),
+                            super::fmt_left(left)
+                        ),
+                    )
+                    .record(&label),
+                );
+            }
+            if i64::from(ttl) > left {
+                f.push(
+                    Finding::new(
+                        Code::TtlExceedsSignature,
+                        zone,
+                        format!(
+                            "{label} has TTL {ttl} s but its signature by key {tag} expires in {} s",
+                            left
+                        ),
+                    )
+                    .record(&label),
+                );
+            }
+        }
+        if ok {
+            out.valid = true;
+            out.signers.insert(tag);
+        }
+        out.sigs.push(SigReport {
+            rrset: label.clone(),
+            ttl,
+            key_tag: tag,
+            algorithm: u8::from(alg),
+            inception,
+            expiration,
+            valid: ok,
+        });
+        per_sig.push(f);
+    }
+    for f in per_sig.into_iter().flatten() {
+        // Another valid signature still carries the RRset: a broken one is a warning then.
+        let f = if out.valid && f.severity == Severity::Error {
+            f.severity(Severity::Warning)
+        } else {
+            f
+        };
+        out.findings.push(f);
+    }
+    out
+}
+
+/// Findings seen on every answering server lose their server; the others keep it.
+fn merge_servers(per_server: Vec<(String, Vec<Finding>)>, answering: usize) -> Vec<Finding> {
+    let mut count: BTreeMap<(Code, Severity, Option<String>, String), Vec<String>> =
+        BTreeMap::new();
+    for (server, fs) in per_server {
+        for f in fs {
+            count
+                .entry((f.code, f.severity, f.record.clone(), f.detail.clone()))
+                .or_default()
+                .push(server.clone());
+        }
+    }
+    let mut out = Vec::new();
+    for ((code, severity, record, detail), servers) in count {
+        let mut servers = servers;
+        servers.sort();
+        servers.dedup();
+        let base = |server: Option<String>| Finding {
+            code,
+            severity,
+            zone: String::new(),
+            server,
+            record: record.clone(),
+            detail: detail.clone(),
+        };
+        if servers.len() >= answering {
+            out.push(base(None));
+        } else {
+            for s in servers {
+                out.push(base(Some(s)));
+            }
+        }
+    }
+    out
+}
+
+fn algorithm_findings(zone: &str, what: &str, alg: Algorithm, out: &mut Vec<Finding>) {
+    #[allow(deprecated)]
+    let deprecated = matches!(
+        alg,
+        Algorithm::RSAMD5 | Algorithm::DSA | Algorithm::RSASHA1 | Algorithm::RSASHA1NSEC3SHA1
+    ) || matches!(alg, Algorithm::Unknown(12));
+    if deprecated {
+        out.push(Finding::new(
+            Code::AlgorithmDeprecated,
+            zone,
+            format!("{what} uses algorithm {} ({})", u8::from(alg), alg.as_str()),
+        ));
+    } else if !alg.is_supported() {
+        out.push(Finding::new(
+            Code::AlgorithmUnsupported,
+            zone,
+            format!(
+                "{what} uses algorithm {}, which this tool cannot validate",
+                u8::from(alg)
+            ),
+        ));
+    }
+}
+
+/// Analyse one zone given its parent's state; returns the report and the trusted keys.
+fn zone(
+    anchor: &Anchor,
+    z: &ZoneData,
+    parent: Option<&(ChainStatus, Vec<DNSKEY>)>,
+    clock: Clock,
+) -> (ZoneReport, Vec<DNSKEY>) {
+    let zname = name_str(&z.zone);
+    let zs = zname.as_str();
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut rep = ZoneReport {
+        zone: zname.clone(),
+        parent: z.delegation.as_ref().map(|d| name_str(&d.parent)),
+        status: ChainStatus::Secure,
+        servers: Vec::new(),
+        ds: Vec::new(),
+        keys: Vec::new(),
+        signatures: Vec::new(),
+        denial: None,
+        findings: Vec::new(),
+    };
+
+    // 1. Servers: does each answer, with authority, and which serial.
+    let mut answering: Vec<(&ServerData, &Message)> = Vec::new();
+    for s in &z.servers {
+        let mut sr = ServerReport {
+            name: s.name.trim_end_matches('.').to_string()
+                + if s.name.ends_with('.') { "." } else { "" },
+            addr: s.addr.map(|a| a.ip().to_string()),
+            answered: false,
+            serial: None,
+        };
+        match reply(s, &z.zone, RecordType::SOA) {
+            Reply::Ok(m) => {
+                sr.answered = true;
+                sr.serial = m.answers.iter().find_map(|r| match &r.data {
+                    RData::SOA(soa) => Some(soa.serial),
+                    _ => None,
+                });
+                answering.push((s, m));
+            }
+            Reply::Unreachable(why) => findings.push(
+                Finding::new(
+                    Code::ServerUnreachable,
+                    zs,
+                    format!("{} did not answer ({why})", s.label()),
+                )
+                .server(s.label()),
+            ),
+            Reply::Lame(why) => findings.push(
+                Finding::new(
+                    Code::ServerLame,
+                    zs,
+                    format!("{} {why} for {zname} SOA", s.label()),
+                )
+                .server(s.label()),
+            ),
+        }
+        rep.servers.push(sr);
+    }
+    if answering.is_empty() {
+        rep.status = ChainStatus::Unreachable;
+        if z.servers.is_empty() {
+            findings.push(Finding::new(
+                Code::ZoneNotFound,
+                zs,
+                "no authoritative server could be located",
+            ));
+        }
+        rep.findings = fill_zone(findings, zs);
+        return (rep, Vec::new());
+    }
+
+    // 2. Agreement between servers.
+    let serials: BTreeSet<u32> = rep.servers.iter().filter_map(|s| s.serial).collect();
+    if serials.len() > 1 {
+        let list: Vec<String> = rep
+            .servers
+            .iter()
+            .filter_map(|s| {
+                s.serial
+                    .map(|n| format!("{}={n}", s.addr.clone().unwrap_or_else(|| s.name.clone())))
+            })
+            .collect();
+        findings.push(
+            Finding::new(
+                Code::SerialMismatch,
+                zs,
+                format!("servers serve different SOA serials: {}", list.join(", ")),
+            )
+            .record(format!("{zname} SOA")),
+        );
+    }
+    let key_answers: Vec<KeyAnswer<'_>> = answering
+        .iter()
+        .filter_map(|(s, _)| match reply(s, &z.zone, RecordType::DNSKEY) {
+            Reply::Ok(m) => {
+                let recs = rrset(&m.answers, &z.zone, RecordType::DNSKEY);
+                Some((*s, dnskeys(&m.answers), content(&recs)))
+            }
+            _ => None,
+        })
+        .collect();
+    let distinct: BTreeSet<&Vec<Vec<u8>>> = key_answers.iter().map(|(_, _, c)| c).collect();
+    if distinct.len() > 1 {
+        let list: Vec<String> = key_answers
+            .iter()
+            .map(|(s, ks, _)| {
+                let mut tags: Vec<String> = ks.iter().map(|k| key_tag(k).to_string()).collect();
+                tags.sort();
+                format!("{} [{}]", s.label(), tags.join(" "))
+            })
+            .collect();
+        findings.push(
+            Finding::new(
+                Code::DnskeyMismatch,
+                zs,
+                format!("servers serve different DNSKEY sets: {}", list.join(", ")),
+            )
+            .record(format!("{zname} DNSKEY")),
+        );
+    }
+
+    // 3. Delegation NS and glue against the zone's own NS set.
+    let (primary, _) = answering[0];
+    if let (Some(d), Reply::Ok(m)) = (&z.delegation, reply(primary, &z.zone, RecordType::NS)) {
+        let child_ns: BTreeSet<String> = m
+            .answers
+            .iter()
+            .filter_map(|r| match &r.data {
+                RData::NS(ns) if r.name.to_lowercase() == z.zone.to_lowercase() => {
+                    Some(name_str(&ns.0))
+                }
+                _ => None,
+            })
+            .collect();
+        let parent_ns: BTreeSet<String> = d.ns.iter().map(name_str).collect();
+        if !child_ns.is_empty() && child_ns != parent_ns {
+            findings.push(
+                Finding::new(
+                    Code::NsMismatch,
+                    zs,
+                    format!(
+                        "the delegation at {} lists [{}] but the zone serves [{}]",
+                        name_str(&d.parent),
+                        parent_ns.into_iter().collect::<Vec<_>>().join(" "),
+                        child_ns.into_iter().collect::<Vec<_>>().join(" ")
+                    ),
+                )
+                .record(format!("{zname} NS")),
+            );
+        }
+        for ns in &d.ns {
+            let glue: BTreeSet<String> = d
+                .glue
+                .iter()
+                .filter(|(n, _)| n == ns)
+                .map(|(_, a)| a.to_string())
+                .collect();
+            if glue.is_empty() {
+                continue;
+            }
+            let served: BTreeSet<String> = m
+                .additionals
+                .iter()
+                .filter(|r| r.name.to_lowercase() == ns.to_lowercase())
+                .filter_map(|r| match &r.data {
+                    RData::A(a) => Some(a.0.to_string()),
+                    RData::AAAA(a) => Some(a.0.to_string()),
+                    _ => None,
+                })
+                .collect();
+            if !served.is_empty() && served != glue {
+                findings.push(
+                    Finding::new(
+                        Code::GlueMismatch,
+                        zs,
+                        format!(
+                            "glue for {} at {} is [{}] but the zone serves [{}]",
+                            name_str(ns),
+                            name_str(&d.parent),
+                            glue.into_iter().collect::<Vec<_>>().join(" "),
+                            served.into_iter().collect::<Vec<_>>().join(" ")
+                        ),
+                    )
+                    .record(format!("{} A", name_str(ns))),
+                );
+            }
+        }
+    }
+
+    // 4. DS (or anchor) against the DNSKEY set of the first answering server.
+    let keys: Vec<DNSKEY> = key_answers
+        .first()
+        .map(|(_, k, _)| k.clone())
+        .unwrap_or_default();
+    let key_section: Vec<Record> = match reply(primary, &z.zone, RecordType::DNSKEY) {
+        Reply::Ok(m) => m.answers.clone(),
+        _ => Vec::new(),
+    };
+    let mut ds_keys: BTreeSet<u16> = BTreeSet::new();
+    let mut chain_broken: Option<ChainStatus> = None;
+    let parent_status = parent.map(|p| p.0);
+    match (&z.delegation, parent_status) {
+        (None, _) => {
+            // The anchor's zone.
+            for ds in &anchor.ds {
+                let m = keys.iter().find(|k| ds_matches(ds, &z.zone, k));
+                if let Some(k) = m {
+                    ds_keys.insert(key_tag(k));
+                }
+                rep.ds.push(ds_report(ds, m.is_some()));
+            }
+            for ak in &anchor.keys {
+                if let Some(k) = keys.iter().find(|k| k.public_key() == ak.public_key()) {
+                    ds_keys.insert(key_tag(k));
+                }
+            }
+            if ds_keys.is_empty() {
+                findings.push(
+                    Finding::new(
+                        Code::AnchorNoMatch,
+                        zs,
+                        format!(
+                            "no DNSKEY of {zname} matches the trust anchor ({})",
+                            anchor.source
+                        ),
+                    )
+                    .record(format!("{zname} DNSKEY")),
+                );
+                chain_broken = Some(ChainStatus::Bogus);
+            }
+        }
+        (Some(_), Some(ps)) if ps != ChainStatus::Secure => {
+            let parent_name = rep.parent.clone().unwrap_or_default();
+            findings.push(Finding::new(
+                Code::ParentInsecure,
+                zs,
+                format!("the parent zone {parent_name} is {}", ps.as_str()),
+            ));
+            chain_broken = Some(if ps == ChainStatus::Insecure {
+                ChainStatus::Insecure
+            } else {
+                ChainStatus::Bogus
+            });
+        }
+        (Some(d), _) => {
+            let ds_label = format!("{zname} DS");
+            let ds_records = rrset(&d.ds_answer, &z.zone, RecordType::DS);
+            let ds_list: Vec<DS> = ds_records
+                .iter()
+                .filter_map(|r| match &r.data {
+                    RData::DNSSEC(DNSSECRData::DS(ds)) => Some(ds.clone()),
+                    _ => None,
+                })
+                .collect();
+            if ds_list.is_empty() {
+                let proof = d
+                    .ds_answer
+                    .iter()
+                    .any(|r| matches!(r.record_type(), RecordType::NSEC | RecordType::NSEC3));
+                let how = if proof {
+                    "proves with NSEC/NSEC3 that there is"
+                } else {
+                    "serves"
+                };
+                findings.push(
+                    Finding::new(
+                        Code::UnsignedDelegation,
+                        zs,
+                        format!("the parent {} {how} no DS for {zname}", name_str(&d.parent)),
+                    )
+                    .server(d.parent_server.clone())
+                    .record(ds_label.clone()),
+                );
+                chain_broken = Some(ChainStatus::Insecure);
+            } else {
+                let parent_keys = parent.map(|p| p.1.clone()).unwrap_or_default();
+                let pz = name_str(&d.parent);
+                let checked = check_rrset(
+                    zs,
+                    &d.ds_answer,
+                    &z.zone,
+                    RecordType::DS,
+                    &parent_keys,
+                    clock,
+                );
+                rep.signatures.extend(checked.sigs);
+                for f in checked.findings {
+                    findings.push(f.server(d.parent_server.clone()));
+                }
+                if !checked.valid {
+                    chain_broken = Some(ChainStatus::Bogus);
+                }
+                let _ = pz;
+                let mut any = false;
+                for ds in &ds_list {
+                    let m = keys.iter().find(|k| ds_matches(ds, &z.zone, k));
+                    if let Some(k) = m {
+                        ds_keys.insert(key_tag(k));
+                        any = true;
+                    }
+                    rep.ds.push(ds_report(ds, m.is_some()));
+                    algorithm_findings(
+                        zs,
+                        &format!("DS {}", ds.key_tag()),
+                        ds.algorithm(),
+                        &mut findings,
+                    );
+                    if ds.digest_type() == DigestType::SHA1 {
+                        findings.push(
+                            Finding::new(
+                                Code::DsDigestDeprecated,
+                                zs,
+                                format!("DS {} uses digest type 1 (SHA-1)", ds.key_tag()),
+                            )
+                            .record(ds_label.clone()),
+                        );
+                    }
+                }
+                for ds in &ds_list {
+                    if !keys.iter().any(|k| ds_matches(ds, &z.zone, k)) {
+                        let (code, what) = if any {
+                            (Code::DsStale, "while another DS does")
+                        } else {
+                            (Code::DsNoMatchingKey, "and no other DS does")
+                        };
+                        findings.push(
+                            Finding::new(
+                                code,
+                                zs,
+                                format!(
+                                    "DS {} (algorithm {}, digest type {}) matches no DNSKEY of {zname}, {what}",
+                                    ds.key_tag(),
+                                    u8::from(ds.algorithm()),
+                                    u8::from(ds.digest_type())
+                                ),
+                            )
+                            .record(ds_label.clone()),
+                        );
+                    }
+                }
+                if !any {
+                    chain_broken = Some(ChainStatus::Bogus);
+                }
+            }
+        }
+    }
+
+    // 5. The DNSKEY RRset must be signed by a key the DS (anchor) points to.
+    let mut per_server: Vec<(String, Vec<Finding>)> = Vec::new();
+    let mut signers: BTreeSet<u16> = BTreeSet::new();
+    let mut dnskey_ok = false;
+    if keys.is_empty() {
+        if chain_broken != Some(ChainStatus::Insecure) {
+            findings.push(
+                Finding::new(
+                    Code::DnskeyMissing,
+                    zs,
+                    format!("{} serves no DNSKEY RRset for {zname}", primary.label()),
+                )
+                .record(format!("{zname} DNSKEY")),
+            );
+            chain_broken.get_or_insert(ChainStatus::Bogus);
+        }
+    } else {
+        for (s, _, _) in &key_answers {
+            let section = match reply(s, &z.zone, RecordType::DNSKEY) {
+                Reply::Ok(m) => m.answers.clone(),
+                _ => continue,
+            };
+            let own = dnskeys(&section);
+            let c = check_rrset(zs, &section, &z.zone, RecordType::DNSKEY, &own, clock);
+            if std::ptr::eq(*s, primary) {
+                rep.signatures.extend(c.sigs.clone());
+                signers.extend(c.signers.iter().copied());
+                dnskey_ok = c.signers.iter().any(|t| ds_keys.contains(t));
+            }
+            per_server.push((s.label(), c.findings));
+        }
+        let _ = &key_section;
+        if !dnskey_ok && !ds_keys.is_empty() && chain_broken.is_none() {
+            findings.push(
+                Finding::new(
+                    Code::DsKeyNotSigning,
+                    zs,
+                    format!(
+                        "no key the {} points to ({}) signs the DNSKEY RRset with a valid signature",
+                        if z.delegation.is_some() { "DS" } else { "anchor" },
+                        ds_keys.iter().map(u16::to_string).collect::<Vec<_>>().join(" ")
+                    ),
+                )
+                .record(format!("{zname} DNSKEY")),
+            );
+            chain_broken = Some(ChainStatus::Bogus);
+        }
+        for k in &keys {
+            algorithm_findings(
+                zs,
+                &format!("DNSKEY {}", key_tag(k)),
+                k.algorithm(),
+                &mut findings,
+            );
+        }
+    }
+
+    // 6. The other apex RRsets and the denial records, on every answering server.
+    let mut denial: Option<DenialReport> = None;
+    let probe = z
+        .zone
+        .prepend_label(PROBE_LABEL)
+        .unwrap_or_else(|_| z.zone.clone());
+    for (s, _) in &answering {
+        let mut fs = Vec::new();
+        for t in [RecordType::SOA, RecordType::NS, RecordType::NSEC3PARAM] {
+            if let Reply::Ok(m) = reply(s, &z.zone, t) {
+                let c = check_rrset(zs, &m.answers, &z.zone, t, &keys, clock);
+                if std::ptr::eq(*s, primary) {
+                    rep.signatures.extend(c.sigs.clone());
+                    signers.extend(c.signers.iter().copied());
+                    if t == RecordType::NSEC3PARAM {
+                        for r in &m.answers {
+                            if let RData::DNSSEC(DNSSECRData::NSEC3PARAM(p)) = &r.data {
+                                denial = Some(DenialReport {
+                                    kind: "NSEC3".into(),
+                                    iterations: Some(p.iterations()),
+                                    salt: Some(hex::encode_upper(p.salt())),
+                                    opt_out: false,
+                                });
+                            }
+                        }
+                    }
+                }
+                fs.extend(c.findings);
+            }
+        }
+        if let Reply::Ok(m) = reply(s, &probe, RecordType::A) {
+            let owners: BTreeSet<(Name, RecordType)> = m
+                .authorities
+                .iter()
+                .filter(|r| {
+                    matches!(
+                        r.record_type(),
+                        RecordType::NSEC | RecordType::NSEC3 | RecordType::SOA
+                    )
+                })
+                .map(|r| (r.name.to_lowercase(), r.record_type()))
+                .collect();
+            for (owner, t) in owners {
+                let c = check_rrset(zs, &m.authorities, &owner, t, &keys, clock);
+                if std::ptr::eq(*s, primary) {
+                    signers.extend(c.signers.iter().copied());
+                }
+                fs.extend(c.findings);
+            }
+            if std::ptr::eq(*s, primary) {
+                for r in &m.authorities {
+                    match &r.data {
+                        RData::DNSSEC(DNSSECRData::NSEC3(n)) => {
+                            let d = denial.get_or_insert(DenialReport {
+                                kind: "NSEC3".into(),
+                                iterations: Some(n.iterations()),
+                                salt: Some(hex::encode_upper(n.salt())),
+                                opt_out: false,
+                            });
+                            d.opt_out |= n.opt_out();
+                        }
+                        RData::DNSSEC(DNSSECRData::NSEC(_)) if denial.is_none() => {
+                            denial = Some(DenialReport {
+                                kind: "NSEC".into(),
+                                iterations: None,
+                                salt: None,
+                                opt_out: false,
+                            });
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        match per_server.iter_mut().find(|(l, _)| *l == s.label()) {
+            Some((_, v)) => v.extend(fs),
+            None => per_server.push((s.label(), fs)),
+        }
+    }
+    let mut merged = merge_servers(per_server, answering.len());
+    for f in &mut merged {
+        f.zone = zname.clone();
+    }
+    findings.extend(merged);
+    if let Some(d) = &denial {
+        if let Some(it) = d.iterations.filter(|i| *i > 0) {
+            let sev = if it > NSEC3_ITERATIONS_LIMIT {
+                Severity::Error
+            } else {
+                Severity::Warning
+            };
+            findings.push(
+                Finding::new(
+                    Code::Nsec3Iterations,
+                    zs,
+                    format!("NSEC3 uses {it} additional iterations (RFC 9276: 0)"),
+                )
+                .severity(sev)
+                .record(format!("{zname} NSEC3PARAM")),
+            );
+        }
+        if let Some(salt) = d.salt.as_ref().filter(|s| !s.is_empty()) {
+            findings.push(
+                Finding::new(
+                    Code::Nsec3Salt,
+                    zs,
+                    format!("NSEC3 uses the salt {salt} (RFC 9276: none)"),
+                )
+                .record(format!("{zname} NSEC3PARAM")),
+            );
+        }
+        if d.opt_out {
+            findings.push(Finding::new(
+                Code::Nsec3OptOut,
+                zs,
+                "NSEC3 records have the opt-out flag set",
+            ));
+        }
+    }
+    rep.denial = denial;
+
+    // 7. Keys: revoked, unused; the report's key table.
+    for k in &keys {
+        let tag = key_tag(k);
+        if k.revoke() {
+            findings.push(
+                Finding::new(
+                    Code::KeyRevoked,
+                    zs,
+                    format!("DNSKEY {tag} (flags {}) has the REVOKE flag", k.flags()),
+                )
+                .record(format!("{zname} DNSKEY")),
+            );
+        } else if !signers.contains(&tag) && !ds_keys.contains(&tag) {
+            findings.push(
+                Finding::new(
+                    Code::KeyUnused,
+                    zs,
+                    format!("DNSKEY {tag} ({}) signs none of the RRsets examined and no DS points to it", if k.secure_entry_point() { "KSK" } else { "ZSK" }),
+                )
+                .record(format!("{zname} DNSKEY")),
+            );
+        }
+        let signs: BTreeSet<String> = rep
+            .signatures
+            .iter()
+            .filter(|s| s.key_tag == tag && s.valid)
+            .map(|s| s.rrset.clone())
+            .collect();
+        rep.keys.push(KeyReport {
+            tag,
+            algorithm: u8::from(k.algorithm()),
+            flags: k.flags(),
+            has_ds: ds_keys.contains(&tag),
+            signs: signs.into_iter().collect(),
+        });
+    }
+    rep.keys
+        .sort_by_key(|k| (std::cmp::Reverse(k.flags & 1), k.tag));
+
+    rep.status = match chain_broken {
+        Some(s) => s,
+        None if findings.iter().any(|f| {
+            f.severity == Severity::Error
+                && matches!(
+                    f.code,
+                    Code::RrsigExpired
+                        | Code::RrsigInvalid
+                        | Code::RrsigMissing
+                        | Code::RrsigNotYetValid
+                        | Code::RrsigUnknownKey
+                )
+                && f.record.as_deref().is_some_and(|r| r.ends_with(" DNSKEY"))
+        }) =>
+        {
+            ChainStatus::Bogus
+        }
+        None => ChainStatus::Secure,
+    };
+    if rep.status == ChainStatus::Secure
+        && !findings.iter().any(|f| f.severity >= Severity::Warning)
+    {
+        findings.push(Finding::new(
+            Code::ZoneSecure,
+            zs,
+            "the chain of trust validates and no problem was found",
+        ));
+    }
+    rep.findings = fill_zone(findings, zs);
+    let trusted = if rep.status == ChainStatus::Secure {
+        keys
+    } else {
+        Vec::new()
+    };
+    (rep, trusted)
+}
+
+fn fill_zone(mut findings: Vec<Finding>, zone: &str) -> Vec<Finding> {
+    for f in &mut findings {
+        if f.zone.is_empty() {
+            f.zone = zone.to_string();
+        }
+    }
+    findings
+}
+
+fn ds_matches(ds: &DS, zone: &Name, key: &DNSKEY) -> bool {
+    ds.key_tag() == key_tag(key)
+        && ds.algorithm() == key.algorithm()
+        && ds.covers(zone, key).unwrap_or(false)
+}
+
+fn ds_report(ds: &DS, matches: bool) -> DsReport {
+    DsReport {
+        tag: ds.key_tag(),
+        algorithm: u8::from(ds.algorithm()),
+        digest_type: u8::from(ds.digest_type()),
+        matches,
+    }
+}
+
+fn present(r: &RData) -> String {
+    match r {
+        RData::TXT(t) => t
+            .txt_data
+            .iter()
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .collect::<Vec<_>>()
+            .concat(),
+        other => other.to_string(),
+    }
+}
+
+/// The ceremony records of one organisation.
+fn org(o: &OrgInput, done: &BTreeMap<Name, (ChainStatus, Vec<DNSKEY>)>, clock: Clock) -> OrgReport {
+    let host = name_str(&o.data.host);
+    let mut rep = OrgReport {
+        name: o.name.clone(),
+        host: host.clone(),
+        zone: o.data.chain.last().map(name_str),
+        chain: o.data.chain.iter().map(name_str).collect(),
+        records: Vec::new(),
+        findings: Vec::new(),
+    };
+    if let Some(why) = &o.data.failure {
+        rep.findings.push(Finding::new(
+            Code::ZoneNotFound,
+            &host,
+            format!("the zone of {host} was not found: {why}"),
+        ));
+        return rep;
+    }
+    let zone = rep.zone.clone().unwrap_or_default();
+    let keys = o
+        .data
+        .chain
+        .last()
+        .and_then(|z| done.get(z))
+        .map(|d| d.1.clone())
+        .unwrap_or_default();
+    let answering: Vec<&ServerData> = o
+        .data
+        .servers
+        .iter()
+        .filter(|s| {
+            o.records
+                .iter()
+                .any(|(n, t)| matches!(reply(s, n, *t), Reply::Ok(_)))
+        })
+        .collect();
+    let mut per_server: Vec<(String, Vec<Finding>)> = Vec::new();
+    let mut sets: Vec<crate::dns::RRset> = Vec::new();
+    for (name, t) in &o.records {
+        let label = format!("{} {t}", name_str(name));
+        let mut contents: BTreeMap<Vec<Vec<u8>>, Vec<String>> = BTreeMap::new();
+        let mut first: Option<RecordReport> = None;
+        for s in &answering {
+            let Reply::Ok(m) = reply(s, name, *t) else {
+                continue;
+            };
+            let recs = rrset(&m.answers, name, *t);
+            contents.entry(content(&recs)).or_default().push(s.label());
+            let c = check_rrset(&zone, &m.answers, name, *t, &keys, clock);
+            if first.is_none() {
+                if !recs.is_empty() {
+                    sets.push(crate::dns::RRset {
+                        name: name.to_lowercase(),
+                        rtype: *t,
+                        ttl: recs[0].ttl,
+                        rdata: recs.iter().map(|r| r.data.clone()).collect(),
+                    });
+                }
+                first = Some(RecordReport {
+                    name: name_str(name),
+                    rtype: t.to_string(),
+                    values: recs.iter().map(|r| present(&r.data)).collect(),
+                    signed: c.valid,
+                });
+            }
+            per_server.push((s.label(), c.findings));
+        }
+        if contents.len() > 1 {
+            let list: Vec<String> = contents
+                .iter()
+                .map(|(c, servers)| format!("{} value(s) on {}", c.len(), servers.join(", ")))
+                .collect();
+            rep.findings.push(
+                Finding::new(
+                    Code::RecordMismatch,
+                    &zone,
+                    format!("servers disagree on {label}: {}", list.join("; ")),
+                )
+                .record(&label),
+            );
+        }
+        let r = first.unwrap_or(RecordReport {
+            name: name_str(name),
+            rtype: t.to_string(),
+            values: Vec::new(),
+            signed: false,
+        });
+        rep.records.push(r);
+    }
+    if let Some((profile, ceremony)) = &o.ceremony {
+        if !answering.is_empty() {
+            let fetched = crate::records::fetched_from(&o.data.host, &sets);
+            match crate::records::decode(&o.data.host, &fetched, *profile, ceremony) {
+                Ok(_) => {}
+                Err(crate::records::RecordError::Missing { record }) => rep.findings.push(
+                    Finding::new(
+                        Code::RecordMissing,
+                        &zone,
+                        format!("{record} is not published"),
+                    )
+                    .record(record),
+                ),
+                Err(e) => {
+                    let record = match &e {
+                        crate::records::RecordError::Multiple { record, .. }
+                        | crate::records::RecordError::Field { record, .. }
+                        | crate::records::RecordError::Missing { record } => record.clone(),
+                    };
+                    rep.findings.push(
+                        Finding::new(Code::RecordInvalid, &zone, e.to_string()).record(record),
+                    );
+                }
+            }
+        }
+    }
+    let mut merged = merge_servers(per_server, answering.len().max(1));
+    for f in &mut merged {
+        f.zone = zone.clone();
+    }
+    rep.findings.extend(merged);
+    rep
+}

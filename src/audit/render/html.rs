@@ -1,0 +1,394 @@
+//! One self-contained HTML page (inline CSS and SVG, no script, no network): a drawing of the
+//! chain of trust from the anchor to each organisation (anchor -> root -> TLD -> zone ->
+//! records), each box coloured by its worst finding, then the findings table and the details
+//! of every zone.
+
+use std::fmt::Write;
+
+use super::super::{fmt_left, fmt_time, Code, Report, Severity};
+use super::{summary_line, verdict};
+
+/// Escape text for HTML content and attributes.
+pub fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+fn colour(worst: Option<Severity>, reachable: bool) -> (&'static str, &'static str) {
+    if !reachable {
+        return ("#d0d0d0", "#606060");
+    }
+    match worst {
+        Some(Severity::Error) => ("#f8d0d0", "#b00020"),
+        Some(Severity::Warning) => ("#fbe8bf", "#a06000"),
+        _ => ("#d4efd4", "#1b7a1b"),
+    }
+}
+
+/// The worst finding's code for a box's second line.
+fn headline(findings: &[&super::super::Finding]) -> String {
+    findings
+        .iter()
+        .filter(|f| f.severity >= Severity::Warning)
+        .max_by_key(|f| f.severity)
+        .map(|f| f.code.as_str().to_string())
+        .unwrap_or_else(|| "ok".into())
+}
+
+struct Box {
+    title: String,
+    line: String,
+    worst: Option<Severity>,
+    reachable: bool,
+}
+
+fn zone_box(r: &Report, zone: &str) -> Box {
+    match r.zone(zone) {
+        Some(z) => {
+            let fs: Vec<&super::super::Finding> = z.findings.iter().collect();
+            Box {
+                title: zone.to_string(),
+                line: format!("{} · {}", z.status.as_str(), headline(&fs)),
+                worst: r.zone_worst(zone),
+                reachable: z.servers.iter().any(|s| s.answered),
+            }
+        }
+        None => Box {
+            title: zone.to_string(),
+            line: "not examined".into(),
+            worst: None,
+            reachable: false,
+        },
+    }
+}
+
+/// Chains to draw: one per organisation, or one per leaf zone without a manifest.
+fn rows(r: &Report) -> Vec<(String, Vec<Box>)> {
+    let mut out = Vec::new();
+    if !r.orgs.is_empty() {
+        for o in &r.orgs {
+            let mut boxes = vec![Box {
+                title: "trust anchor".into(),
+                line: short(&r.anchor, 22),
+                worst: None,
+                reachable: true,
+            }];
+            boxes.extend(o.chain.iter().map(|z| zone_box(r, z)));
+            if o.chain.is_empty() {
+                boxes.push(Box {
+                    title: o.host.clone(),
+                    line: "zone not found".into(),
+                    worst: Some(Severity::Error),
+                    reachable: true,
+                });
+            }
+            let fs: Vec<&super::super::Finding> = o.findings.iter().collect();
+            boxes.push(Box {
+                title: format!("records of {}", short(&o.host, 16)),
+                line: headline(&fs),
+                worst: o.findings.iter().map(|f| f.severity).max(),
+                reachable: true,
+            });
+            out.push((format!("{} ({})", o.name, verdict(r.org_worst(o))), boxes));
+        }
+        return out;
+    }
+    for z in &r.zones {
+        if r.zones
+            .iter()
+            .any(|c| c.parent.as_deref() == Some(z.zone.as_str()))
+        {
+            continue;
+        }
+        let mut chain = vec![z.zone.clone()];
+        let mut cur = z.parent.clone();
+        while let Some(p) = cur {
+            chain.push(p.clone());
+            cur = r.zone(&p).and_then(|x| x.parent.clone());
+        }
+        chain.reverse();
+        let mut boxes = vec![Box {
+            title: "trust anchor".into(),
+            line: short(&r.anchor, 22),
+            worst: None,
+            reachable: true,
+        }];
+        boxes.extend(chain.iter().map(|c| zone_box(r, c)));
+        out.push((z.zone.clone(), boxes));
+    }
+    out
+}
+
+fn short(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let tail: String = s
+            .chars()
+            .rev()
+            .take(n - 1)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        format!("…{tail}")
+    }
+}
+
+fn svg(r: &Report) -> String {
+    let rows = rows(r);
+    let (bw, bh, gap, rh, left) = (170, 48, 34, 78, 170);
+    let cols = rows.iter().map(|(_, b)| b.len()).max().unwrap_or(1);
+    let width = left + cols * (bw + gap);
+    let height = rows.len().max(1) * rh + 10;
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="chain of trust"><defs><marker id="arrow" markerWidth="8" markerHeight="8" refX="7" refY="4" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#555"/></marker></defs>"##
+    );
+    for (i, (label, boxes)) in rows.iter().enumerate() {
+        let y = 10 + i * rh;
+        let _ = write!(
+            o,
+            r##"<text x="4" y="{}" font-size="13" font-weight="bold" fill="#222">{}</text>"##,
+            y + bh / 2 + 4,
+            esc(&short(label, 22))
+        );
+        for (j, b) in boxes.iter().enumerate() {
+            let x = left + j * (bw + gap);
+            let (fill, stroke) = colour(b.worst, b.reachable);
+            let _ = write!(
+                o,
+                r##"<g><title>{t}: {l}</title><rect x="{x}" y="{y}" width="{bw}" height="{bh}" rx="7" fill="{fill}" stroke="{stroke}" stroke-width="2"/><text x="{tx}" y="{y1}" font-size="13" text-anchor="middle" fill="#111">{ts}</text><text x="{tx}" y="{y2}" font-size="11" text-anchor="middle" fill="{stroke}">{ls}</text></g>"##,
+                t = esc(&b.title),
+                l = esc(&b.line),
+                tx = x + bw / 2,
+                y1 = y + 20,
+                y2 = y + 38,
+                ts = esc(&short(&b.title, 22)),
+                ls = esc(&short(&b.line, 26)),
+            );
+            if j + 1 < boxes.len() {
+                let _ = write!(
+                    o,
+                    r##"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#555" stroke-width="2" marker-end="url(#arrow)"/>"##,
+                    x + bw,
+                    y + bh / 2,
+                    x + bw + gap - 2,
+                    y + bh / 2
+                );
+            }
+        }
+    }
+    o.push_str("</svg>");
+    o
+}
+
+const CSS: &str = "body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px;color:#111;background:#fff}\
+h1{margin:0 0 4px 0;font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ccc}\
+.meta{color:#555;font-size:13px}.badge{display:inline-block;padding:2px 10px;border-radius:10px;font-weight:bold;color:#fff}\
+.error{background:#b00020}.warning{background:#a06000}.ok,.info{background:#1b7a1b}\
+table{border-collapse:collapse;font-size:13px;margin:8px 0}th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}\
+th{background:#f2f2f2}tr.sev-error td:first-child{border-left:5px solid #b00020}tr.sev-warning td:first-child{border-left:5px solid #a06000}\
+tr.sev-info td:first-child{border-left:5px solid #1b7a1b}code{font-size:12px}.chain{overflow-x:auto;border:1px solid #ddd;padding:8px;background:#fafafa}\
+details{margin:6px 0}summary{cursor:pointer;font-weight:bold}";
+
+/// Render the report as one HTML page.
+pub fn render(r: &Report) -> String {
+    let mut o = String::new();
+    let result = verdict(r.worst());
+    let _ = write!(
+        o,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>DNSSEC audit: {result}</title><style>{CSS}</style></head><body>\n"
+    );
+    let _ = write!(
+        o,
+        "<h1>DNSSEC audit <span class=\"badge {result}\">{}</span></h1>\n<p class=\"meta\">{} · anchor {} · warning window {} days · {} · exit {}</p>\n",
+        result.to_uppercase(),
+        esc(&fmt_time(r.generated_at)),
+        esc(&r.anchor),
+        r.warn_days,
+        esc(&summary_line(r)),
+        r.exit_code()
+    );
+    let _ = write!(
+        o,
+        "<h2>Chain of trust</h2>\n<div class=\"chain\">{}</div>\n",
+        svg(r)
+    );
+    let _ = writeln!(o, "<p class=\"meta\">green: no problem · amber: warning · red: error · grey: no server answered</p>");
+    if !r.orgs.is_empty() {
+        o.push_str("<h2>Organisations</h2>\n<table><tr><th>status</th><th>organisation</th><th>host</th><th>record</th><th>type</th><th>state</th><th>value</th></tr>\n");
+        for org in &r.orgs {
+            let v = verdict(r.org_worst(org));
+            let n = org.records.len().max(1);
+            let first = format!(
+                "<tr class=\"sev-{v}\"><td rowspan=\"{n}\"><span class=\"badge {v}\">{v}</span></td><td rowspan=\"{n}\">{}</td><td rowspan=\"{n}\"><code>{}</code></td>",
+                esc(&org.name),
+                esc(&org.host)
+            );
+            if org.records.is_empty() {
+                let _ = writeln!(o, "{first}<td colspan=\"4\">no records examined</td></tr>");
+            }
+            for (i, rec) in org.records.iter().enumerate() {
+                if i == 0 {
+                    o.push_str(&first);
+                } else {
+                    o.push_str("<tr>");
+                }
+                let state = if rec.values.is_empty() {
+                    "missing"
+                } else if rec.signed {
+                    "signed"
+                } else {
+                    "<b>not signed</b>"
+                };
+                let _ = writeln!(
+                    o,
+                    "<td><code>{}</code></td><td>{}</td><td>{state}</td><td><code>{}</code></td></tr>",
+                    esc(&rec.name),
+                    esc(&rec.rtype),
+                    esc(&short(&rec.values.join(" | "), 60))
+                );
+            }
+        }
+        o.push_str("</table>\n");
+    }
+    o.push_str("<h2>Findings</h2>\n");
+    let findings = r.findings();
+    if findings.is_empty() {
+        o.push_str("<p>None.</p>\n");
+    } else {
+        o.push_str("<table><tr><th>severity</th><th>code</th><th>zone</th><th>record</th><th>server</th><th>detail</th><th>fix</th></tr>\n");
+        for f in findings {
+            let _ = writeln!(
+                o,
+                "<tr class=\"sev-{s}\"><td>{s}</td><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                f.code.as_str(),
+                esc(&f.zone),
+                f.record.as_deref().map(|x| format!("<code>{}</code>", esc(x))).unwrap_or_else(|| "-".into()),
+                f.server.as_deref().map(esc).unwrap_or_else(|| "-".into()),
+                esc(&f.detail),
+                esc(f.code.fix()),
+                s = f.severity.as_str()
+            );
+        }
+        o.push_str("</table>\n");
+    }
+    o.push_str("<h2>Zones</h2>\n");
+    for z in &r.zones {
+        let v = verdict(r.zone_worst(&z.zone));
+        let _ = writeln!(
+            o,
+            "<details{}><summary><code>{}</code> <span class=\"badge {v}\">{}</span></summary>",
+            if v == "ok" { "" } else { " open" },
+            esc(&z.zone),
+            z.status.as_str()
+        );
+        o.push_str(
+            "<table><tr><th>server</th><th>address</th><th>answered</th><th>serial</th></tr>",
+        );
+        for s in &z.servers {
+            let _ = write!(
+                o,
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&s.name),
+                esc(s.addr.as_deref().unwrap_or("-")),
+                if s.answered { "yes" } else { "<b>no</b>" },
+                s.serial
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| "-".into())
+            );
+        }
+        o.push_str("</table>\n<table><tr><th>record</th><th>key tag</th><th>algorithm</th><th>detail</th></tr>");
+        for d in &z.ds {
+            let _ = write!(
+                o,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>digest type {}, {}</td></tr>",
+                if z.parent.is_some() { "DS" } else { "anchor" },
+                d.tag,
+                d.algorithm,
+                d.digest_type,
+                if d.matches {
+                    "matches a key"
+                } else {
+                    "<b>matches no key</b>"
+                }
+            );
+        }
+        for k in &z.keys {
+            let _ =
+                write!(
+                o,
+                "<tr><td>DNSKEY {}</td><td>{}</td><td>{}</td><td>flags {}{}{}; signs {}</td></tr>",
+                k.role(),
+                k.tag,
+                k.algorithm,
+                k.flags,
+                if k.has_ds { ", has DS" } else { "" },
+                if k.revoked() { ", <b>revoked</b>" } else { "" },
+                esc(&if k.signs.is_empty() { "nothing".to_string() } else { k.signs.join(", ") })
+            );
+        }
+        o.push_str("</table>\n<table><tr><th>RRset</th><th>key</th><th>inception</th><th>expiration</th><th>left</th><th>TTL</th><th>valid</th></tr>");
+        for s in &z.signatures {
+            let _ = write!(
+                o,
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&s.rrset),
+                s.key_tag,
+                fmt_time(s.inception),
+                fmt_time(s.expiration),
+                fmt_left(s.expiration - r.generated_at),
+                s.ttl,
+                if s.valid { "yes" } else { "<b>no</b>" }
+            );
+        }
+        o.push_str("</table>\n");
+        if let Some(d) = &z.denial {
+            let _ = writeln!(
+                o,
+                "<p>Denial of existence: {}{}</p>",
+                esc(&d.kind),
+                match (d.iterations, &d.salt) {
+                    (Some(i), Some(s)) => format!(
+                        ", {i} iterations, salt {}{}",
+                        if s.is_empty() {
+                            "-".to_string()
+                        } else {
+                            esc(s)
+                        },
+                        if d.opt_out { ", opt-out" } else { "" }
+                    ),
+                    _ => String::new(),
+                }
+            );
+        }
+        o.push_str("</details>\n");
+    }
+    o.push_str("<h2>Codes</h2>\n<table><tr><th>code</th><th>severity</th><th>meaning</th></tr>\n");
+    let mut seen: Vec<Code> = r.findings().iter().map(|f| f.code).collect();
+    seen.sort();
+    seen.dedup();
+    for c in seen {
+        let _ = writeln!(
+            o,
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            c.as_str(),
+            c.severity().as_str(),
+            esc(c.meaning())
+        );
+    }
+    o.push_str("</table>\n</body></html>\n");
+    o
+}

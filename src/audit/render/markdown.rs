@@ -1,0 +1,193 @@
+//! Markdown for people (tickets, wikis, pull requests): a summary, the organisations table,
+//! one section per zone and the findings table with the fix for each code.
+
+use std::fmt::Write;
+
+use super::super::{fmt_left, fmt_time, Report};
+use super::{summary_line, verdict};
+
+/// Escape `|` and newlines for a table cell.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// Render the report as Markdown.
+pub fn render(r: &Report) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "# DNSSEC audit\n");
+    let _ = writeln!(o, "- generated: {}", fmt_time(r.generated_at));
+    let _ = writeln!(o, "- anchor: `{}`", cell(&r.anchor));
+    let _ = writeln!(o, "- expiry warning window: {} days", r.warn_days);
+    let _ = writeln!(
+        o,
+        "- result: **{}** ({}, exit {})\n",
+        verdict(r.worst()),
+        summary_line(r),
+        r.exit_code()
+    );
+    if !r.orgs.is_empty() {
+        let _ = writeln!(o, "## Organisations\n");
+        let _ = writeln!(o, "| status | organisation | host | chain | records |");
+        let _ = writeln!(o, "|---|---|---|---|---|");
+        for org in &r.orgs {
+            let recs: Vec<String> = org
+                .records
+                .iter()
+                .map(|x| {
+                    format!(
+                        "`{} {}` {}",
+                        x.name,
+                        x.rtype,
+                        if x.values.is_empty() {
+                            "missing"
+                        } else if x.signed {
+                            "signed"
+                        } else {
+                            "**not signed**"
+                        }
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                o,
+                "| {} | {} | `{}` | {} | {} |",
+                verdict(r.org_worst(org)),
+                cell(&org.name),
+                org.host,
+                if org.chain.is_empty() {
+                    "zone not found".to_string()
+                } else {
+                    org.chain.join(" → ")
+                },
+                cell(&recs.join("<br>"))
+            );
+        }
+        let _ = writeln!(o);
+    }
+    let _ = writeln!(o, "## Zones\n");
+    for z in &r.zones {
+        let _ = writeln!(
+            o,
+            "### `{}`: {} ({})\n",
+            z.zone,
+            z.status.as_str(),
+            verdict(r.zone_worst(&z.zone))
+        );
+        let _ = writeln!(o, "| server | address | answered | serial |");
+        let _ = writeln!(o, "|---|---|---|---|");
+        for s in &z.servers {
+            let _ = writeln!(
+                o,
+                "| `{}` | {} | {} | {} |",
+                s.name,
+                s.addr.clone().unwrap_or_else(|| "-".into()),
+                if s.answered { "yes" } else { "**no**" },
+                s.serial
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| "-".into())
+            );
+        }
+        let _ = writeln!(o);
+        if !z.ds.is_empty() || !z.keys.is_empty() {
+            let _ = writeln!(o, "| record | key tag | algorithm | detail |");
+            let _ = writeln!(o, "|---|---|---|---|");
+            for d in &z.ds {
+                let _ = writeln!(
+                    o,
+                    "| {} | {} | {} | digest type {}, {} |",
+                    if z.parent.is_some() { "DS" } else { "anchor" },
+                    d.tag,
+                    d.algorithm,
+                    d.digest_type,
+                    if d.matches {
+                        "matches a key"
+                    } else {
+                        "**matches no key**"
+                    }
+                );
+            }
+            for k in &z.keys {
+                let _ = writeln!(
+                    o,
+                    "| DNSKEY {} | {} | {} | flags {}{}{}; signs {} |",
+                    k.role(),
+                    k.tag,
+                    k.algorithm,
+                    k.flags,
+                    if k.has_ds { ", has DS" } else { "" },
+                    if k.revoked() { ", **revoked**" } else { "" },
+                    if k.signs.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        cell(&k.signs.join(", "))
+                    }
+                );
+            }
+            let _ = writeln!(o);
+        }
+        if !z.signatures.is_empty() {
+            let _ = writeln!(
+                o,
+                "| RRset | key | inception | expiration | left | TTL | valid |"
+            );
+            let _ = writeln!(o, "|---|---|---|---|---|---|---|");
+            for s in &z.signatures {
+                let _ = writeln!(
+                    o,
+                    "| `{}` | {} | {} | {} | {} | {} | {} |",
+                    s.rrset,
+                    s.key_tag,
+                    fmt_time(s.inception),
+                    fmt_time(s.expiration),
+                    fmt_left(s.expiration - r.generated_at),
+                    s.ttl,
+                    if s.valid { "yes" } else { "**no**" }
+                );
+            }
+            let _ = writeln!(o);
+        }
+        if let Some(d) = &z.denial {
+            let _ = writeln!(
+                o,
+                "Denial of existence: {}{}\n",
+                d.kind,
+                match (d.iterations, &d.salt) {
+                    (Some(i), Some(s)) => format!(
+                        ", {i} iterations, salt `{}`{}",
+                        if s.is_empty() { "-" } else { s },
+                        if d.opt_out { ", opt-out" } else { "" }
+                    ),
+                    _ => String::new(),
+                }
+            );
+        }
+    }
+    let _ = writeln!(o, "## Findings\n");
+    let findings = r.findings();
+    if findings.is_empty() {
+        let _ = writeln!(o, "None.");
+        return o;
+    }
+    let _ = writeln!(
+        o,
+        "| severity | code | zone | record | server | detail | fix |"
+    );
+    let _ = writeln!(o, "|---|---|---|---|---|---|---|");
+    for f in findings {
+        let _ = writeln!(
+            o,
+            "| {} | `{}` | `{}` | {} | {} | {} | {} |",
+            f.severity.as_str(),
+            f.code.as_str(),
+            f.zone,
+            f.record
+                .as_deref()
+                .map(|x| format!("`{x}`"))
+                .unwrap_or_else(|| "-".into()),
+            f.server.as_deref().map(cell).unwrap_or_else(|| "-".into()),
+            cell(&f.detail),
+            cell(f.code.fix())
+        );
+    }
+    o
+}

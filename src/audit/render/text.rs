@@ -1,0 +1,165 @@
+//! Text for a terminal: organisations first (who is broken), then each zone of the chain,
+//! then every finding worst first, then the summary and the exit status.
+
+use std::fmt::Write;
+
+use super::super::{fmt_left, fmt_time, Report};
+use super::{summary_line, verdict};
+
+/// Render the report as plain text.
+pub fn render(r: &Report) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "dnsceremony audit at {}", fmt_time(r.generated_at));
+    let _ = writeln!(o, "  anchor: {}", r.anchor);
+    let _ = writeln!(
+        o,
+        "  signatures expiring within {} days are warnings; {} queries sent",
+        r.warn_days, r.queries
+    );
+    if !r.orgs.is_empty() {
+        let _ = writeln!(o, "\nOrganisations");
+        for org in &r.orgs {
+            let worst = r.org_worst(org);
+            let _ = writeln!(
+                o,
+                "  {:<7} {:<16} {:<28} {}",
+                verdict(worst).to_uppercase(),
+                org.name,
+                org.host,
+                if org.chain.is_empty() {
+                    "(zone not found)".to_string()
+                } else {
+                    org.chain.join(" -> ")
+                }
+            );
+            for rec in &org.records {
+                let state = if rec.values.is_empty() {
+                    "missing"
+                } else if rec.signed {
+                    "signed"
+                } else {
+                    "NOT SIGNED"
+                };
+                let _ = writeln!(
+                    o,
+                    "          {:<40} {:<5} {:<10} {}",
+                    rec.name,
+                    rec.rtype,
+                    state,
+                    rec.values.join(" | ")
+                );
+            }
+        }
+    }
+    let _ = writeln!(o, "\nZones");
+    for z in &r.zones {
+        let _ = writeln!(
+            o,
+            "  {} [{}] {}",
+            z.zone,
+            z.status.as_str(),
+            verdict(r.zone_worst(&z.zone)).to_uppercase()
+        );
+        for s in &z.servers {
+            let _ = writeln!(
+                o,
+                "    server {:<32} {:<16} {}",
+                s.name,
+                s.addr.clone().unwrap_or_else(|| "-".into()),
+                match (s.answered, s.serial) {
+                    (true, Some(n)) => format!("serial {n}"),
+                    (true, None) => "answered".into(),
+                    (false, _) => "NO ANSWER".into(),
+                }
+            );
+        }
+        for d in &z.ds {
+            let _ = writeln!(
+                o,
+                "    {} {:>5} alg {:<2} digest {}  {}",
+                if z.parent.is_some() {
+                    "ds    "
+                } else {
+                    "anchor"
+                },
+                d.tag,
+                d.algorithm,
+                d.digest_type,
+                if d.matches {
+                    "matches a key"
+                } else {
+                    "MATCHES NO KEY"
+                }
+            );
+        }
+        for k in &z.keys {
+            let _ = writeln!(
+                o,
+                "    key    {:>5} alg {:<2} {} flags {}{}{}  signs: {}",
+                k.tag,
+                k.algorithm,
+                k.role(),
+                k.flags,
+                if k.has_ds { " (DS)" } else { "" },
+                if k.revoked() { " REVOKED" } else { "" },
+                if k.signs.is_empty() {
+                    "-".to_string()
+                } else {
+                    k.signs.join(", ")
+                }
+            );
+        }
+        for s in &z.signatures {
+            let _ = writeln!(
+                o,
+                "    rrsig  {:<36} key {:>5} {} .. {} left {:<8} ttl {:<6} {}",
+                s.rrset,
+                s.key_tag,
+                fmt_time(s.inception),
+                fmt_time(s.expiration),
+                fmt_left(s.expiration - r.generated_at),
+                s.ttl,
+                if s.valid { "ok" } else { "BAD" }
+            );
+        }
+        if let Some(d) = &z.denial {
+            let _ = writeln!(
+                o,
+                "    denial {}{}",
+                d.kind,
+                match (d.iterations, &d.salt) {
+                    (Some(i), Some(s)) => format!(
+                        " iterations {i} salt {}{}",
+                        if s.is_empty() { "-" } else { s },
+                        if d.opt_out { " opt-out" } else { "" }
+                    ),
+                    _ => String::new(),
+                }
+            );
+        }
+    }
+    let findings = r.findings();
+    let _ = writeln!(o, "\nFindings");
+    if findings.is_empty() {
+        let _ = writeln!(o, "  none");
+    }
+    for f in findings {
+        let mut about = f.zone.clone();
+        if let Some(rec) = &f.record {
+            about = format!("{about} {rec}");
+        }
+        if let Some(s) = &f.server {
+            about = format!("{about} @ {s}");
+        }
+        let _ = writeln!(
+            o,
+            "  {:<7} {:<22} {}: {}",
+            f.severity.as_str(),
+            f.code.as_str(),
+            about,
+            f.detail
+        );
+    }
+    let _ = writeln!(o, "\n{} (exit {})", summary_line(r), r.exit_code());
+    o
+}

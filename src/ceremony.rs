@@ -1,0 +1,640 @@
+//! The phases of one organisation's ceremony glued together, with its state on disk so that a
+//! restart resumes: keys (made once, never again), publish (RFC 2136 + TSIG), wait until every
+//! organisation is secure, build the genesis, publish its hash, wait until every organisation
+//! published the same hash, start the client, check on chain until green.
+//!
+//! State lives in `<datadir>/ceremony.json` (schema `dnsceremony.ceremony/v1`: ceremony id,
+//! organisation, phase reached, genesis hash), written atomically after every phase. Publishing
+//! is idempotent (an unchanged record set sends no update), so a restart never duplicates
+//! records; once a genesis hash has been published, a different genesis is refused.
+//!
+//! # Limitations
+//! One organisation per data directory. The wait loops poll with a fresh validation session
+//! each round (no stale cache), so each round costs the full set of queries.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use hickory_proto::rr::{RData, RecordType};
+use serde::{Deserialize, Serialize};
+
+use crate::dns::tsig::TsigKey;
+use crate::dns::update::{self, Timeouts};
+use crate::genesis::{self, Genesis};
+use crate::identity::{Address, Identity};
+use crate::manifest::Manifest;
+use crate::node::{self, NodeSpec, Running};
+use crate::records::{self, Peer, PublishParams, RecordNames};
+use crate::rpc::{self, Client, Expectation};
+use crate::verify::{Lookup, Session, Status, VerifyOptions};
+use crate::Error;
+
+/// How far a ceremony got, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Nothing done yet.
+    Started,
+    /// Keys exist in the key directory.
+    Keys,
+    /// Our records are published and served by every authoritative server.
+    Published,
+    /// Every organisation is secure.
+    PeersSecure,
+    /// The genesis is built and written.
+    GenesisBuilt,
+    /// Our genesis hash is published.
+    HashPublished,
+    /// Every organisation published the same genesis hash.
+    Agreed,
+    /// The client was started.
+    NodeStarted,
+    /// The on-chain check is green.
+    Confirmed,
+}
+
+/// JSON schema name of [`State`].
+pub const STATE_SCHEMA: &str = "dnsceremony.ceremony/v1";
+
+/// What `<datadir>/ceremony.json` holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    /// Always [`STATE_SCHEMA`].
+    pub schema: String,
+    /// The ceremony id (64 hex).
+    pub ceremony_id: String,
+    /// Our organisation.
+    pub org: String,
+    /// The phase reached.
+    pub phase: Phase,
+    /// The genesis hash (64 hex), once built.
+    pub genesis_hash: Option<String>,
+}
+
+/// Why a ceremony stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum CeremonyError {
+    /// The organisation is not in the manifest.
+    #[error("organisation {org} is not in the manifest {}", manifest.display())]
+    UnknownOrg {
+        /// The name given with `--org`.
+        org: String,
+        /// The manifest.
+        manifest: PathBuf,
+    },
+    /// The state file is unreadable or belongs to another ceremony or organisation.
+    #[error("state file {}: {why}", path.display())]
+    State {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
+    /// Some organisation is insecure, bogus or invalid.
+    #[error("not secure: {}", list(.orgs))]
+    NotSecure {
+        /// `(organisation, status: reason)`.
+        orgs: Vec<(String, String)>,
+    },
+    /// The deadline passed while some organisations were still pending.
+    #[error("deadline passed while waiting for {what}: {}", list(.orgs))]
+    Deadline {
+        /// What was awaited.
+        what: &'static str,
+        /// `(organisation, why pending)`.
+        orgs: Vec<(String, String)>,
+    },
+    /// Organisations published another genesis hash than ours.
+    #[error("genesis mismatch: ours is {ours}; {}", list(.orgs))]
+    GenesisMismatch {
+        /// Our hash.
+        ours: String,
+        /// `(organisation, their hash)`.
+        orgs: Vec<(String, String)>,
+    },
+    /// The genesis built now differs from the one already published.
+    #[error("genesis changed since its hash {published} was published (now {now}); remove {} to start over", state.display())]
+    GenesisChanged {
+        /// The published hash.
+        published: String,
+        /// The hash built now.
+        now: String,
+        /// The state file.
+        state: PathBuf,
+    },
+    /// A peer's genesis-hash record is unusable.
+    #[error("organisation {org}: genesis record {why}")]
+    GenesisRecord {
+        /// The organisation.
+        org: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// The client stopped before the check turned green.
+    #[error("the client exited before the network was confirmed: {status}")]
+    NodeExited {
+        /// How it ended.
+        status: std::process::ExitStatus,
+    },
+}
+
+fn list(orgs: &[(String, String)]) -> String {
+    orgs.iter()
+        .map(|(o, w)| format!("{o} ({w})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl CeremonyError {
+    /// The exit status each failure maps to.
+    pub fn exit_code(&self) -> u8 {
+        use crate::exit;
+        match self {
+            CeremonyError::UnknownOrg { .. } | CeremonyError::State { .. } => exit::BAD_INPUT,
+            CeremonyError::NotSecure { .. } | CeremonyError::GenesisRecord { .. } => exit::SECURITY,
+            CeremonyError::Deadline { .. } => exit::PENDING,
+            CeremonyError::GenesisMismatch { .. } | CeremonyError::GenesisChanged { .. } => {
+                exit::GENESIS_MISMATCH
+            }
+            CeremonyError::NodeExited { .. } => exit::NODE,
+        }
+    }
+}
+
+/// Everything one organisation's ceremony needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// Our organisation's name.
+    pub org: String,
+    /// Key directory (keys made there once if it holds none).
+    pub keys: PathBuf,
+    /// Our public IP (A/AAAA record, enode, `--nat extip:`).
+    pub ip: IpAddr,
+    /// p2p port.
+    pub port: u16,
+    /// Consensus port (v1).
+    pub consensus_port: u16,
+    /// Treasury (v1); default: the node's own address.
+    pub treasury: Option<Address>,
+    /// TTL of our records.
+    pub ttl: u32,
+    /// Primary server of our zone (updates go there).
+    pub server: SocketAddr,
+    /// TSIG key for updates.
+    pub tsig: TsigKey,
+    /// How to reach and validate DNS.
+    pub verify: VerifyOptions,
+    /// Data directory (genesis, state, client data, client log).
+    pub datadir: PathBuf,
+    /// The client program.
+    pub client: PathBuf,
+    /// JSON-RPC address of the client.
+    pub http_addr: IpAddr,
+    /// JSON-RPC port of the client.
+    pub http_port: u16,
+    /// Time between polls.
+    pub poll: Duration,
+    /// Give up waiting after this long (`None`: never).
+    pub deadline: Option<Duration>,
+    /// Window for blocks to advance in one check.
+    pub check_window: Duration,
+    /// Publish timeouts.
+    pub timeouts: Timeouts,
+}
+
+/// What the ceremony reports while it runs (the CLI prints these).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Resumed from a state file.
+    Resumed(Phase),
+    /// Keys were made (`true`) or found (`false`).
+    Keys {
+        /// Whether they were generated now.
+        generated: bool,
+        /// Our enode key (public).
+        enode_key: String,
+    },
+    /// A phase was reached.
+    Reached(Phase),
+    /// Still waiting for these organisations (`(org, why)`).
+    Waiting {
+        /// What is awaited.
+        what: &'static str,
+        /// Who, and why.
+        orgs: Vec<(String, String)>,
+    },
+    /// The genesis was built.
+    Genesis {
+        /// Its hash.
+        hash: String,
+        /// Where it was written.
+        path: PathBuf,
+    },
+    /// The client was started.
+    NodeStarted {
+        /// Its RPC URL.
+        rpc: String,
+        /// Its command line.
+        command: String,
+    },
+    /// One on-chain check that is not green yet.
+    CheckNotYet(String),
+}
+
+impl Config {
+    /// `<datadir>/ceremony.json`.
+    pub fn state_path(&self) -> PathBuf {
+        self.datadir.join("ceremony.json")
+    }
+
+    /// `<datadir>/genesis.json`.
+    pub fn genesis_path(&self) -> PathBuf {
+        self.datadir.join("genesis.json")
+    }
+
+    /// The client's command line.
+    pub fn node_spec(&self) -> NodeSpec {
+        NodeSpec {
+            program: self.client.clone(),
+            format: self.manifest.profile.into(),
+            datadir: self.datadir.join("node"),
+            genesis: self.genesis_path(),
+            keys: self.keys.clone(),
+            port: self.port,
+            consensus_port: self.consensus_port,
+            network_id: self
+                .manifest
+                .genesis
+                .network_id
+                .unwrap_or(self.manifest.genesis.chain_id),
+            ext_ip: self.ip,
+            http_addr: self.http_addr,
+            http_port: self.http_port,
+        }
+    }
+}
+
+fn state_err(path: &Path, why: impl Into<String>) -> Error {
+    CeremonyError::State {
+        path: path.to_path_buf(),
+        why: why.into(),
+    }
+    .into()
+}
+
+/// Read the state file (`None` when there is none).
+pub fn load_state(path: &Path) -> Result<Option<State>, Error> {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let s: State =
+                serde_json::from_slice(&bytes).map_err(|e| state_err(path, e.to_string()))?;
+            if s.schema != STATE_SCHEMA {
+                return Err(state_err(
+                    path,
+                    format!("schema {} is not {STATE_SCHEMA}", s.schema),
+                ));
+            }
+            Ok(Some(s))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(Error::Read {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+fn save(path: &Path, state: &State) -> Result<(), Error> {
+    let mut bytes = serde_json::to_vec_pretty(state).unwrap_or_default();
+    bytes.push(b'\n');
+    node::write_atomic(path, &bytes)?;
+    Ok(())
+}
+
+/// Keys from `dir`, made there (once) when it holds no key file at all.
+pub fn ensure_keys(dir: &Path, manifest: &Manifest) -> Result<(Identity, bool), Error> {
+    let any = [
+        crate::identity::files::AUTONITYKEYS,
+        crate::identity::files::ORACLEKEY,
+        crate::identity::files::NODEKEY,
+    ]
+    .iter()
+    .any(|f| dir.join(f).exists());
+    if any {
+        return Ok((Identity::load(dir)?, false));
+    }
+    std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let id = Identity::generate(manifest.profile);
+    id.write_new(dir)?;
+    Ok((id, true))
+}
+
+async fn publish(cfg: &Config, wanted: &[crate::dns::RRset]) -> Result<(), Error> {
+    let plan = update::prepare(cfg.server, wanted, cfg.timeouts).await?;
+    update::apply(&plan, &cfg.tsig, cfg.timeouts).await?;
+    update::read_back(&plan, cfg.timeouts).await?;
+    Ok(())
+}
+
+fn past(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| Instant::now() >= d)
+}
+
+/// Wait until every organisation is secure; their peers in manifest order.
+pub async fn wait_secure(
+    cfg: &Config,
+    deadline: Option<Instant>,
+    progress: &mut dyn FnMut(Event),
+) -> Result<Vec<(String, Peer)>, Error> {
+    let mut last = None;
+    loop {
+        let session = Session::new(cfg.verify.clone());
+        let report = session.verify(&cfg.manifest).await;
+        let failed: Vec<(String, String)> = report
+            .orgs
+            .iter()
+            .filter(|o| o.status.is_failure())
+            .map(|o| {
+                let why = o.reason.clone().unwrap_or_default();
+                (o.name.clone(), format!("{}: {why}", o.status.as_str()))
+            })
+            .collect();
+        if !failed.is_empty() {
+            return Err(CeremonyError::NotSecure { orgs: failed }.into());
+        }
+        if report.complete() {
+            return Ok(report
+                .orgs
+                .into_iter()
+                .filter_map(|o| o.peer.map(|p| (o.name, p)))
+                .collect());
+        }
+        let pending: Vec<(String, String)> = report
+            .orgs
+            .iter()
+            .filter(|o| o.status == Status::Pending)
+            .map(|o| (o.name.clone(), o.reason.clone().unwrap_or_default()))
+            .collect();
+        if past(deadline) {
+            return Err(CeremonyError::Deadline {
+                what: "every organisation to be secure",
+                orgs: pending,
+            }
+            .into());
+        }
+        if last.as_ref() != Some(&pending) {
+            progress(Event::Waiting {
+                what: "records",
+                orgs: pending.clone(),
+            });
+            last = Some(pending);
+        }
+        tokio::time::sleep(cfg.poll).await;
+    }
+}
+
+/// Wait until every organisation published `ours` as its genesis hash.
+pub async fn wait_agreement(
+    cfg: &Config,
+    peers: &[(String, Peer)],
+    ours: &[u8; 32],
+    deadline: Option<Instant>,
+    progress: &mut dyn FnMut(Event),
+) -> Result<(), Error> {
+    let ceremony = cfg.manifest.ceremony_id();
+    let mut last = None;
+    loop {
+        let session = Session::new(cfg.verify.clone());
+        let mut pending = Vec::new();
+        let mut differing = Vec::new();
+        for (org, peer) in peers {
+            let names = RecordNames::for_host(&peer.host);
+            match session.lookup(&names.genesis, RecordType::TXT).await {
+                Lookup::Secure { rrset, .. } => {
+                    let txts: Vec<Vec<Vec<u8>>> = rrset
+                        .iter()
+                        .filter_map(|r| match &r.data {
+                            RData::TXT(t) => Some(t.txt_data.iter().map(|s| s.to_vec()).collect()),
+                            _ => None,
+                        })
+                        .collect();
+                    match records::decode_genesis_hash(
+                        &peer.host,
+                        &txts,
+                        &ceremony,
+                        &peer.enode_key,
+                    ) {
+                        Ok(h) if h == *ours => {}
+                        Ok(h) => differing.push((org.clone(), hex::encode(h))),
+                        Err(e) if e.is_missing() => pending.push((org.clone(), e.to_string())),
+                        Err(e) => {
+                            return Err(CeremonyError::GenesisRecord {
+                                org: org.clone(),
+                                why: e.to_string(),
+                            }
+                            .into())
+                        }
+                    }
+                }
+                l @ (Lookup::Absent { .. } | Lookup::Unreachable { .. }) => {
+                    pending.push((org.clone(), l.describe()))
+                }
+                l => {
+                    return Err(CeremonyError::GenesisRecord {
+                        org: org.clone(),
+                        why: l.describe(),
+                    }
+                    .into())
+                }
+            }
+        }
+        if !differing.is_empty() {
+            return Err(CeremonyError::GenesisMismatch {
+                ours: hex::encode(ours),
+                orgs: differing,
+            }
+            .into());
+        }
+        if pending.is_empty() {
+            return Ok(());
+        }
+        if past(deadline) {
+            return Err(CeremonyError::Deadline {
+                what: "every organisation's genesis hash",
+                orgs: pending,
+            }
+            .into());
+        }
+        if last.as_ref() != Some(&pending) {
+            progress(Event::Waiting {
+                what: "genesis hashes",
+                orgs: pending.clone(),
+            });
+            last = Some(pending);
+        }
+        tokio::time::sleep(cfg.poll).await;
+    }
+}
+
+/// Run the ceremony up to a green on-chain check; the running client is returned for the
+/// caller to supervise ([`Running::supervise`]).
+pub async fn run(cfg: &Config, progress: &mut dyn FnMut(Event)) -> Result<Running, Error> {
+    let manifest = &cfg.manifest;
+    let org = manifest
+        .org(&cfg.org)
+        .ok_or_else(|| CeremonyError::UnknownOrg {
+            org: cfg.org.clone(),
+            manifest: manifest.source.clone(),
+        })?
+        .clone();
+    let ceremony = manifest.ceremony_id();
+    let state_path = cfg.state_path();
+    let mut state = match load_state(&state_path)? {
+        Some(s) => {
+            if s.ceremony_id != ceremony.to_string() || s.org != cfg.org {
+                return Err(state_err(
+                    &state_path,
+                    format!(
+                        "belongs to ceremony {} organisation {}, not {ceremony} {}",
+                        s.ceremony_id, s.org, cfg.org
+                    ),
+                ));
+            }
+            progress(Event::Resumed(s.phase));
+            s
+        }
+        None => State {
+            schema: STATE_SCHEMA.into(),
+            ceremony_id: ceremony.to_string(),
+            org: cfg.org.clone(),
+            phase: Phase::Started,
+            genesis_hash: None,
+        },
+    };
+    let deadline = cfg.deadline.map(|d| Instant::now() + d);
+    let reach = |state: &mut State, phase: Phase, progress: &mut dyn FnMut(Event)| {
+        if phase > state.phase {
+            state.phase = phase;
+        }
+        progress(Event::Reached(phase));
+        save(&state_path, state)
+    };
+
+    let (identity, generated) = ensure_keys(&cfg.keys, manifest)?;
+    let public = identity.public();
+    progress(Event::Keys {
+        generated,
+        enode_key: public.enode_key.to_string(),
+    });
+    reach(&mut state, Phase::Keys, progress)?;
+
+    let (ipv4, ipv6) = match cfg.ip {
+        IpAddr::V4(v4) => (Some(v4), None),
+        IpAddr::V6(v6) => (None, Some(v6)),
+    };
+    let params = PublishParams {
+        ipv4,
+        ipv6,
+        port: cfg.port,
+        consensus_port: cfg.consensus_port,
+        treasury: match manifest.profile {
+            crate::manifest::Profile::V1 => Some(cfg.treasury.unwrap_or(public.node_address)),
+            crate::manifest::Profile::V07 => cfg.treasury,
+        },
+        ttl: cfg.ttl,
+    };
+    publish(
+        cfg,
+        &records::encode(&org.host, &identity, &ceremony, &params),
+    )
+    .await?;
+    reach(&mut state, Phase::Published, progress)?;
+
+    let peers = wait_secure(cfg, deadline, progress).await?;
+    reach(&mut state, Phase::PeersSecure, progress)?;
+
+    let genesis: Genesis = genesis::build(manifest, &peers)?;
+    let hash = genesis.hash_hex();
+    if let Some(published) = &state.genesis_hash {
+        if state.phase >= Phase::HashPublished && *published != hash {
+            return Err(CeremonyError::GenesisChanged {
+                published: published.clone(),
+                now: hash,
+                state: state_path.clone(),
+            }
+            .into());
+        }
+    }
+    node::write_atomic(&cfg.genesis_path(), genesis.bytes())?;
+    state.genesis_hash = Some(hash.clone());
+    progress(Event::Genesis {
+        hash: hash.clone(),
+        path: cfg.genesis_path(),
+    });
+    reach(&mut state, Phase::GenesisBuilt, progress)?;
+
+    publish(
+        cfg,
+        &[records::encode_genesis_hash(
+            &org.host,
+            &identity,
+            &ceremony,
+            &genesis.hash(),
+        )],
+    )
+    .await?;
+    reach(&mut state, Phase::HashPublished, progress)?;
+
+    wait_agreement(cfg, &peers, &genesis.hash(), deadline, progress).await?;
+    reach(&mut state, Phase::Agreed, progress)?;
+
+    let spec = cfg.node_spec();
+    let others: Vec<String> = peers
+        .iter()
+        .filter(|(name, _)| *name != cfg.org)
+        .map(|(_, p)| p.enode_url())
+        .collect();
+    node::write_static_nodes(&spec.datadir, &others)?;
+    let mut running = node::start(&spec, &cfg.datadir.join("node.log"))?;
+    progress(Event::NodeStarted {
+        rpc: spec.rpc_url(),
+        command: format!("{} {}", spec.program.display(), spec.args().join(" ")),
+    });
+    reach(&mut state, Phase::NodeStarted, progress)?;
+
+    let client = Client::new(&spec.rpc_url(), Duration::from_secs(5))?;
+    let expect = Expectation {
+        own_key: Some(public.enode_key.to_string()),
+        validators: peers
+            .iter()
+            .map(|(name, p)| (name.clone(), p.enode_key.to_string()))
+            .collect(),
+    };
+    loop {
+        if let Some(status) = running.try_exited() {
+            return Err(CeremonyError::NodeExited { status }.into());
+        }
+        match rpc::check(&client, &expect, cfg.check_window).await {
+            Ok(r) if r.ok => break,
+            Ok(r) => progress(Event::CheckNotYet(r.problem())),
+            Err(e) => progress(Event::CheckNotYet(e.to_string())),
+        }
+        if past(deadline) {
+            running.signal("TERM");
+            return Err(CeremonyError::Deadline {
+                what: "the on-chain check",
+                orgs: Vec::new(),
+            }
+            .into());
+        }
+        tokio::time::sleep(cfg.poll.min(Duration::from_secs(2))).await;
+    }
+    reach(&mut state, Phase::Confirmed, progress)?;
+    Ok(running)
+}

@@ -1,0 +1,216 @@
+//! `dnsceremony publish`: Phase 2, put this organisation's records into its zone with one
+//! TSIG-signed RFC 2136 update, then read them back from every authoritative server.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use dnsceremony::dns::tsig::TsigKey;
+use dnsceremony::dns::update::{self, Applied, PlanView, ServerState, Timeouts};
+use dnsceremony::identity::{Address, Identity};
+use dnsceremony::manifest::{self, Manifest};
+use dnsceremony::records::{self, PublishParams};
+use dnsceremony::{exit, Error};
+use serde::Serialize;
+
+/// Flags of `dnsceremony publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The ceremony manifest.
+    #[arg(long)]
+    manifest: PathBuf,
+    /// This organisation's name in the manifest.
+    #[arg(long)]
+    org: String,
+    /// The key directory (made by `keygen`).
+    #[arg(long)]
+    keys: PathBuf,
+    /// The validator's public IPv4 address (A record).
+    #[arg(long, required_unless_present = "ip6")]
+    ip: Option<Ipv4Addr>,
+    /// The validator's public IPv6 address (AAAA record).
+    #[arg(long)]
+    ip6: Option<Ipv6Addr>,
+    /// p2p port.
+    #[arg(long, default_value_t = 30303)]
+    port: u16,
+    /// Consensus (ACN) port (v1 profile).
+    #[arg(long, default_value_t = 20203)]
+    consensus_port: u16,
+    /// Treasury account (0x + 40 hex), published in the attestation.
+    #[arg(long)]
+    treasury: Option<Address>,
+    /// TTL of the published records, in seconds.
+    #[arg(long, default_value_t = 300)]
+    ttl: u32,
+    /// The zone's primary server: HOST[:PORT], a name (system resolver) or an address.
+    #[arg(long)]
+    server: String,
+    /// TSIG key file, as `tsig-keygen` writes it.
+    #[arg(long)]
+    tsig: PathBuf,
+    /// How long to wait for every authoritative server to serve the new values.
+    #[arg(long, default_value = "60s", value_parser = parse_timeout)]
+    timeout: Duration,
+    /// Print the plan, send nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print JSON (schema dnsceremony.publish/v1).
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    manifest::parse_duration(s).ok_or_else(|| format!("'{s}' is not a duration (e.g. 60s, 2m)"))
+}
+
+/// JSON output of `publish`.
+#[derive(Debug, Serialize)]
+struct PublishJson<'a> {
+    schema: &'static str,
+    org: &'a str,
+    host: String,
+    dry_run: bool,
+    /// `sent`, `not_needed` (nothing changed) or `dry_run`.
+    update: &'static str,
+    plan: PlanView,
+    /// Present unless `dry_run`: every authoritative server and whether it serves the new values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    servers: Option<Vec<ServerState>>,
+}
+
+/// Turn `HOST[:PORT]` into a socket address (names via the system resolver).
+fn resolve_server(text: &str) -> Result<SocketAddr, Error> {
+    let bad = |why: String| Error::Usage {
+        flag: "--server",
+        why,
+    };
+    if let Ok(sa) = text.parse::<SocketAddr>() {
+        return Ok(sa);
+    }
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, 53));
+    }
+    let (host, port) = match text.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') => (
+            h,
+            p.parse::<u16>()
+                .map_err(|_| bad(format!("'{text}': port '{p}' is not a number")))?,
+        ),
+        _ => (text, 53),
+    };
+    if host.is_empty() {
+        return Err(bad(format!("'{text}': no host")));
+    }
+    let addrs: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| {
+            bad(format!(
+                "'{host}': cannot resolve with the system resolver ({e})"
+            ))
+        })?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| addrs.first())
+        .copied()
+        .ok_or_else(|| bad(format!("'{host}': the system resolver has no address")))
+}
+
+/// Run `dnsceremony publish`.
+pub fn run(args: PublishArgs) -> crate::cli::Outcome {
+    let manifest = Manifest::load(&args.manifest)?;
+    let org = manifest.org(&args.org).ok_or_else(|| Error::Usage {
+        flag: "--org",
+        why: format!(
+            "no organisation '{}' in {} (it lists: {})",
+            args.org,
+            args.manifest.display(),
+            manifest
+                .orgs
+                .iter()
+                .map(|o| o.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    })?;
+    let identity = Identity::load(&args.keys)?;
+    if identity.profile() != manifest.profile {
+        return Err(Error::Usage {
+            flag: "--keys",
+            why: format!(
+                "{}: the keys have the {} layout, the manifest's profile is {}",
+                args.keys.display(),
+                identity.profile(),
+                manifest.profile
+            ),
+        });
+    }
+    let key = TsigKey::load(&args.tsig)?;
+    let server = resolve_server(&args.server)?;
+    let params = PublishParams {
+        ipv4: args.ip,
+        ipv6: args.ip6,
+        port: args.port,
+        consensus_port: args.consensus_port,
+        treasury: args.treasury,
+        ttl: args.ttl,
+    };
+    let wanted = records::encode(&org.host, &identity, &manifest.ceremony_id(), &params);
+    let timeouts = Timeouts {
+        query: Duration::from_secs(5).min(args.timeout.max(Duration::from_secs(1))),
+        read_back: args.timeout,
+        poll: Duration::from_millis(500),
+    };
+
+    let rt = crate::cli::runtime()?;
+    rt.block_on(async {
+        let plan = update::prepare(server, &wanted, timeouts).await?;
+        if !args.json {
+            crate::cli::print(&plan.render_text());
+        }
+        let (update, servers) = if args.dry_run {
+            if !args.json {
+                crate::cli::print("dry run: no update sent\n");
+            }
+            ("dry_run", None)
+        } else {
+            let applied = update::apply(&plan, &key, timeouts).await?;
+            if !args.json {
+                crate::cli::print(match applied {
+                    Applied::Updated => "update sent: NOERROR\n",
+                    Applied::NothingToDo => "nothing to change: no update sent\n",
+                });
+            }
+            let states = update::read_back(&plan, timeouts).await?;
+            if !args.json {
+                crate::cli::print(&format!(
+                    "read back: every authoritative server ({}) serves the new values\n",
+                    states.len()
+                ));
+            }
+            let word = match applied {
+                Applied::Updated => "sent",
+                Applied::NothingToDo => "not_needed",
+            };
+            (word, Some(states))
+        };
+        if args.json {
+            let doc = PublishJson {
+                schema: "dnsceremony.publish/v1",
+                org: &org.name,
+                host: org.host.to_string(),
+                dry_run: args.dry_run,
+                update,
+                plan: plan.view(),
+                servers,
+            };
+            let mut s = serde_json::to_string_pretty(&doc).expect("serialisable");
+            s.push('\n');
+            crate::cli::print(&s);
+        }
+        Ok(exit::OK)
+    })
+}

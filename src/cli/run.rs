@@ -1,0 +1,227 @@
+//! `dnsceremony run`: one organisation's whole ceremony, then supervision of its client.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use dnsceremony::ceremony::{self, Config, Event};
+use dnsceremony::dns::tsig::TsigKey;
+use dnsceremony::dns::update::Timeouts;
+use dnsceremony::identity::Address;
+use dnsceremony::manifest::Manifest;
+use dnsceremony::verify::{Source, VerifyOptions};
+use dnsceremony::{exit, node, Error};
+
+use crate::cli::check::parse_duration;
+
+/// Where DNS data comes from (defaults: the manifest's `[dns]`, else the IANA root).
+#[derive(Debug, Args)]
+pub struct DnsSource {
+    /// Trust anchor file (DNSKEY or DS lines); default: the manifest's, else the IANA root.
+    #[arg(long)]
+    anchor: Option<PathBuf>,
+    /// Iterate from this root server address (repeatable; default port 53).
+    #[arg(long = "root")]
+    roots: Vec<String>,
+    /// Fetch through this resolver (asked with DO+CD; the tool validates itself).
+    #[arg(long)]
+    resolver: Option<String>,
+}
+
+fn socket(s: &str, flag: &'static str) -> Result<SocketAddr, Error> {
+    s.parse::<SocketAddr>()
+        .or_else(|_| s.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
+        .map_err(|_| Error::Usage {
+            flag,
+            why: format!("{s:?} is not an IP address or IP:PORT"),
+        })
+}
+
+/// The validation options from the flags and the manifest's `[dns]`.
+pub fn verify_options(m: &Manifest, dns: &DnsSource) -> Result<VerifyOptions, Error> {
+    let anchors = match dns.anchor.as_ref().or(m.dns.anchor.as_ref()) {
+        Some(path) => {
+            dnsceremony::dns::anchor::TrustAnchors::from_file(path).map_err(|e| Error::Usage {
+                flag: "--anchor",
+                why: e.to_string(),
+            })?
+        }
+        None => dnsceremony::dns::anchor::TrustAnchors::iana_root(),
+    };
+    let source = if let Some(r) = &dns.resolver {
+        Source::Resolver(socket(r, "--resolver")?)
+    } else if !dns.roots.is_empty() {
+        Source::Iterative {
+            roots: dns
+                .roots
+                .iter()
+                .map(|r| socket(r, "--root"))
+                .collect::<Result<_, _>>()?,
+        }
+    } else if let Some(r) = m.dns.resolver {
+        Source::Resolver(r)
+    } else if !m.dns.roots.is_empty() {
+        Source::Iterative {
+            roots: m.dns.roots.clone(),
+        }
+    } else {
+        Source::Iterative {
+            roots: dnsceremony::dns::resolve::root_hints(),
+        }
+    };
+    Ok(VerifyOptions {
+        anchors,
+        source,
+        timeout: Duration::from_secs(3),
+        concurrency: 32,
+    })
+}
+
+/// Flags of `dnsceremony run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The ceremony manifest.
+    #[arg(long)]
+    manifest: PathBuf,
+    /// Our organisation's name in the manifest.
+    #[arg(long)]
+    org: String,
+    /// Key directory; keys are made there once if it holds none (never regenerated).
+    #[arg(long)]
+    keys: PathBuf,
+    /// Our validator's public IP address.
+    #[arg(long)]
+    ip: IpAddr,
+    /// Primary server of our zone (updates go there), IP or IP:PORT.
+    #[arg(long)]
+    server: String,
+    /// TSIG key file (as `tsig-keygen` writes it).
+    #[arg(long)]
+    tsig: PathBuf,
+    #[command(flatten)]
+    dns: DnsSource,
+    /// The Autonity client (default: `autonity` on PATH; `autonity-standin` is the stand-in).
+    #[arg(long)]
+    autonity: Option<PathBuf>,
+    /// Data directory: state, genesis, client data and log.
+    #[arg(long, default_value = "dnsceremony-data")]
+    datadir: PathBuf,
+    /// p2p port.
+    #[arg(long, default_value_t = 30303)]
+    port: u16,
+    /// Consensus (ACN) port (v1).
+    #[arg(long, default_value_t = 20203)]
+    consensus_port: u16,
+    /// Treasury address (v1); default: the node's own address.
+    #[arg(long)]
+    treasury: Option<String>,
+    /// The client's JSON-RPC port (on 127.0.0.1).
+    #[arg(long, default_value_t = 8545)]
+    rpc_port: u16,
+    /// TTL of our records.
+    #[arg(long, default_value_t = 300)]
+    ttl: u32,
+    /// Time between polls (default: the manifest's poll_interval).
+    #[arg(long, value_parser = parse_duration)]
+    interval: Option<Duration>,
+    /// Give up waiting after this long (default: the manifest's deadline, else never).
+    #[arg(long, value_parser = parse_duration)]
+    deadline: Option<Duration>,
+    /// Window for blocks to advance in one on-chain check.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    check_window: Duration,
+}
+
+fn say(e: &Event) -> String {
+    match e {
+        Event::Resumed(p) => format!("resumed: the ceremony had reached {p:?}"),
+        Event::Keys {
+            generated: true,
+            enode_key,
+        } => format!("keys: made new keys, enode key {enode_key}"),
+        Event::Keys { enode_key, .. } => format!("keys: found, enode key {enode_key}"),
+        Event::Reached(p) => format!("phase: {p:?}"),
+        Event::Waiting { what, orgs } => format!(
+            "waiting for {what}: {}",
+            orgs.iter()
+                .map(|(o, w)| format!("{o} ({w})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Event::Genesis { hash, path } => format!("genesis: {} sha256 {hash}", path.display()),
+        Event::NodeStarted { rpc, command } => format!("client started: {command} (RPC {rpc})"),
+        Event::CheckNotYet(why) => format!("on-chain check not green yet: {why}"),
+    }
+}
+
+/// Run `dnsceremony run`.
+pub fn run(args: RunArgs) -> crate::cli::Outcome {
+    let manifest = Manifest::load(&args.manifest)?;
+    let verify = verify_options(&manifest, &args.dns)?;
+    let tsig = TsigKey::load(&args.tsig)?;
+    let server = socket(&args.server, "--server")?;
+    let treasury = match &args.treasury {
+        Some(t) => Some(
+            dnsceremony::hexfmt::parse_fixed::<20>(t, true)
+                .map(Address)
+                .map_err(|e| Error::Usage {
+                    flag: "--treasury",
+                    why: e.to_string(),
+                })?,
+        ),
+        None => None,
+    };
+    let client = node::find_client(args.autonity.as_deref())?;
+    let cfg = Config {
+        poll: args.interval.unwrap_or(manifest.timing.poll_interval),
+        deadline: args.deadline.or(manifest.timing.deadline),
+        manifest,
+        org: args.org,
+        keys: args.keys,
+        ip: args.ip,
+        port: args.port,
+        consensus_port: args.consensus_port,
+        treasury,
+        ttl: args.ttl,
+        server,
+        tsig,
+        verify,
+        datadir: args.datadir,
+        client,
+        http_addr: IpAddr::from([127, 0, 0, 1]),
+        http_port: args.rpc_port,
+        check_window: args.check_window,
+        timeouts: Timeouts::default(),
+    };
+    let rt = crate::cli::runtime()?;
+    rt.block_on(async {
+        let mut progress = |e: Event| crate::cli::print(&format!("{}\n", say(&e)));
+        let running = tokio::select! {
+            r = ceremony::run(&cfg, &mut progress) => r?,
+            _ = stop_signal() => {
+                crate::cli::print("stopped by a signal before the client started\n");
+                return Ok(exit::OK);
+            }
+        };
+        crate::cli::print("confirmed: the network is up; supervising the client\n");
+        running.supervise().await?;
+        Ok(exit::OK)
+    })
+}
+
+async fn stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut t), Ok(mut i)) => {
+            tokio::select! {
+                _ = t.recv() => {}
+                _ = i.recv() => {}
+            }
+        }
+        _ => std::future::pending().await,
+    }
+}

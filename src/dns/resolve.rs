@@ -1,0 +1,930 @@
+//! Fetching RRsets with their signatures and denial proofs, and walking the chain of trust
+//! from a trust anchor down to them (RFC 1034 section 5.3.3, RFC 4035 sections 4 and 5).
+//!
+//! Two sources: iterative from root server addresses (RD off, following referrals, taking the
+//! DS set from each referral, glue or a separate address resolution for the name servers), or
+//! a resolver asked with RD+CD (the zone cuts are found from the RRSIG signer names and the DS
+//! sets fetched and checked by the tool). Either way every RRset used is checked by
+//! [`crate::dns::validate`]: a resolver's AD bit is never looked at.
+//!
+//! One [`Resolver`] is one run's cache: validated zones (DS set, DNSKEY set, servers) are kept,
+//! so shared ancestors (root, TLDs) are fetched and validated once, and concurrent lookups of
+//! the same zone wait for one fetch (`tokio::sync::OnceCell` per zone). Failures are not
+//! cached: a later lookup tries again.
+//!
+//! # Limitations
+//! CNAME and DNAME answers are reported, not followed. Name server addresses are resolved
+//! without validation (they only decide where to ask; what comes back is validated), and only
+//! the first name server without glue is resolved when a referral carries no glue at all.
+//! Validated DNSKEY sets are kept for the whole run; a long `wait` calls [`Resolver::forget`]
+//! for a zone whose serial moved.
+
+// Failure reasons carry owner names (inline label storage makes them large); they are built
+// once per failed lookup, so boxing them would buy nothing.
+#![allow(clippy::result_large_err, clippy::large_enum_variant)]
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use tokio::sync::OnceCell;
+
+use super::anchor::{Anchor, TrustAnchors};
+use super::query::{Mode, Transport};
+use super::validate::{
+    as_ds, as_rrsig, check_denial, check_dnskeys, check_wildcard_expansion, rrset, sigs_for,
+    verify_rrset, BogusReason, Denial, DenialFlaw, KeySetCheck, SigWindow, ZoneChain,
+};
+
+/// Where the data comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Iterative resolution starting at these root server addresses.
+    Iterative {
+        /// Root server addresses (with port).
+        roots: Vec<SocketAddr>,
+    },
+    /// A resolver asked with RD and CD set; everything it returns is validated here.
+    Resolver(SocketAddr),
+}
+
+/// The IANA root server addresses (a.root-servers.net to m.root-servers.net, IPv4).
+pub const ROOT_HINTS: [&str; 13] = [
+    "198.41.0.4:53",
+    "170.247.170.2:53",
+    "192.33.4.12:53",
+    "199.7.91.13:53",
+    "192.203.230.10:53",
+    "192.5.5.241:53",
+    "192.112.36.4:53",
+    "198.97.190.53:53",
+    "192.36.148.17:53",
+    "192.58.128.30:53",
+    "193.0.14.129:53",
+    "199.7.83.42:53",
+    "202.12.27.33:53",
+];
+
+/// The built-in root hints as socket addresses.
+pub fn root_hints() -> Vec<SocketAddr> {
+    ROOT_HINTS.iter().filter_map(|s| s.parse().ok()).collect()
+}
+
+/// The DNSSEC outcome of one lookup.
+#[must_use]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// The RRset exists and validated along the whole chain.
+    Secure {
+        /// The records (owner = the name asked).
+        rrset: Vec<Record>,
+        /// The RRSIGs over it.
+        rrsigs: Vec<Record>,
+    },
+    /// The name or the type provably does not exist (validated NXDOMAIN or NODATA).
+    Absent {
+        /// The zone that proved it.
+        zone: Name,
+        /// NXDOMAIN (true) or NODATA (false).
+        nxdomain: bool,
+    },
+    /// The chain of trust provably ends above the name: the data cannot be validated.
+    Insecure {
+        /// Where the chain stops.
+        at_zone: Name,
+        /// Why, as a sentence.
+        why: String,
+    },
+    /// Validation failed.
+    Bogus {
+        /// The reason.
+        why: BogusReason,
+    },
+    /// No server gave an answer.
+    Unreachable {
+        /// The servers tried.
+        servers: Vec<SocketAddr>,
+        /// What happened.
+        why: String,
+    },
+}
+
+impl Lookup {
+    /// A sentence for people: why the lookup is not secure (or a summary when it is).
+    pub fn describe(&self) -> String {
+        match self {
+            Lookup::Secure { rrset, .. } => format!("secure ({} records)", rrset.len()),
+            Lookup::Absent { zone, nxdomain } => format!(
+                "proven {} by {}",
+                if *nxdomain {
+                    "not to exist"
+                } else {
+                    "to have no such record"
+                },
+                dotless(zone)
+            ),
+            Lookup::Insecure { why, .. } => why.clone(),
+            Lookup::Bogus { why } => why.to_string(),
+            Lookup::Unreachable { why, .. } => why.clone(),
+        }
+    }
+
+    /// The zone whose keys signed a secure RRset.
+    pub fn signer(&self) -> Option<&Name> {
+        match self {
+            Lookup::Secure { rrsigs, .. } => rrsigs
+                .iter()
+                .filter_map(as_rrsig)
+                .map(|s| &s.input().signer_name)
+                .next(),
+            _ => None,
+        }
+    }
+}
+
+fn dotless(n: &Name) -> String {
+    let s = n.to_ascii();
+    if s == "." {
+        s
+    } else {
+        s.trim_end_matches('.').to_string()
+    }
+}
+
+/// A zone the walk reached.
+#[derive(Debug, Clone)]
+enum ZoneState {
+    Secure {
+        chain: Arc<ZoneChain>,
+        servers: Vec<SocketAddr>,
+    },
+    Insecure {
+        at_zone: Name,
+        why: String,
+    },
+}
+
+type Cell = Arc<OnceCell<ZoneState>>;
+
+/// One run's resolution machinery: transport, anchors, caches.
+#[derive(Debug)]
+pub struct Resolver {
+    transport: Transport,
+    anchors: TrustAnchors,
+    source: Source,
+    zones: Mutex<HashMap<Name, Cell>>,
+    addrs: Mutex<HashMap<Name, Vec<SocketAddr>>>,
+}
+
+/// Longest chain of referrals / cuts followed for one name.
+const MAX_STEPS: usize = 40;
+
+fn now() -> u32 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as u32)
+        .unwrap_or(0)
+}
+
+impl Resolver {
+    /// A resolver for one run.
+    pub fn new(
+        anchors: TrustAnchors,
+        source: Source,
+        timeout: Duration,
+        concurrency: usize,
+    ) -> Resolver {
+        Resolver {
+            transport: Transport::new(timeout, concurrency),
+            anchors,
+            source,
+            zones: Mutex::new(HashMap::new()),
+            addrs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Number of DNS messages sent so far.
+    pub fn queries_sent(&self) -> u64 {
+        self.transport.queries_sent()
+    }
+
+    /// The transport, for callers that probe servers directly.
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    /// The source of this run.
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
+    /// The validated chain data of a zone, if the run reached it securely.
+    pub fn chain(&self, zone: &Name) -> Option<Arc<ZoneChain>> {
+        let cell = self.zones.lock().ok()?.get(zone).cloned()?;
+        match cell.get() {
+            Some(ZoneState::Secure { chain, .. }) => Some(chain.clone()),
+            _ => None,
+        }
+    }
+
+    /// All zones validated so far (for reports), sorted by name.
+    pub fn chains(&self) -> Vec<Arc<ZoneChain>> {
+        let cells: Vec<Cell> = match self.zones.lock() {
+            Ok(z) => z.values().cloned().collect(),
+            Err(_) => return Vec::new(),
+        };
+        let mut out: Vec<Arc<ZoneChain>> = cells
+            .iter()
+            .filter_map(|c| match c.get() {
+                Some(ZoneState::Secure { chain, .. }) => Some(chain.clone()),
+                _ => None,
+            })
+            .collect();
+        out.sort_by(|a, b| a.zone.cmp(&b.zone));
+        out
+    }
+
+    /// Drop what is cached about `zone` (its keys are fetched and validated again next time).
+    pub fn forget(&self, zone: &Name) {
+        if let Ok(mut z) = self.zones.lock() {
+            z.remove(zone);
+        }
+    }
+
+    /// The authoritative server addresses known for a zone (iterative mode), or found by
+    /// asking for its NS set and their addresses (either mode).
+    pub async fn zone_servers(&self, zone: &Name) -> Vec<SocketAddr> {
+        if let Source::Iterative { .. } = self.source {
+            let cell = self.zones.lock().ok().and_then(|z| z.get(zone).cloned());
+            if let Some(ZoneState::Secure { servers, .. }) = cell.as_ref().and_then(|c| c.get()) {
+                if !servers.is_empty() {
+                    return servers.clone();
+                }
+            }
+        }
+        let ns = match self.lookup(zone, RecordType::NS).await {
+            Lookup::Secure { rrset, .. } => rrset,
+            _ => return Vec::new(),
+        };
+        let mut out = Vec::new();
+        for r in ns {
+            if let RData::NS(n) = &r.data {
+                out.extend(self.addresses(&n.0, 0).await);
+            }
+        }
+        out
+    }
+
+    fn cell(&self, zone: &Name) -> Cell {
+        let mut z = self.zones.lock().unwrap_or_else(|e| e.into_inner());
+        z.entry(zone.clone()).or_default().clone()
+    }
+
+    fn mode(&self) -> Mode {
+        match self.source {
+            Source::Iterative { .. } => Mode::Iterative,
+            Source::Resolver(_) => Mode::Resolver,
+        }
+    }
+
+    fn servers_of(&self, state: &ZoneState) -> Vec<SocketAddr> {
+        match (&self.source, state) {
+            (Source::Resolver(r), _) => vec![*r],
+            (Source::Iterative { .. }, ZoneState::Secure { servers, .. }) => servers.clone(),
+            (Source::Iterative { roots }, ZoneState::Insecure { .. }) => roots.clone(),
+        }
+    }
+
+    /// The deepest zone already validated at or above `name`, below or at `floor`.
+    fn deepest_known(&self, name: &Name, floor: &Name) -> Option<ZoneState> {
+        let z = self.zones.lock().ok()?;
+        let mut n = name.clone();
+        loop {
+            if let Some(state) = z.get(&n).and_then(|c| c.get()) {
+                return Some(state.clone());
+            }
+            if &n == floor || n.is_root() {
+                return None;
+            }
+            n = n.base_name();
+        }
+    }
+
+    /// Fetch `name`/`rtype` and validate it along the chain from the closest trust anchor.
+    pub async fn lookup(&self, name: &Name, rtype: RecordType) -> Lookup {
+        Box::pin(self.lookup_inner(name, rtype)).await
+    }
+
+    async fn lookup_inner(&self, name: &Name, rtype: RecordType) -> Lookup {
+        let Some(anchor) = self.anchors.closest(name).cloned() else {
+            return Lookup::Insecure {
+                at_zone: Name::root(),
+                why: format!("no trust anchor covers {}", dotless(name)),
+            };
+        };
+        let mut zone = match self.deepest_known(name, &anchor) {
+            Some(z) => z,
+            None => match self.anchor_zone(&anchor).await {
+                Ok(z) => z,
+                Err(l) => return l,
+            },
+        };
+        for _ in 0..MAX_STEPS {
+            let chain = match &zone {
+                ZoneState::Secure { chain, .. } => chain.clone(),
+                ZoneState::Insecure { at_zone, why } => {
+                    return Lookup::Insecure {
+                        at_zone: at_zone.clone(),
+                        why: why.clone(),
+                    }
+                }
+            };
+            let servers = self.servers_of(&zone);
+            let msg = match self
+                .transport
+                .query(&servers, name, rtype, self.mode())
+                .await
+            {
+                Ok(m) => m,
+                Err(e) => {
+                    return Lookup::Unreachable {
+                        servers: e.servers.clone(),
+                        why: e.to_string(),
+                    }
+                }
+            };
+            match self.step(&chain, &servers, name, rtype, &msg).await {
+                Step::Done(l) => return l,
+                Step::Descend(z) => zone = z,
+            }
+        }
+        Lookup::Bogus {
+            why: BogusReason::Unexpected {
+                name: name.clone(),
+                rtype,
+                why: "too many zone cuts or referrals",
+            },
+        }
+    }
+
+    /// The trust-anchored zone: its DNSKEY set checked against the anchors.
+    async fn anchor_zone(&self, zone: &Name) -> Result<ZoneState, Lookup> {
+        let cell = self.cell(zone);
+        cell.get_or_try_init(|| async {
+            let servers = match &self.source {
+                Source::Iterative { roots } => roots.clone(),
+                Source::Resolver(r) => vec![*r],
+            };
+            let mut ds = Vec::new();
+            let mut keys = Vec::new();
+            for a in self.anchors.for_zone(zone) {
+                match a {
+                    Anchor::Ds { ds: d, .. } => ds.push(d.clone()),
+                    Anchor::Key { key, .. } => keys.push(key.clone()),
+                }
+            }
+            self.fetch_keys(zone, None, &ds, &keys, Vec::new(), servers)
+                .await
+        })
+        .await
+        .cloned()
+    }
+
+    /// Fetch a zone's DNSKEY set from `servers` and check it against `ds` (or anchor keys).
+    async fn fetch_keys(
+        &self,
+        zone: &Name,
+        parent: Option<&Name>,
+        ds: &[hickory_proto::dnssec::rdata::DS],
+        anchor_keys: &[hickory_proto::dnssec::rdata::DNSKEY],
+        ds_sigs: Vec<SigWindow>,
+        servers: Vec<SocketAddr>,
+    ) -> Result<ZoneState, Lookup> {
+        let msg = self
+            .transport
+            .query(&servers, zone, RecordType::DNSKEY, self.mode())
+            .await
+            .map_err(|e| Lookup::Unreachable {
+                servers: e.servers.clone(),
+                why: e.to_string(),
+            })?;
+        let keys = rrset(&msg.answers, zone, RecordType::DNSKEY);
+        let sigs = sigs_for(&msg.answers, zone, RecordType::DNSKEY);
+        match check_dnskeys(zone, parent, ds, anchor_keys, ds_sigs, &keys, &sigs, now()) {
+            KeySetCheck::Secure(chain) => Ok(ZoneState::Secure {
+                chain: Arc::new(chain),
+                servers,
+            }),
+            KeySetCheck::Unsupported { what } => Ok(ZoneState::Insecure {
+                at_zone: zone.clone(),
+                why: format!(
+                    "{} is signed only with algorithms this tool cannot check ({what}): insecure",
+                    dotless(zone)
+                ),
+            }),
+            KeySetCheck::Bogus(why) => Err(Lookup::Bogus { why }),
+        }
+    }
+
+    /// Interpret one answer from the servers of `zone`.
+    async fn step(
+        &self,
+        zone: &Arc<ZoneChain>,
+        servers: &[SocketAddr],
+        name: &Name,
+        rtype: RecordType,
+        msg: &Message,
+    ) -> Step {
+        let answer = rrset(&msg.answers, name, rtype);
+        if !answer.is_empty() {
+            let sigs = sigs_for(&msg.answers, name, rtype);
+            if sigs.is_empty() {
+                return Step::Done(self.unsigned(zone, name, rtype).await);
+            }
+            let zone = match self.signing_zone(zone, servers, name, rtype, &sigs).await {
+                Ok(z) => z,
+                Err(l) => return Step::Done(l),
+            };
+            let keys: Vec<_> = zone.zone_keys().map(|k| &k.key).collect();
+            return Step::Done(
+                match verify_rrset(&answer, &sigs, &zone.zone, &keys, now()) {
+                    Err(why) => Lookup::Bogus { why },
+                    Ok(v) => {
+                        if let Some(encloser) = v.wildcard_parent {
+                            let proof = match self.validated_denial_records(&zone, msg) {
+                                Ok(p) => p,
+                                Err(why) => return Step::Done(Lookup::Bogus { why }),
+                            };
+                            if !check_wildcard_expansion(name, &encloser, &zone.zone, &proof) {
+                                return Step::Done(Lookup::Bogus {
+                                    why: BogusReason::BadDenial {
+                                        name: name.clone(),
+                                        rtype,
+                                        zone: zone.zone.clone(),
+                                        why: DenialFlaw::NameNotCovered,
+                                    },
+                                });
+                            }
+                        }
+                        Lookup::Secure {
+                            rrset: answer,
+                            rrsigs: sigs,
+                        }
+                    }
+                },
+            );
+        }
+        if rtype != RecordType::CNAME {
+            if let Some(RData::CNAME(target)) = msg
+                .answers
+                .iter()
+                .find(|r| &r.name == name && r.record_type() == RecordType::CNAME)
+                .map(|r| &r.data)
+            {
+                return Step::Done(Lookup::Bogus {
+                    why: BogusReason::Cname {
+                        name: name.clone(),
+                        target: target.0.clone(),
+                    },
+                });
+            }
+        }
+        let rcode = msg.metadata.response_code;
+        // Referral: NS for a child zone between this zone and the name, not authoritative.
+        if rcode == ResponseCode::NoError && !msg.metadata.authoritative {
+            let child = msg
+                .authorities
+                .iter()
+                .filter(|r| r.record_type() == RecordType::NS)
+                .map(|r| r.name.clone())
+                .find(|c| c != &zone.zone && zone.zone.zone_of(c) && c.zone_of(name));
+            if let Some(child) = child {
+                return match self.referral(zone, &child, msg).await {
+                    Ok(z) => Step::Descend(z),
+                    Err(l) => Step::Done(l),
+                };
+            }
+        }
+        // A negative answer: NXDOMAIN or NODATA, proven by NSEC/NSEC3 of the zone.
+        let nxdomain = rcode == ResponseCode::NXDomain;
+        let soa_owner = msg
+            .authorities
+            .iter()
+            .find(|r| r.record_type() == RecordType::SOA)
+            .map(|r| r.name.clone());
+        let signers: Vec<Name> = msg
+            .authorities
+            .iter()
+            .filter_map(as_rrsig)
+            .map(|s| s.input().signer_name.clone())
+            .collect();
+        if signers.is_empty() {
+            return Step::Done(self.unsigned(zone, name, rtype).await);
+        }
+        let claimed = soa_owner.unwrap_or_else(|| signers[0].clone());
+        let zone = if claimed == zone.zone {
+            zone.clone()
+        } else {
+            match self
+                .signing_zone_named(zone, servers, name, rtype, &claimed)
+                .await
+            {
+                Ok(z) => z,
+                Err(l) => return Step::Done(l),
+            }
+        };
+        let proof = match self.validated_denial_records(&zone, msg) {
+            Ok(p) => p,
+            Err(why) => return Step::Done(Lookup::Bogus { why }),
+        };
+        Step::Done(
+            match check_denial(name, rtype, &zone.zone, nxdomain, &proof) {
+                Ok(Denial::NxDomain) => Lookup::Absent {
+                    zone: zone.zone.clone(),
+                    nxdomain: true,
+                },
+                Ok(Denial::NoData) => Lookup::Absent {
+                    zone: zone.zone.clone(),
+                    nxdomain: false,
+                },
+                Ok(Denial::UnsignedDelegation) => Lookup::Insecure {
+                    at_zone: name.clone(),
+                    why: format!(
+                        "{} is an unsigned delegation from {}: insecure",
+                        dotless(name),
+                        dotless(&zone.zone)
+                    ),
+                },
+                Ok(Denial::OptOut { name: span }) => Lookup::Insecure {
+                    at_zone: zone.zone.clone(),
+                    why: format!(
+                        "{} lies in an NSEC3 opt-out span of {} (an unsigned delegation may exist): insecure",
+                        dotless(&span),
+                        dotless(&zone.zone)
+                    ),
+                },
+                Ok(Denial::TooManyIterations { iterations }) => Lookup::Insecure {
+                    at_zone: zone.zone.clone(),
+                    why: format!(
+                        "NSEC3 of {} uses {iterations} iterations, above the limit of {} (RFC 9276): insecure",
+                        dotless(&zone.zone),
+                        super::validate::NSEC3_MAX_ITERATIONS
+                    ),
+                },
+                Err(why) => Lookup::Bogus { why },
+            },
+        )
+    }
+
+    /// Every NSEC/NSEC3 RRset of the authority section, each checked against the zone's keys.
+    fn validated_denial_records(
+        &self,
+        zone: &ZoneChain,
+        msg: &Message,
+    ) -> Result<Vec<Record>, BogusReason> {
+        let keys: Vec<_> = zone.zone_keys().map(|k| &k.key).collect();
+        let mut out = Vec::new();
+        let mut seen: Vec<(Name, RecordType)> = Vec::new();
+        for r in &msg.authorities {
+            let t = r.record_type();
+            if t != RecordType::NSEC && t != RecordType::NSEC3 {
+                continue;
+            }
+            if seen.iter().any(|(n, tt)| n == &r.name && *tt == t) {
+                continue;
+            }
+            seen.push((r.name.clone(), t));
+            let set = rrset(&msg.authorities, &r.name, t);
+            let sigs = sigs_for(&msg.authorities, &r.name, t);
+            verify_rrset(&set, &sigs, &zone.zone, &keys, now())?;
+            out.extend(set);
+        }
+        Ok(out)
+    }
+
+    /// The zone that signed an answer: this zone, or a zone below it found by its signer name.
+    async fn signing_zone(
+        &self,
+        zone: &Arc<ZoneChain>,
+        servers: &[SocketAddr],
+        name: &Name,
+        rtype: RecordType,
+        sigs: &[Record],
+    ) -> Result<Arc<ZoneChain>, Lookup> {
+        let signers: Vec<&Name> = sigs
+            .iter()
+            .filter_map(as_rrsig)
+            .map(|s| &s.input().signer_name)
+            .collect();
+        if signers.iter().any(|s| **s == zone.zone) {
+            return Ok(zone.clone());
+        }
+        // The deepest signer between the zone and the name.
+        let below = signers
+            .iter()
+            .filter(|s| zone.zone.zone_of(s) && s.zone_of(name))
+            .max_by_key(|s| s.num_labels());
+        match below {
+            Some(s) => {
+                let s = (*s).clone();
+                self.signing_zone_named(zone, servers, name, rtype, &s)
+                    .await
+            }
+            // Let the signature check name the wrong signer.
+            None => Ok(zone.clone()),
+        }
+    }
+
+    /// Establish the zone `signer` (a descendant of `zone`, at or above `name`) through its DS.
+    async fn signing_zone_named(
+        &self,
+        zone: &Arc<ZoneChain>,
+        servers: &[SocketAddr],
+        name: &Name,
+        rtype: RecordType,
+        signer: &Name,
+    ) -> Result<Arc<ZoneChain>, Lookup> {
+        let proper = zone.zone.zone_of(signer)
+            && signer != &zone.zone
+            && signer.zone_of(name)
+            && !(rtype == RecordType::DS && signer == name);
+        if !proper {
+            return Err(Lookup::Bogus {
+                why: BogusReason::Unexpected {
+                    name: name.clone(),
+                    rtype,
+                    why: "signed by a zone outside the name's chain of zones",
+                },
+            });
+        }
+        let cell = self.cell(signer);
+        let state = cell
+            .get_or_try_init(|| async {
+                let ds = self.lookup(signer, RecordType::DS).await;
+                match ds {
+                    Lookup::Secure { rrset, rrsigs } => {
+                        let parent = rrsigs
+                            .iter()
+                            .filter_map(as_rrsig)
+                            .map(|s| s.input().signer_name.clone())
+                            .next()
+                            .unwrap_or_else(|| zone.zone.clone());
+                        let ds: Vec<_> = rrset.iter().filter_map(as_ds).cloned().collect();
+                        let ds_sigs = rrsigs
+                            .iter()
+                            .filter_map(as_rrsig)
+                            .map(SigWindow::of)
+                            .collect();
+                        self.fetch_keys(signer, Some(&parent), &ds, &[], ds_sigs, servers.to_vec())
+                            .await
+                    }
+                    Lookup::Insecure { at_zone, why } => Ok(ZoneState::Insecure { at_zone, why }),
+                    Lookup::Absent { .. } => Err(Lookup::Bogus {
+                        why: BogusReason::Unexpected {
+                            name: name.clone(),
+                            rtype,
+                            why: "signed by a name that is not a delegated zone (no DS and no delegation at its parent)",
+                        },
+                    }),
+                    other => Err(other),
+                }
+            })
+            .await?
+            .clone();
+        match state {
+            ZoneState::Secure { chain, .. } => Ok(chain),
+            ZoneState::Insecure { at_zone, why } => Err(Lookup::Insecure { at_zone, why }),
+        }
+    }
+
+    /// A referral from `zone` to `child`: DS (or proof of none), name servers, child's keys.
+    async fn referral(
+        &self,
+        zone: &Arc<ZoneChain>,
+        child: &Name,
+        msg: &Message,
+    ) -> Result<ZoneState, Lookup> {
+        let cell = self.cell(child);
+        cell.get_or_try_init(|| async {
+            let keys: Vec<_> = zone.zone_keys().map(|k| &k.key).collect();
+            let ds_set = rrset(&msg.authorities, child, RecordType::DS);
+            let ds_rrsigs = sigs_for(&msg.authorities, child, RecordType::DS);
+            if ds_set.is_empty() {
+                let proof = self
+                    .validated_denial_records(zone, msg)
+                    .map_err(|why| Lookup::Bogus { why })?;
+                if proof.is_empty() {
+                    return Err(Lookup::Bogus {
+                        why: BogusReason::UnprovenDelegation {
+                            zone: child.clone(),
+                            parent: zone.zone.clone(),
+                        },
+                    });
+                }
+                return match check_denial(child, RecordType::DS, &zone.zone, false, &proof) {
+                    Ok(Denial::UnsignedDelegation) => Ok(ZoneState::Insecure {
+                        at_zone: child.clone(),
+                        why: format!(
+                            "{} is an unsigned delegation from {}: insecure",
+                            dotless(child),
+                            dotless(&zone.zone)
+                        ),
+                    }),
+                    Ok(Denial::OptOut { .. }) => Ok(ZoneState::Insecure {
+                        at_zone: child.clone(),
+                        why: format!(
+                            "{} is an unsigned delegation from {} (NSEC3 opt-out): insecure",
+                            dotless(child),
+                            dotless(&zone.zone)
+                        ),
+                    }),
+                    Ok(Denial::TooManyIterations { iterations }) => Ok(ZoneState::Insecure {
+                        at_zone: zone.zone.clone(),
+                        why: format!(
+                            "NSEC3 of {} uses {iterations} iterations, above the limit of {} (RFC 9276): insecure",
+                            dotless(&zone.zone),
+                            super::validate::NSEC3_MAX_ITERATIONS
+                        ),
+                    }),
+                    Ok(_) => Err(Lookup::Bogus {
+                        why: BogusReason::UnprovenDelegation {
+                            zone: child.clone(),
+                            parent: zone.zone.clone(),
+                        },
+                    }),
+                    Err(why) => Err(Lookup::Bogus { why }),
+                };
+            }
+            verify_rrset(&ds_set, &ds_rrsigs, &zone.zone, &keys, now())
+                .map_err(|why| Lookup::Bogus { why })?;
+            let ds: Vec<_> = ds_set.iter().filter_map(as_ds).cloned().collect();
+            let servers = self.referral_servers(child, msg).await;
+            let ds_sigs = ds_rrsigs
+                .iter()
+                .filter_map(as_rrsig)
+                .map(SigWindow::of)
+                .collect();
+            self.fetch_keys(child, Some(&zone.zone), &ds, &[], ds_sigs, servers)
+                .await
+        })
+        .await
+        .cloned()
+    }
+
+    /// Server addresses of a referral: glue, else the name servers' addresses resolved.
+    async fn referral_servers(&self, child: &Name, msg: &Message) -> Vec<SocketAddr> {
+        if let Source::Resolver(r) = self.source {
+            return vec![r];
+        }
+        let ns: Vec<Name> = msg
+            .authorities
+            .iter()
+            .filter(|r| &r.name == child)
+            .filter_map(|r| match &r.data {
+                RData::NS(n) => Some(n.0.clone()),
+                _ => None,
+            })
+            .collect();
+        let mut out = glue(msg, &ns);
+        if out.is_empty() {
+            for n in &ns {
+                out = self.addresses(n, 0).await;
+                if !out.is_empty() {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// Addresses of a host name, resolved without validation (they only say where to ask).
+    pub async fn addresses(&self, host: &Name, depth: u8) -> Vec<SocketAddr> {
+        Box::pin(self.addresses_inner(host, depth)).await
+    }
+
+    async fn addresses_inner(&self, host: &Name, depth: u8) -> Vec<SocketAddr> {
+        if let Some(a) = self.addrs.lock().ok().and_then(|m| m.get(host).cloned()) {
+            return a;
+        }
+        if depth > 4 {
+            return Vec::new();
+        }
+        let mut found = Vec::new();
+        match &self.source {
+            Source::Resolver(r) => {
+                for t in [RecordType::A, RecordType::AAAA] {
+                    if let Ok(m) = self.transport.query(&[*r], host, t, Mode::Resolver).await {
+                        found.extend(addrs_in(&m.answers, host));
+                    }
+                }
+            }
+            Source::Iterative { roots } => {
+                let mut servers = match self.deepest_known(host, &Name::root()) {
+                    Some(ZoneState::Secure { servers, .. }) if !servers.is_empty() => servers,
+                    _ => roots.clone(),
+                };
+                for _ in 0..MAX_STEPS {
+                    let Ok(m) = self
+                        .transport
+                        .query(&servers, host, RecordType::A, Mode::Iterative)
+                        .await
+                    else {
+                        break;
+                    };
+                    let a = addrs_in(&m.answers, host);
+                    if !a.is_empty() || m.metadata.authoritative {
+                        found = a;
+                        break;
+                    }
+                    let ns: Vec<Name> = m
+                        .authorities
+                        .iter()
+                        .filter_map(|r| match &r.data {
+                            RData::NS(n) => Some(n.0.clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    if ns.is_empty() {
+                        break;
+                    }
+                    let mut next = glue(&m, &ns);
+                    if next.is_empty() {
+                        for n in ns.iter().filter(|n| *n != host) {
+                            next = self.addresses(n, depth + 1).await;
+                            if !next.is_empty() {
+                                break;
+                            }
+                        }
+                    }
+                    if next.is_empty() {
+                        break;
+                    }
+                    servers = next;
+                }
+            }
+        }
+        if !found.is_empty() {
+            if let Ok(mut m) = self.addrs.lock() {
+                m.insert(host.clone(), found.clone());
+            }
+        }
+        found
+    }
+
+    /// An answer without any signature from a zone known to be signed: find out whether an
+    /// unsigned delegation lies between the zone and the name (then insecure), else bogus.
+    async fn unsigned(&self, zone: &ZoneChain, name: &Name, rtype: RecordType) -> Lookup {
+        let missing = Lookup::Bogus {
+            why: BogusReason::NoRrsig {
+                name: name.clone(),
+                rtype,
+            },
+        };
+        let stop = if rtype == RecordType::DS {
+            name.num_labels().saturating_sub(1)
+        } else {
+            name.num_labels()
+        };
+        let mut depth = zone.zone.num_labels() + 1;
+        while depth <= stop {
+            let cut = name.trim_to(depth as usize);
+            match self.lookup(&cut, RecordType::DS).await {
+                Lookup::Insecure { at_zone, why } => return Lookup::Insecure { at_zone, why },
+                Lookup::Absent { .. } => {}
+                // A signed cut (or an error on the way): the answer should have been signed.
+                Lookup::Secure { .. } => return missing,
+                other => return other,
+            }
+            depth += 1;
+        }
+        missing
+    }
+}
+
+/// What one answer led to.
+enum Step {
+    /// The lookup's outcome.
+    Done(Lookup),
+    /// Continue at a child zone.
+    Descend(ZoneState),
+}
+
+fn addrs_in(records: &[Record], host: &Name) -> Vec<SocketAddr> {
+    records
+        .iter()
+        .filter(|r| &r.name == host)
+        .filter_map(|r| r.data.ip_addr())
+        .map(|ip: IpAddr| SocketAddr::new(ip, 53))
+        .collect()
+}
+
+fn glue(msg: &Message, ns: &[Name]) -> Vec<SocketAddr> {
+    let mut out = Vec::new();
+    for n in ns {
+        out.extend(addrs_in(&msg.additionals, n));
+    }
+    out
+}

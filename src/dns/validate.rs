@@ -1,0 +1,1246 @@
+//! The chain of trust, checked step by step (RFC 4033, RFC 4034, RFC 4035 section 5,
+//! RFC 5155 section 8, RFC 6840, RFC 9276).
+//!
+//! Pure functions over records already fetched: the DNSKEY set of a zone against a DS set or a
+//! trust anchor; an RRset against the zone's keys (signer, labels, validity window in serial
+//! arithmetic, key flags, algorithm, signature math through hickory-proto's `Verifier`); NSEC
+//! and NSEC3 denial of existence (NXDOMAIN, NODATA, wildcard NODATA, unsigned delegations,
+//! NSEC3 opt-out, RFC 9276 iteration limit). Every failure is a [`BogusReason`] a person can
+//! act on.
+//!
+//! # Limitations
+//! Signature time checks use the local clock without skew allowance. DNSKEY sets are accepted
+//! through any one valid DS-matched key (RFC 6840 5.11), not per algorithm. NSEC3 with more
+//! than [`NSEC3_MAX_ITERATIONS`] iterations makes the answer insecure (RFC 9276 3.2). DNAME is
+//! not supported; a CNAME answer is reported, not followed.
+
+// Failure reasons carry owner names (inline label storage makes them large); they are built
+// once per failed lookup, so boxing them would buy nothing.
+#![allow(clippy::result_large_err, clippy::large_enum_variant)]
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use hickory_proto::dnssec::rdata::{DNSSECRData, DNSKEY, DS, NSEC, NSEC3, RRSIG};
+use hickory_proto::dnssec::{Algorithm, DigestType, Nsec3HashAlgorithm, Verifier};
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
+
+/// RFC 9276 section 3.2: NSEC3 records with more iterations than this make an answer insecure.
+pub const NSEC3_MAX_ITERATIONS: u16 = 150;
+
+/// A DNSKEY of a validated set, with the numbers people look at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInfo {
+    /// Key tag (RFC 4034 appendix B).
+    pub tag: u16,
+    /// Flags field (256 ZSK, 257 KSK, +128 REVOKE).
+    pub flags: u16,
+    /// Algorithm number.
+    pub algorithm: u8,
+    /// The record itself.
+    pub key: DNSKEY,
+}
+
+impl KeyInfo {
+    /// Describe one DNSKEY.
+    pub fn of(key: &DNSKEY) -> KeyInfo {
+        KeyInfo {
+            tag: key.calculate_key_tag().unwrap_or(0),
+            flags: key.flags(),
+            algorithm: u8::from(key.algorithm()),
+            key: key.clone(),
+        }
+    }
+
+    /// Whether the key may sign zone data: ZONE flag set, not revoked (RFC 4034 2.1.1, RFC 5011 7).
+    pub fn usable(&self) -> bool {
+        self.key.zone_key() && !self.key.revoke()
+    }
+}
+
+/// The validity window of one RRSIG, kept for reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigWindow {
+    /// The type covered.
+    pub covered: RecordType,
+    /// Key tag of the signing key.
+    pub key_tag: u16,
+    /// Algorithm number.
+    pub algorithm: u8,
+    /// Inception, seconds since the epoch (mod 2^32).
+    pub inception: u32,
+    /// Expiration, seconds since the epoch (mod 2^32).
+    pub expiration: u32,
+}
+
+impl SigWindow {
+    /// The window of one RRSIG.
+    pub fn of(sig: &RRSIG) -> SigWindow {
+        let i = sig.input();
+        SigWindow {
+            covered: i.type_covered,
+            key_tag: i.key_tag,
+            algorithm: u8::from(i.algorithm),
+            inception: i.sig_inception.get(),
+            expiration: i.sig_expiration.get(),
+        }
+    }
+}
+
+/// What the tool validated about one zone: the evidence the audit builds on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZoneChain {
+    /// The zone apex.
+    pub zone: Name,
+    /// The parent zone whose DS set was used, or `None` when a trust anchor was used.
+    pub parent: Option<Name>,
+    /// The validated DS set (or the DS anchors) the DNSKEY set was matched against.
+    pub ds: Vec<DS>,
+    /// The DNSKEY set, every key described.
+    pub keys: Vec<KeyInfo>,
+    /// Key tags of the keys that matched a DS or an anchor.
+    pub entry_tags: Vec<u16>,
+    /// RRSIG windows over the DNSKEY set.
+    pub dnskey_sigs: Vec<SigWindow>,
+    /// RRSIG windows over the DS set at the parent (empty for an anchor).
+    pub ds_sigs: Vec<SigWindow>,
+}
+
+impl ZoneChain {
+    /// The zone's usable signing keys.
+    pub fn zone_keys(&self) -> impl Iterator<Item = &KeyInfo> {
+        self.keys.iter().filter(|k| k.usable())
+    }
+}
+
+/// Why validation failed; renders to a sentence naming zone, record and cause.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BogusReason {
+    /// No RRSIG covers the RRset (or none by the zone that should sign it).
+    NoRrsig {
+        /// Owner.
+        name: Name,
+        /// Type.
+        rtype: RecordType,
+    },
+    /// The only signatures were made by another signer than the zone.
+    WrongSigner {
+        /// Owner.
+        name: Name,
+        /// Type.
+        rtype: RecordType,
+        /// The signer field found.
+        signer: Name,
+        /// The zone expected.
+        zone: Name,
+    },
+    /// The signature expired.
+    Expired {
+        /// Owner.
+        name: Name,
+        /// Type.
+        rtype: RecordType,
+        /// Expiration, seconds since the epoch.
+        at: u32,
+    },
+    /// The signature is not valid yet.
+    NotYetValid {
+        /// Owner.
+        name: Name,
+        /// Type.
+        rtype: RecordType,
+        /// Inception, seconds since the epoch.
+        from: u32,
+    },
+    /// The RRSIG names a key not in the zone's DNSKEY set (or not usable).
+    UnknownKey {
+        /// Owner.
+        name: Name,
+        /// Type.
+        rtype: RecordType,
+        /// The key tag in the RRSIG.
+        tag: u16,
+        /// The zone.
+        zone: Name,
+    },
+    /// The signature does not verify with the key it names.
+    BadSignature {
+        /// Owner.
+        name: Name,
+        /// Type.
+        rtype: RecordType,
+        /// The key tag.
+        tag: u16,
+    },
+    /// The RRSIG labels field is larger than the owner's label count.
+    BadLabels {
+        /// Owner.
+        name: Name,
+        /// Type.
+        rtype: RecordType,
+    },
+    /// No DNSKEY matches the DS set at the parent.
+    DsMismatch {
+        /// The child zone.
+        zone: Name,
+        /// The parent zone holding the DS.
+        parent: Name,
+        /// DS key tags.
+        ds_tags: Vec<u16>,
+        /// DNSKEY key tags.
+        key_tags: Vec<u16>,
+    },
+    /// No DNSKEY matches the trust anchor.
+    AnchorMismatch {
+        /// The anchored zone.
+        zone: Name,
+        /// Anchor key tags.
+        anchor_tags: Vec<u16>,
+        /// DNSKEY key tags.
+        key_tags: Vec<u16>,
+    },
+    /// The zone served no DNSKEY set although its parent has a DS.
+    NoDnskey {
+        /// The zone.
+        zone: Name,
+    },
+    /// A denial of existence was missing or did not prove what it should.
+    BadDenial {
+        /// The name asked for.
+        name: Name,
+        /// The type asked for.
+        rtype: RecordType,
+        /// The zone that should prove it.
+        zone: Name,
+        /// What is missing.
+        why: DenialFlaw,
+    },
+    /// A referral to a child zone came without DS and without proof that there is none.
+    UnprovenDelegation {
+        /// The child zone.
+        zone: Name,
+        /// The parent.
+        parent: Name,
+    },
+    /// The answer is a CNAME; aliases are not followed.
+    Cname {
+        /// The name asked for.
+        name: Name,
+        /// The alias target.
+        target: Name,
+    },
+    /// The answer did not fit the question (e.g. a signer outside the name's ancestry).
+    Unexpected {
+        /// The name asked for.
+        name: Name,
+        /// The type asked for.
+        rtype: RecordType,
+        /// What was unexpected.
+        why: &'static str,
+    },
+}
+
+/// What a denial of existence lacked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DenialFlaw {
+    /// No validated NSEC or NSEC3 record in the answer.
+    NoRecords,
+    /// Nothing proves that the name does not exist.
+    NameNotCovered,
+    /// Nothing proves that no wildcard could have answered.
+    WildcardNotCovered,
+    /// The name exists but nothing proves the type is absent.
+    TypeNotProven,
+    /// The NSEC/NSEC3 proof shows the type exists.
+    TypePresent,
+    /// The proof comes from a parent-side delegation record, not from the zone itself.
+    FromDelegation,
+    /// No closest encloser could be proven (NSEC3).
+    NoClosestEncloser,
+    /// The name was proven to exist although the answer said NXDOMAIN.
+    NameExists,
+}
+
+impl fmt::Display for DenialFlaw {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DenialFlaw::NoRecords => "no signed NSEC or NSEC3 record in the answer",
+            DenialFlaw::NameNotCovered => "no NSEC/NSEC3 proves the name does not exist",
+            DenialFlaw::WildcardNotCovered => "no NSEC/NSEC3 proves that no wildcard applies",
+            DenialFlaw::TypeNotProven => "no NSEC/NSEC3 at the name proves the type is absent",
+            DenialFlaw::TypePresent => "the NSEC/NSEC3 type bitmap says the type exists",
+            DenialFlaw::FromDelegation => {
+                "the proof is a parent-side delegation record, not the zone's own"
+            }
+            DenialFlaw::NoClosestEncloser => "no NSEC3 proves a closest encloser",
+            DenialFlaw::NameExists => "an NSEC/NSEC3 shows the name exists",
+        })
+    }
+}
+
+/// RFC 3339 UTC for an RRSIG time.
+pub fn rfc3339(t: u32) -> String {
+    time::OffsetDateTime::from_unix_timestamp(i64::from(t))
+        .ok()
+        .and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| t.to_string())
+}
+
+fn tags(t: &[u16]) -> String {
+    if t.is_empty() {
+        return "none".into();
+    }
+    t.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+}
+
+fn dotless(n: &Name) -> String {
+    let s = n.to_ascii();
+    if s == "." {
+        s
+    } else {
+        s.trim_end_matches('.').to_string()
+    }
+}
+
+impl fmt::Display for BogusReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use BogusReason::*;
+        match self {
+            NoRrsig { name, rtype } => write!(f, "no RRSIG covering {} {rtype}", dotless(name)),
+            WrongSigner {
+                name,
+                rtype,
+                signer,
+                zone,
+            } => write!(
+                f,
+                "RRSIG on {} {rtype} is by {} instead of the zone {}",
+                dotless(name),
+                dotless(signer),
+                dotless(zone)
+            ),
+            Expired { name, rtype, at } => write!(
+                f,
+                "RRSIG on {} {rtype} expired at {}",
+                dotless(name),
+                rfc3339(*at)
+            ),
+            NotYetValid { name, rtype, from } => write!(
+                f,
+                "RRSIG on {} {rtype} is not valid before {}",
+                dotless(name),
+                rfc3339(*from)
+            ),
+            UnknownKey {
+                name,
+                rtype,
+                tag,
+                zone,
+            } => write!(
+                f,
+                "signature on {} {rtype} by key tag {tag} which is not in the DNSKEY set of {}",
+                dotless(name),
+                dotless(zone)
+            ),
+            BadSignature { name, rtype, tag } => write!(
+                f,
+                "RRSIG on {} {rtype} by key tag {tag} does not verify",
+                dotless(name)
+            ),
+            BadLabels { name, rtype } => write!(
+                f,
+                "RRSIG on {} {rtype} has a labels field larger than the name",
+                dotless(name)
+            ),
+            DsMismatch {
+                zone,
+                parent,
+                ds_tags,
+                key_tags,
+            } => write!(
+                f,
+                "DS in {} for {} matches no DNSKEY (DS tags {}; DNSKEY tags {})",
+                dotless(parent),
+                dotless(zone),
+                tags(ds_tags),
+                tags(key_tags)
+            ),
+            AnchorMismatch {
+                zone,
+                anchor_tags,
+                key_tags,
+            } => write!(
+                f,
+                "trust anchor for {} matches no DNSKEY (anchor tags {}; DNSKEY tags {})",
+                dotless(zone),
+                tags(anchor_tags),
+                tags(key_tags)
+            ),
+            NoDnskey { zone } => write!(
+                f,
+                "{} has a DS at its parent but serves no DNSKEY set",
+                dotless(zone)
+            ),
+            BadDenial {
+                name,
+                rtype,
+                zone,
+                why,
+            } => write!(
+                f,
+                "denial of {} {rtype} in {} is not proven: {why}",
+                dotless(name),
+                dotless(zone)
+            ),
+            UnprovenDelegation { zone, parent } => write!(
+                f,
+                "referral from {} to {} has neither a signed DS nor a proof that there is none",
+                dotless(parent),
+                dotless(zone)
+            ),
+            Cname { name, target } => write!(
+                f,
+                "{} is a CNAME to {}; aliases are not followed",
+                dotless(name),
+                dotless(target)
+            ),
+            Unexpected { name, rtype, why } => {
+                write!(f, "answer for {} {rtype}: {why}", dotless(name))
+            }
+        }
+    }
+}
+
+/// RFC 1982 serial-number comparison: whether `a` is before `b` (RFC 4034 3.1.5).
+pub fn serial_lt(a: u32, b: u32) -> bool {
+    a != b && b.wrapping_sub(a) < 0x8000_0000
+}
+
+/// The RRSIG record data of a record, if it is one.
+pub fn as_rrsig(r: &Record) -> Option<&RRSIG> {
+    match &r.data {
+        RData::DNSSEC(DNSSECRData::RRSIG(s)) => Some(s),
+        _ => None,
+    }
+}
+
+/// The DNSKEY record data of a record, if it is one.
+pub fn as_dnskey(r: &Record) -> Option<&DNSKEY> {
+    match &r.data {
+        RData::DNSSEC(DNSSECRData::DNSKEY(k)) => Some(k),
+        _ => None,
+    }
+}
+
+/// The DS record data of a record, if it is one.
+pub fn as_ds(r: &Record) -> Option<&DS> {
+    match &r.data {
+        RData::DNSSEC(DNSSECRData::DS(d)) => Some(d),
+        _ => None,
+    }
+}
+
+fn as_nsec(r: &Record) -> Option<&NSEC> {
+    match &r.data {
+        RData::DNSSEC(DNSSECRData::NSEC(n)) => Some(n),
+        _ => None,
+    }
+}
+
+fn as_nsec3(r: &Record) -> Option<&NSEC3> {
+    match &r.data {
+        RData::DNSSEC(DNSSECRData::NSEC3(n)) => Some(n),
+        _ => None,
+    }
+}
+
+/// Records of `name`/`rtype` from a section, duplicates removed (RFC 4034 6.3).
+pub fn rrset(records: &[Record], name: &Name, rtype: RecordType) -> Vec<Record> {
+    let mut out: Vec<Record> = Vec::new();
+    for r in records {
+        if r.record_type() == rtype
+            && &r.name == name
+            && r.dns_class == DNSClass::IN
+            && !out.iter().any(|o| o.data == r.data)
+        {
+            out.push(r.clone());
+        }
+    }
+    out
+}
+
+/// RRSIGs in a section over `name`/`rtype`.
+pub fn sigs_for(records: &[Record], name: &Name, rtype: RecordType) -> Vec<Record> {
+    records
+        .iter()
+        .filter(|r| &r.name == name && as_rrsig(r).is_some_and(|s| s.input().type_covered == rtype))
+        .cloned()
+        .collect()
+}
+
+/// How a successful RRSIG check went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The window of the signature that verified.
+    pub window: SigWindow,
+    /// For a wildcard expansion (labels < owner labels): the wildcard's parent, the closest
+    /// encloser; the caller must then prove the name itself does not exist.
+    pub wildcard_parent: Option<Name>,
+}
+
+/// Check that `rrset` (all of one owner and type) is signed by one of `keys`, usable keys of
+/// `zone`, by one of `sigs`, at time `now` (seconds since the epoch).
+pub fn verify_rrset(
+    rrset: &[Record],
+    sigs: &[Record],
+    zone: &Name,
+    keys: &[&DNSKEY],
+    now: u32,
+) -> Result<Verified, BogusReason> {
+    let first = rrset.first().ok_or_else(|| BogusReason::Unexpected {
+        name: zone.clone(),
+        rtype: RecordType::ANY,
+        why: "empty RRset",
+    })?;
+    let name = &first.name;
+    let rtype = first.record_type();
+    let mut best: Option<(u8, BogusReason)> = None;
+    let mut note = |rank: u8, reason: BogusReason| {
+        if best.as_ref().is_none_or(|(r, _)| rank > *r) {
+            best = Some((rank, reason));
+        }
+    };
+    let mut any = false;
+    for rec in sigs {
+        let Some(sig) = as_rrsig(rec) else { continue };
+        let input = sig.input();
+        if input.type_covered != rtype || &rec.name != name {
+            continue;
+        }
+        any = true;
+        if &input.signer_name != zone {
+            note(
+                0,
+                BogusReason::WrongSigner {
+                    name: name.clone(),
+                    rtype,
+                    signer: input.signer_name.clone(),
+                    zone: zone.clone(),
+                },
+            );
+            continue;
+        }
+        if input.num_labels > name.num_labels() {
+            note(
+                1,
+                BogusReason::BadLabels {
+                    name: name.clone(),
+                    rtype,
+                },
+            );
+            continue;
+        }
+        let (inception, expiration) = (input.sig_inception.get(), input.sig_expiration.get());
+        if serial_lt(expiration, now) {
+            note(
+                3,
+                BogusReason::Expired {
+                    name: name.clone(),
+                    rtype,
+                    at: expiration,
+                },
+            );
+            continue;
+        }
+        if serial_lt(now, inception) {
+            note(
+                3,
+                BogusReason::NotYetValid {
+                    name: name.clone(),
+                    rtype,
+                    from: inception,
+                },
+            );
+            continue;
+        }
+        let candidates: Vec<&&DNSKEY> = keys
+            .iter()
+            .filter(|k| {
+                k.zone_key()
+                    && !k.revoke()
+                    && k.algorithm() == input.algorithm
+                    && k.calculate_key_tag().ok() == Some(input.key_tag)
+            })
+            .collect();
+        if candidates.is_empty() {
+            note(
+                2,
+                BogusReason::UnknownKey {
+                    name: name.clone(),
+                    rtype,
+                    tag: input.key_tag,
+                    zone: zone.clone(),
+                },
+            );
+            continue;
+        }
+        for key in candidates {
+            if key
+                .verify_rrsig(name, DNSClass::IN, sig, rrset.iter())
+                .is_ok()
+            {
+                let wildcard_parent = (input.num_labels < name.num_labels())
+                    .then(|| name.trim_to(input.num_labels as usize));
+                return Ok(Verified {
+                    window: SigWindow::of(sig),
+                    wildcard_parent,
+                });
+            }
+        }
+        note(
+            4,
+            BogusReason::BadSignature {
+                name: name.clone(),
+                rtype,
+                tag: input.key_tag,
+            },
+        );
+    }
+    if !any {
+        return Err(BogusReason::NoRrsig {
+            name: name.clone(),
+            rtype,
+        });
+    }
+    Err(best.map(|(_, r)| r).unwrap_or(BogusReason::NoRrsig {
+        name: name.clone(),
+        rtype,
+    }))
+}
+
+/// The outcome of checking a DNSKEY set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySetCheck {
+    /// The set is trusted; the chain data.
+    Secure(ZoneChain),
+    /// The DS set (or anchor) uses only algorithms or digests this tool cannot check
+    /// (RFC 4035 5.2): the zone is insecure.
+    Unsupported {
+        /// Which algorithms / digest types.
+        what: String,
+    },
+    /// Validation failed.
+    Bogus(BogusReason),
+}
+
+fn ds_supported(ds: &DS) -> bool {
+    ds.algorithm().is_supported() && ds.digest_type().is_supported()
+}
+
+/// Check the DNSKEY RRset of `zone` against a validated DS set from `parent` (or against the
+/// trust anchors of the zone when `parent` is `None`: `anchor_ds` and `anchor_keys`).
+#[allow(clippy::too_many_arguments)]
+pub fn check_dnskeys(
+    zone: &Name,
+    parent: Option<&Name>,
+    ds_set: &[DS],
+    anchor_keys: &[DNSKEY],
+    ds_sigs: Vec<SigWindow>,
+    dnskey_rrset: &[Record],
+    dnskey_sigs: &[Record],
+    now: u32,
+) -> KeySetCheck {
+    let keys: Vec<&DNSKEY> = dnskey_rrset.iter().filter_map(as_dnskey).collect();
+    let infos: Vec<KeyInfo> = keys.iter().map(|k| KeyInfo::of(k)).collect();
+    let key_tags: Vec<u16> = infos.iter().map(|k| k.tag).collect();
+    if keys.is_empty() && anchor_keys.is_empty() {
+        return KeySetCheck::Bogus(BogusReason::NoDnskey { zone: zone.clone() });
+    }
+    let supported: Vec<&DS> = ds_set.iter().filter(|d| ds_supported(d)).collect();
+    let anchors_ok: Vec<&DNSKEY> = anchor_keys
+        .iter()
+        .filter(|k| k.algorithm().is_supported())
+        .collect();
+    if supported.is_empty() && anchors_ok.is_empty() {
+        let what = ds_set
+            .iter()
+            .map(|d| {
+                format!(
+                    "algorithm {} digest type {}",
+                    u8::from(d.algorithm()),
+                    u8::from(d.digest_type())
+                )
+            })
+            .chain(
+                anchor_keys
+                    .iter()
+                    .map(|k| format!("algorithm {}", u8::from(k.algorithm()))),
+            )
+            .collect::<Vec<_>>()
+            .join(", ");
+        return KeySetCheck::Unsupported { what };
+    }
+    // Entry keys: members of the set matching a supported DS, or the anchor keys themselves.
+    let mut entry: Vec<&DNSKEY> = keys
+        .iter()
+        .copied()
+        .filter(|k| {
+            !k.revoke()
+                && supported.iter().any(|d| {
+                    d.algorithm() == k.algorithm()
+                        && k.calculate_key_tag().ok() == Some(d.key_tag())
+                        && d.covers(zone, k).unwrap_or(false)
+                })
+        })
+        .collect();
+    entry.extend(
+        anchors_ok
+            .iter()
+            .copied()
+            .filter(|k| k.zone_key() && !k.revoke()),
+    );
+    if entry.is_empty() {
+        let ds_tags: Vec<u16> = ds_set.iter().map(DS::key_tag).collect();
+        return KeySetCheck::Bogus(match parent {
+            Some(p) => BogusReason::DsMismatch {
+                zone: zone.clone(),
+                parent: p.clone(),
+                ds_tags,
+                key_tags,
+            },
+            None => BogusReason::AnchorMismatch {
+                zone: zone.clone(),
+                anchor_tags: ds_tags
+                    .into_iter()
+                    .chain(
+                        anchor_keys
+                            .iter()
+                            .filter_map(|k| k.calculate_key_tag().ok()),
+                    )
+                    .collect(),
+                key_tags,
+            },
+        });
+    }
+    if dnskey_rrset.is_empty() {
+        return KeySetCheck::Bogus(BogusReason::NoDnskey { zone: zone.clone() });
+    }
+    match verify_rrset(dnskey_rrset, dnskey_sigs, zone, &entry, now) {
+        Ok(_) => {
+            let entry_tags = entry
+                .iter()
+                .filter_map(|k| k.calculate_key_tag().ok())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            KeySetCheck::Secure(ZoneChain {
+                zone: zone.clone(),
+                parent: parent.cloned(),
+                ds: ds_set.to_vec(),
+                keys: infos,
+                entry_tags,
+                dnskey_sigs: dnskey_sigs
+                    .iter()
+                    .filter_map(as_rrsig)
+                    .map(SigWindow::of)
+                    .collect(),
+                ds_sigs,
+            })
+        }
+        Err(BogusReason::UnknownKey { .. }) | Err(BogusReason::NoRrsig { .. })
+            if parent.is_some() =>
+        {
+            // The set is not signed by any key the DS points at.
+            KeySetCheck::Bogus(BogusReason::DsMismatch {
+                zone: zone.clone(),
+                parent: parent.cloned().unwrap_or_else(Name::root),
+                ds_tags: ds_set.iter().map(DS::key_tag).collect(),
+                key_tags,
+            })
+        }
+        Err(e) => KeySetCheck::Bogus(e),
+    }
+}
+
+/// Whether a zone's DS set (already validated) uses only unsupported algorithms or digests.
+pub fn ds_all_unsupported(ds_set: &[DS]) -> bool {
+    !ds_set.is_empty() && !ds_set.iter().any(ds_supported)
+}
+
+/// What a validated denial of existence proved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denial {
+    /// The name does not exist.
+    NxDomain,
+    /// The name exists without the type.
+    NoData,
+    /// (Type DS) the name is a delegation without DS: an unsigned delegation.
+    UnsignedDelegation,
+    /// The proof rests on an NSEC3 opt-out span: an unsigned delegation may exist; insecure.
+    OptOut {
+        /// The name whose span is opted out.
+        name: Name,
+    },
+    /// NSEC3 iterations above the RFC 9276 limit: insecure.
+    TooManyIterations {
+        /// The iteration count found.
+        iterations: u16,
+    },
+}
+
+/// Check a denial of existence for `qname`/`qtype` in `zone`, given the NSEC or NSEC3
+/// records of the authority section that were already validated. `nxdomain` is the rcode.
+pub fn check_denial(
+    qname: &Name,
+    qtype: RecordType,
+    zone: &Name,
+    nxdomain: bool,
+    validated: &[Record],
+) -> Result<Denial, BogusReason> {
+    let bad = |why: DenialFlaw| BogusReason::BadDenial {
+        name: qname.clone(),
+        rtype: qtype,
+        zone: zone.clone(),
+        why,
+    };
+    let nsecs: Vec<(&Name, &NSEC)> = validated
+        .iter()
+        .filter_map(|r| as_nsec(r).map(|n| (&r.name, n)))
+        .filter(|(owner, _)| zone.zone_of(owner))
+        .collect();
+    let nsec3s: Vec<(&Name, &NSEC3)> = validated
+        .iter()
+        .filter_map(|r| as_nsec3(r).map(|n| (&r.name, n)))
+        .filter(|(owner, n)| &owner.base_name() == zone && n.flags() & 0xFE == 0)
+        .collect();
+    if !nsecs.is_empty() {
+        return nsec_denial(qname, qtype, zone, nxdomain, &nsecs).map_err(bad);
+    }
+    if !nsec3s.is_empty() {
+        return nsec3_denial(qname, qtype, zone, nxdomain, &nsec3s).map_err(bad);
+    }
+    Err(bad(DenialFlaw::NoRecords))
+}
+
+/// Whether NSEC `owner -> next` covers `name` (owner < name < next, with wrap-around at the apex).
+fn nsec_covers(owner: &Name, next: &Name, name: &Name, zone: &Name) -> bool {
+    if !zone.zone_of(name) {
+        return false;
+    }
+    if owner < next {
+        owner < name && name < next
+    } else {
+        // Last NSEC of the zone: next is the apex.
+        owner < name
+    }
+}
+
+fn common_ancestor(a: &Name, b: &Name) -> Name {
+    let mut n = a.clone();
+    while !n.zone_of(b) {
+        n = n.base_name();
+    }
+    n
+}
+
+fn is_delegation(types: impl Fn(RecordType) -> bool) -> bool {
+    types(RecordType::NS) && !types(RecordType::SOA)
+}
+
+fn nsec_denial(
+    qname: &Name,
+    qtype: RecordType,
+    zone: &Name,
+    nxdomain: bool,
+    nsecs: &[(&Name, &NSEC)],
+) -> Result<Denial, DenialFlaw> {
+    // An NSEC at the name itself: NODATA (or the name exists).
+    if let Some((_, n)) = nsecs.iter().find(|(o, _)| *o == qname) {
+        if nxdomain {
+            return Err(DenialFlaw::NameExists);
+        }
+        let has = |t| n.type_set().contains(t);
+        if qtype == RecordType::DS {
+            if has(RecordType::SOA) && qname != zone {
+                return Err(DenialFlaw::FromDelegation);
+            }
+            if has(RecordType::DS) {
+                return Err(DenialFlaw::TypePresent);
+            }
+            return Ok(if has(RecordType::NS) {
+                Denial::UnsignedDelegation
+            } else {
+                Denial::NoData
+            });
+        }
+        if is_delegation(has) {
+            return Err(DenialFlaw::FromDelegation);
+        }
+        if has(qtype) || has(RecordType::CNAME) {
+            return Err(DenialFlaw::TypePresent);
+        }
+        return Ok(Denial::NoData);
+    }
+    // Otherwise the name must be covered (NXDOMAIN, or NODATA at an empty non-terminal or
+    // through a wildcard).
+    let Some((owner, cover)) = nsecs
+        .iter()
+        .find(|(o, n)| nsec_covers(o, n.next_domain_name(), qname, zone))
+    else {
+        return Err(DenialFlaw::NameNotCovered);
+    };
+    let next = cover.next_domain_name();
+    // A covering NSEC of a delegation above the name proves nothing below it (RFC 6840 4.1).
+    if owner.zone_of(qname) && is_delegation(|t| cover.type_set().contains(t)) {
+        return Err(DenialFlaw::FromDelegation);
+    }
+    if !nxdomain && qname.zone_of(next) && next != qname {
+        // Empty non-terminal: the name exists (it has descendants) with no data at all.
+        return Ok(Denial::NoData);
+    }
+    let ca1 = common_ancestor(qname, owner);
+    let ca2 = common_ancestor(qname, next);
+    let encloser = if ca1.num_labels() >= ca2.num_labels() {
+        ca1
+    } else {
+        ca2
+    };
+    let wildcard = encloser
+        .clone()
+        .prepend_label("*")
+        .map_err(|_| DenialFlaw::WildcardNotCovered)?;
+    if nxdomain {
+        let covered = nsecs
+            .iter()
+            .any(|(o, n)| nsec_covers(o, n.next_domain_name(), &wildcard, zone));
+        if !covered {
+            return Err(DenialFlaw::WildcardNotCovered);
+        }
+        return Ok(Denial::NxDomain);
+    }
+    // Wildcard NODATA: an NSEC at the wildcard without the type.
+    match nsecs.iter().find(|(o, _)| **o == wildcard) {
+        Some((_, n))
+            if !n.type_set().contains(qtype) && !n.type_set().contains(RecordType::CNAME) =>
+        {
+            Ok(Denial::NoData)
+        }
+        Some(_) => Err(DenialFlaw::TypePresent),
+        None => Err(DenialFlaw::TypeNotProven),
+    }
+}
+
+/// Decode RFC 4648 base32hex (no padding, case-insensitive), as NSEC3 owner labels use.
+pub fn base32hex_decode(s: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 5 / 8);
+    let mut acc: u64 = 0;
+    let mut bits = 0u32;
+    for &c in s {
+        let v = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'v' => c - b'a' + 10,
+            b'A'..=b'V' => c - b'A' + 10,
+            _ => return None,
+        };
+        acc = (acc << 5) | u64::from(v);
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+/// RFC 5155 section 5: the NSEC3 hash of `name`.
+pub fn nsec3_hash(name: &Name, salt: &[u8], iterations: u16) -> Option<Vec<u8>> {
+    Nsec3HashAlgorithm::SHA1
+        .hash(salt, &name.to_lowercase(), iterations)
+        .ok()
+        .map(|d| d.as_ref().to_vec())
+}
+
+struct N3<'a> {
+    owner: Vec<u8>,
+    rec: &'a NSEC3,
+}
+
+impl N3<'_> {
+    fn hash(&self, name: &Name) -> Option<Vec<u8>> {
+        nsec3_hash(name, self.rec.salt(), self.rec.iterations())
+    }
+    fn matches(&self, name: &Name) -> bool {
+        self.hash(name).is_some_and(|h| h == self.owner)
+    }
+    fn covers(&self, name: &Name) -> bool {
+        let Some(h) = self.hash(name) else {
+            return false;
+        };
+        let next = self.rec.next_hashed_owner_name();
+        if self.owner.as_slice() < next {
+            self.owner < h && h.as_slice() < next
+        } else {
+            h > self.owner || h.as_slice() < next
+        }
+    }
+}
+
+fn nsec3_denial(
+    qname: &Name,
+    qtype: RecordType,
+    zone: &Name,
+    nxdomain: bool,
+    records: &[(&Name, &NSEC3)],
+) -> Result<Denial, DenialFlaw> {
+    if let Some(it) = records.iter().map(|(_, n)| n.iterations()).max() {
+        if it > NSEC3_MAX_ITERATIONS {
+            return Ok(Denial::TooManyIterations { iterations: it });
+        }
+    }
+    let n3: Vec<N3<'_>> = records
+        .iter()
+        .filter(|(_, n)| n.hash_algorithm() == Nsec3HashAlgorithm::SHA1)
+        .filter_map(|(owner, rec)| {
+            let label = owner.iter().next()?;
+            Some(N3 {
+                owner: base32hex_decode(label)?,
+                rec,
+            })
+        })
+        .collect();
+    if n3.is_empty() {
+        return Err(DenialFlaw::NoRecords);
+    }
+    // NODATA: a matching NSEC3 for the name.
+    if let Some(m) = n3.iter().find(|n| n.matches(qname)) {
+        if nxdomain {
+            return Err(DenialFlaw::NameExists);
+        }
+        let has = |t| m.rec.type_set().contains(t);
+        if qtype == RecordType::DS {
+            if has(RecordType::SOA) && qname != zone {
+                return Err(DenialFlaw::FromDelegation);
+            }
+            if has(RecordType::DS) {
+                return Err(DenialFlaw::TypePresent);
+            }
+            return Ok(if has(RecordType::NS) {
+                Denial::UnsignedDelegation
+            } else {
+                Denial::NoData
+            });
+        }
+        if is_delegation(has) {
+            return Err(DenialFlaw::FromDelegation);
+        }
+        if has(qtype) || has(RecordType::CNAME) {
+            return Err(DenialFlaw::TypePresent);
+        }
+        return Ok(Denial::NoData);
+    }
+    // Closest encloser proof (RFC 5155 8.3).
+    let mut encloser = qname.base_name();
+    let mut next_closer = qname.clone();
+    loop {
+        if !zone.zone_of(&encloser) {
+            return Err(DenialFlaw::NoClosestEncloser);
+        }
+        if let Some(m) = n3.iter().find(|n| n.matches(&encloser)) {
+            // A delegation or DNAME cannot be the closest encloser of a name below it.
+            let has = |t| m.rec.type_set().contains(t);
+            if (is_delegation(has) && &encloser != zone) || has(RecordType::DNAME) {
+                return Err(DenialFlaw::FromDelegation);
+            }
+            break;
+        }
+        next_closer = encloser.clone();
+        encloser = encloser.base_name();
+    }
+    let Some(nc_cover) = n3.iter().find(|n| n.covers(&next_closer)) else {
+        return Err(DenialFlaw::NameNotCovered);
+    };
+    let wildcard = encloser
+        .clone()
+        .prepend_label("*")
+        .map_err(|_| DenialFlaw::WildcardNotCovered)?;
+    if qtype == RecordType::DS && !nxdomain {
+        // RFC 5155 8.6: DS NODATA without a matching NSEC3 is only valid via opt-out.
+        return if nc_cover.rec.opt_out() {
+            Ok(Denial::OptOut { name: next_closer })
+        } else {
+            Err(DenialFlaw::TypeNotProven)
+        };
+    }
+    if nxdomain {
+        if !n3.iter().any(|n| n.covers(&wildcard)) {
+            return Err(DenialFlaw::WildcardNotCovered);
+        }
+        if nc_cover.rec.opt_out() {
+            return Ok(Denial::OptOut { name: next_closer });
+        }
+        return Ok(Denial::NxDomain);
+    }
+    // Wildcard NODATA (RFC 5155 8.7).
+    match n3.iter().find(|n| n.matches(&wildcard)) {
+        Some(m)
+            if !m.rec.type_set().contains(qtype)
+                && !m.rec.type_set().contains(RecordType::CNAME) =>
+        {
+            Ok(Denial::NoData)
+        }
+        Some(_) => Err(DenialFlaw::TypePresent),
+        None => Err(DenialFlaw::TypeNotProven),
+    }
+}
+
+/// For a wildcard-expanded answer: check that `qname` itself does not exist (RFC 4035 5.3.4,
+/// RFC 5155 8.8), given the validated NSEC/NSEC3 records of the authority section.
+pub fn check_wildcard_expansion(
+    qname: &Name,
+    encloser: &Name,
+    zone: &Name,
+    validated: &[Record],
+) -> bool {
+    let nsecs: Vec<(&Name, &NSEC)> = validated
+        .iter()
+        .filter_map(|r| as_nsec(r).map(|n| (&r.name, n)))
+        .collect();
+    if nsecs
+        .iter()
+        .any(|(o, n)| nsec_covers(o, n.next_domain_name(), qname, zone))
+    {
+        return true;
+    }
+    // NSEC3: the next closer name (one label below the encloser) must be covered.
+    let depth = encloser.num_labels() as usize + 1;
+    if (qname.num_labels() as usize) < depth {
+        return false;
+    }
+    let next_closer = qname.trim_to(depth);
+    validated.iter().any(|r| {
+        let Some(n) = as_nsec3(r) else { return false };
+        let Some(owner) = r.name.iter().next().and_then(base32hex_decode) else {
+            return false;
+        };
+        N3 { owner, rec: n }.covers(&next_closer)
+    })
+}
+
+/// Whether a key algorithm can be checked by this tool.
+pub fn algorithm_supported(a: Algorithm) -> bool {
+    a.is_supported()
+}
+
+/// Whether a DS digest type can be checked by this tool.
+pub fn digest_supported(d: DigestType) -> bool {
+    d.is_supported()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use hickory_proto::dnssec::PublicKeyBuf;
+    use std::str::FromStr;
+
+    fn name(s: &str) -> Name {
+        Name::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn serial_arithmetic_wraps() {
+        assert!(serial_lt(1, 2));
+        assert!(!serial_lt(2, 1));
+        assert!(!serial_lt(5, 5));
+        assert!(serial_lt(0xFFFF_FFF0, 5)); // wrapped
+        assert!(!serial_lt(5, 0xFFFF_FFF0));
+        assert!(serial_lt(0, 0x7FFF_FFFF));
+    }
+
+    // RFC 4034 section 5.4: the DS example for dskey.example.com.
+    #[test]
+    fn rfc4034_key_tag_and_ds_digest() {
+        let b64 = "AQOeiiR0GOMYkDshWoSKz9XzfwJr1AYtsmx3TGkJaNXVbfi/2pHm822aJ5iI9BMzNXxeYCmZDRD99WYwYqUSdjMmmAphXdvxegXd/M5+X7OrzKBaMbCVdFLUUh6DhweJBjEVv5f2wwjM9XzcnOf+EPbtG9DMBmADjFDc2w/rljwvFw==";
+        let key = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        let key = DNSKEY::with_flags(256, PublicKeyBuf::new(key, Algorithm::from_u8(5)));
+        assert_eq!(key.calculate_key_tag().unwrap(), 60485);
+        let ds = DS::new(
+            60485,
+            Algorithm::from_u8(5),
+            DigestType::SHA1,
+            hex::decode("2BB183AF5F22588179A53B0A98631FAD1A292118").unwrap(),
+        );
+        assert!(ds.covers(&name("dskey.example.com."), &key).unwrap());
+        assert!(!ds.covers(&name("other.example.com."), &key).unwrap());
+    }
+
+    // RFC 5155 appendix A: hashes with salt aabbccdd and 12 iterations.
+    #[test]
+    fn rfc5155_nsec3_hashes() {
+        let salt = hex::decode("aabbccdd").unwrap();
+        for (n, h) in [
+            ("example.", "0p9mhaveqvm6t7vbl5lop2u3t2rp3tom"),
+            ("a.example.", "35mthgpgcu1qg68fab165klnsnk3dpvl"),
+            ("ai.example.", "gjeqe526plbf1g8mklp59enfd789njgi"),
+            ("ns1.example.", "2t7b4g4vsa5smi47k61mv5bv1a22bojr"),
+            ("x.y.w.example.", "2vptu5timamqttgl4luu9kg21e0aor3s"),
+            ("*.w.example.", "r53bq7cc2uvmubfu5ocmm6pers9tk9en"),
+        ] {
+            let got = nsec3_hash(&name(n), &salt, 12).unwrap();
+            assert_eq!(got, base32hex_decode(h.as_bytes()).unwrap(), "{n}");
+        }
+    }
+
+    #[test]
+    fn nsec_cover_wraps_at_apex() {
+        let z = name("example.");
+        assert!(nsec_covers(
+            &name("a.example."),
+            &name("c.example."),
+            &name("b.example."),
+            &z
+        ));
+        assert!(!nsec_covers(
+            &name("a.example."),
+            &name("c.example."),
+            &name("d.example."),
+            &z
+        ));
+        assert!(nsec_covers(
+            &name("z.example."),
+            &z,
+            &name("zz.example."),
+            &z
+        ));
+        assert!(!nsec_covers(&name("z.example."), &z, &name("other."), &z));
+    }
+
+    #[test]
+    fn reasons_read_as_sentences() {
+        let r = BogusReason::Expired {
+            name: name("key_validator1.ogr1.com."),
+            rtype: RecordType::TXT,
+            at: 1_795_168_800,
+        };
+        assert_eq!(
+            r.to_string(),
+            "RRSIG on key_validator1.ogr1.com TXT expired at 2026-11-20T10:00:00Z"
+        );
+        let r = BogusReason::DsMismatch {
+            zone: name("ogr3.io."),
+            parent: name("io."),
+            ds_tags: vec![12345],
+            key_tags: vec![23456, 34567],
+        };
+        assert_eq!(
+            r.to_string(),
+            "DS in io for ogr3.io matches no DNSKEY (DS tags 12345; DNSKEY tags 23456, 34567)"
+        );
+    }
+}

@@ -1,0 +1,116 @@
+# Functions shared by testnet/up, testnet/down and the scenarios (sourced).
+# shellcheck shell=bash
+TESTNET="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+REPO="$(cd "$TESTNET/.." && pwd)"
+. "$TESTNET/lib/topology.sh"
+TESTNET_STATE="${TESTNET_STATE:-$TESTNET/.state}"
+export TESTNET_STATE
+
+say() { printf 'testnet: %s\n' "$*" >&2; }
+die() { printf 'testnet: error: %s\n' "$*" >&2; exit 1; }
+
+# The Compose tool: the `docker compose` plugin when present, else docker-compose (>= 1.27).
+dc() {
+  if docker compose version >/dev/null 2>&1; then
+    docker compose -p "$COMPOSE_PROJECT_NAME" -f "$TESTNET/docker-compose.yml" "$@"
+  else
+    docker-compose -p "$COMPOSE_PROJECT_NAME" -f "$TESTNET/docker-compose.yml" "$@"
+  fi
+}
+
+# NODE_IMAGE from the last image build (compose needs it even to stop services).
+NODE_IMAGE="${NODE_IMAGE:-$(cat "$TESTNET/images/.node-tag" 2>/dev/null || echo dnsceremony-node:latest)}"
+export NODE_IMAGE
+
+cid() { dc ps -q "$1" 2>/dev/null | head -n1; }
+# Run a command in a service's container.
+in_svc() { local s="$1"; shift; docker exec "$(cid "$s")" "$@"; }
+# Is the service's container running?
+running() { local c; c=$(cid "$1"); [ -n "$c" ] && [ "$(docker inspect -f '{{.State.Running}}' "$c" 2>/dev/null)" = true ]; }
+exit_code() { docker inspect -f '{{.State.ExitCode}}' "$(cid "$1")" 2>/dev/null; }
+
+# dig from inside the root server's container (the host has no route into the internal network).
+qdig() { in_svc root dig +time=2 +tries=1 "$@"; }
+# BIND's own validator as an oracle: delv through the testnet's resolver with the private anchor.
+qdelv() { in_svc resolver delv @127.0.0.1 -a /srv/named/root.anchor +root=. "$@"; }
+
+# Wait until every name server serves its zones, the organisation zones signed (bounded).
+wait_dns() {
+  local deadline=$(( $(date +%s) + ${1:-60} )) srv z ok
+  while :; do
+    ok=1
+    for srv in root com net io uk; do
+      z=$([ "$srv" = root ] && echo . || echo "$srv")
+      qdig +short "@${ADDR[$srv]}" "$z" SOA 2>/dev/null | grep -q . || ok=0
+    done
+    for org in "${ORGS[@]}"; do
+      qdig +short "@${ADDR[${ORG_SERVER_DIR[$org]}]}" "${ORG_ZONE[$org]}" DNSKEY 2>/dev/null | grep -q '^257 ' || ok=0
+    done
+    [ "$ok" = 1 ] && return 0
+    [ "$(date +%s)" -ge "$deadline" ] && return 1
+    sleep 1
+  done
+}
+
+# `dnsceremony check --json` (schema dnsceremony.check/v1) inside an organisation's validator (JSON on stdout, exit status kept).
+check_json() {
+  local org="$1"
+  # The genesis this organisation built is the expected committee: all four, as the manifest says.
+  in_svc "${ORG_SERVICE[$org]}" dnsceremony check --rpc http://127.0.0.1:8545 --keys /data/keys \
+    --genesis /data/genesis.json --window 10s --json 2>/dev/null
+}
+
+# `dnsceremony verify --json` inside an organisation's validator.
+verify_json() {
+  local org="$1"
+  in_svc "${ORG_SERVICE[$org]}" dnsceremony verify --manifest /etc/dnsceremony/manifest.toml \
+    --root "${ADDR[root]}" --anchor /etc/dnsceremony/root.key --json 2>/dev/null
+}
+
+# Phase reached by an organisation's validator, from its /data/status.json.
+phase_of() { jq -r '.phase + (if .exit != null then " (exit \(.exit))" else "" end)' \
+  "$TESTNET_STATE/validators/$1/data/status.json" 2>/dev/null || echo "-"; }
+
+# The genesis hash an organisation built (from the ceremony state, else sha256 of genesis.json).
+genesis_of() {
+  local d="$TESTNET_STATE/validators/$1/data" h=""
+  [ -f "$d/ceremony.json" ] && h=$(jq -r '.genesis_hash // .genesis.hash // empty' "$d/ceremony.json" 2>/dev/null)
+  if [ -z "$h" ] && [ -f "$d/genesis.json" ]; then h="sha256:$(sha256sum "$d/genesis.json" | cut -c1-64)"; fi
+  echo "${h:--}"
+}
+
+# One line per organisation: container status, phase, genesis hash, block height, committee check.
+summary() {
+  local org svc st rc js height committee
+  printf '%-5s %-22s %-12s %-24s %-14s %-8s %s\n' ORG HOST CONTAINER PHASE GENESIS HEIGHT COMMITTEE
+  for org in "${ORGS[@]}"; do
+    svc="${ORG_SERVICE[$org]}"
+    if [ -z "$(cid "$svc")" ]; then st="not-started"
+    elif running "$svc"; then st="running"
+    else st="exited($(exit_code "$svc"))"; fi
+    height="-" committee="-"
+    if [ "$st" = running ] && [ ! -e "$TESTNET_STATE/validators/$org/data/genesis.json" ]; then
+      committee="(no genesis yet)"
+    elif [ "$st" = running ]; then
+      js=$(check_json "$org") && rc=0 || rc=$?
+      if [ -n "$js" ]; then
+        height=$(jq -r '.block_end' <<<"$js" 2>/dev/null)
+        committee=$(jq -r '(if .ok then "ok" else "ALARM" end) + " (\(.committee | length) members"
+          + (if (.missing | length) > 0 then "; missing: \(.missing | join(","))" else "" end) + ")"' <<<"$js" 2>/dev/null)
+      else
+        committee="check exit $rc"
+      fi
+    fi
+    printf '%-5s %-22s %-12s %-24s %-14s %-8s %s\n' "$org" "${ORG_HOST[$org]}" "$st" "$(phase_of "$org")" \
+      "$(genesis_of "$org" | cut -c1-14)" "$height" "$committee"
+  done
+}
+
+# Has every organisation passed Phase 4 (`check` exits 0 in each validator)?
+all_phase4() {
+  local org
+  for org in "${ORGS[@]}"; do
+    running "${ORG_SERVICE[$org]}" || return 1
+    check_json "$org" >/dev/null || return 1
+  done
+}

@@ -1,0 +1,363 @@
+//! Whole ceremonies: `dnsceremony run` processes, one per organisation, against a real signed
+//! BIND hierarchy on loopback with TSIG-updatable organisation zones, each starting the
+//! Autonity stand-in; then `check` against every node.
+
+use std::net::{Ipv4Addr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use dnsceremony::lab::hierarchy::{Algorithm, Hierarchy, OrgZone, ResolverMode, Signing};
+
+const CLI: &str = env!("CARGO_BIN_EXE_dnsceremony");
+const STANDIN: &str = env!("CARGO_BIN_EXE_autonity-standin");
+
+const ORGS: [(&str, &str, &str); 4] = [
+    ("org1", "ogr1.com", "validator1.ogr1.com"),
+    ("org2", "ogr2.net", "val2.ogr2.net"),
+    ("org3", "ogr3.io", "validator3.ogr3.io"),
+    ("org4", "ogr4.co.uk", "othername4.ogr4.co.uk"),
+];
+
+fn lab() -> Hierarchy {
+    Hierarchy::builder()
+        .zones(ORGS.iter().map(|(_, zone, _)| {
+            OrgZone::new(zone).signing(Signing::Dynamic {
+                algorithm: Algorithm::EcdsaP256,
+                nsec3: None,
+            })
+        }))
+        .resolver(ResolverMode::NoValidation)
+        .build()
+        .expect("hierarchy builds")
+}
+
+/// The manifest every organisation receives (template mode when `template` is set).
+fn manifest(lab: &Hierarchy, template: bool) -> String {
+    let mut m =
+        format!(
+        "[ceremony]\nname = \"loopback-net\"\nprofile = \"v1\"\n\n[genesis]\nchain_id = 65110000\n\
+         operator = \"0x{op}\"\nepoch_period = 30\n{tpl}\n",
+        op = "ab".repeat(20),
+        tpl = if template { "template = \"genesis.template.json\"\n" } else { "" }
+    );
+    for (name, _, host) in ORGS {
+        m.push_str(&format!(
+            "[[orgs]]\nname = \"{name}\"\nhost = \"{host}\"\n\n"
+        ));
+    }
+    m.push_str(&format!(
+        "[dns]\nanchor = \"{}\"\nroots = [\"{}\"]\n\n[timing]\npoll_interval = \"1s\"\ndeadline = \"150s\"\n",
+        lab.anchor.dnskey.display(),
+        lab.root
+    ));
+    m
+}
+
+fn template(stake: u64) -> String {
+    let vals: Vec<String> = ORGS
+        .iter()
+        .map(|(_, _, host)| format!("{{\"enode\": \"fqdn://{host}\", \"bondedStake\": {stake}}}"))
+        .collect();
+    format!(
+        "{{\"config\": {{\"chainId\": 65110000, \"autonity\": {{\"minBaseFee\": 500000000, \
+         \"epochPeriod\": 1800, \"unbondingPeriod\": 21600, \"blockPeriod\": 1, \
+         \"maxCommitteeSize\": 100, \"operator\": \"0x{op}\", \"treasury\": \"0x{op}\", \
+         \"treasuryFee\": 10000000000000000, \"delegationRate\": 1000, \"validators\": [{vals}]}}, \
+         \"oracle\": {{\"votePeriod\": 30}}}}, \"nonce\": \"0x0\", \"timestamp\": \"0x0\", \
+         \"gasLimit\": \"0xffffffffffff\", \"difficulty\": \"0x0\", \"alloc\": {{}}}}\n",
+        op = "ab".repeat(20),
+        vals = vals.join(", ")
+    )
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One organisation's `dnsceremony run`, stopped with SIGTERM (then SIGKILL) on drop.
+struct Run {
+    child: Child,
+    datadir: PathBuf,
+    keys: PathBuf,
+    rpc_port: u16,
+}
+
+impl Run {
+    fn start(lab: &Hierarchy, base: &Path, i: usize, manifest_dir: &Path) -> Run {
+        let (name, zone, _) = ORGS[i];
+        let z = lab.zone(zone).expect("zone");
+        let tsig = z.tsig.as_ref().expect("dynamic zone");
+        let dir = base.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let rpc_port = free_port();
+        Run::spawn(
+            Run {
+                child: Command::new("true").spawn().unwrap(),
+                datadir: dir.join("data"),
+                keys: dir.join("keys"),
+                rpc_port,
+            },
+            &z.server.to_string(),
+            &tsig.file,
+            manifest_dir,
+            name,
+            i,
+        )
+    }
+
+    fn spawn(
+        mut self,
+        server: &str,
+        tsig: &Path,
+        manifest_dir: &Path,
+        name: &str,
+        i: usize,
+    ) -> Run {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.datadir.with_extension("log"))
+            .unwrap();
+        let _ = self.child.wait();
+        self.child = Command::new(CLI)
+            .arg("run")
+            .args([
+                "--manifest",
+                manifest_dir.join("manifest.toml").to_str().unwrap(),
+            ])
+            .args(["--org", name])
+            .args(["--keys", self.keys.to_str().unwrap()])
+            .args(["--ip", &Ipv4Addr::new(127, 0, 0, 1 + i as u8).to_string()])
+            .args(["--server", server])
+            .args(["--tsig", tsig.to_str().unwrap()])
+            .args(["--datadir", self.datadir.to_str().unwrap()])
+            .args(["--autonity", STANDIN])
+            .args(["--rpc-port", &self.rpc_port.to_string()])
+            .args(["--check-window", "3s"])
+            .env("DNSCEREMONY_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self
+    }
+
+    fn phase(&self) -> String {
+        std::fs::read(self.datadir.join("ceremony.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| v["phase"].as_str().map(String::from))
+            .unwrap_or_default()
+    }
+
+    fn genesis_hash(&self) -> String {
+        std::fs::read(self.datadir.join("ceremony.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| v["genesis_hash"].as_str().map(String::from))
+            .unwrap_or_default()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.datadir.with_extension("log")).unwrap_or_default()
+    }
+
+    fn exited(&mut self) -> Option<i32> {
+        self.child
+            .try_wait()
+            .unwrap()
+            .map(|s| s.code().unwrap_or(-1))
+    }
+
+    fn terminate(&mut self) {
+        if self.child.try_wait().ok().flatten().is_some() {
+            return;
+        }
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .stderr(Stdio::null())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        self.terminate();
+    }
+}
+
+fn wait_for(runs: &mut [Run], what: &str, secs: u64, done: impl Fn(&mut Run) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if runs.iter_mut().all(&done) {
+            return;
+        }
+        if Instant::now() > deadline {
+            let logs: Vec<String> = runs
+                .iter()
+                .map(|r| format!("--- {} ({})\n{}", r.datadir.display(), r.phase(), r.log()))
+                .collect();
+            panic!("timed out waiting for {what}\n{}", logs.join("\n"));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn four_organisations_confirm_and_a_killed_run_resumes() {
+    let lab = lab();
+    let base = tempfile::tempdir().unwrap();
+    let mdir = base.path().join("manifest");
+    std::fs::create_dir(&mdir).unwrap();
+    std::fs::write(mdir.join("manifest.toml"), manifest(&lab, false)).unwrap();
+
+    // Three organisations start; they publish and wait for the fourth.
+    let mut runs: Vec<Run> = (0..3)
+        .map(|i| Run::start(&lab, base.path(), i, &mdir))
+        .collect();
+    wait_for(&mut runs, "three publications", 90, |r| {
+        r.phase() == "published"
+    });
+    let keys_before = std::fs::read(runs[0].keys.join("autonitykeys")).unwrap();
+
+    // Kill org1 hard in the middle of the ceremony and start it again.
+    let _ = runs[0].child.kill();
+    let _ = runs[0].child.wait();
+    let (_, zone, _) = ORGS[0];
+    let z = lab.zone(zone).unwrap();
+    let first = runs.remove(0);
+    let restarted = Run {
+        child: Command::new("true").spawn().unwrap(),
+        datadir: first.datadir.clone(),
+        keys: first.keys.clone(),
+        rpc_port: first.rpc_port,
+    };
+    drop(first);
+    let restarted = restarted.spawn(
+        &z.server.to_string(),
+        &z.tsig.as_ref().unwrap().file,
+        &mdir,
+        "org1",
+        0,
+    );
+    runs.insert(0, restarted);
+    runs.push(Run::start(&lab, base.path(), 3, &mdir));
+
+    wait_for(&mut runs, "every node confirmed", 150, |r| {
+        if let Some(code) = r.exited() {
+            panic!("{} exited with {code}:\n{}", r.datadir.display(), r.log());
+        }
+        r.phase() == "confirmed"
+    });
+
+    // Same keys after the restart, the same genesis everywhere.
+    assert_eq!(
+        std::fs::read(runs[0].keys.join("autonitykeys")).unwrap(),
+        keys_before
+    );
+    assert!(runs[0].log().contains("resumed"), "{}", runs[0].log());
+    let hash = runs[0].genesis_hash();
+    assert_eq!(hash.len(), 64);
+    let genesis = std::fs::read(runs[0].datadir.join("genesis.json")).unwrap();
+    for r in &runs {
+        assert_eq!(r.genesis_hash(), hash);
+        assert_eq!(
+            std::fs::read(r.datadir.join("genesis.json")).unwrap(),
+            genesis
+        );
+    }
+
+    // Every node passes check against the genesis.
+    for r in &runs {
+        let out = Command::new(CLI)
+            .args([
+                "check",
+                "--rpc",
+                &format!("http://127.0.0.1:{}", r.rpc_port),
+            ])
+            .args(["--keys", r.keys.to_str().unwrap()])
+            .args([
+                "--genesis",
+                r.datadir.join("genesis.json").to_str().unwrap(),
+            ])
+            .args(["--window", "3s"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    // SIGTERM stops each run and its client with status 0.
+    for r in &mut runs {
+        let _ = Command::new("kill")
+            .args(["-TERM", &r.child.id().to_string()])
+            .status();
+    }
+    for r in &mut runs {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let code = loop {
+            if let Some(c) = r.exited() {
+                break c;
+            }
+            assert!(Instant::now() < deadline, "run ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert_eq!(code, 0, "{}", r.log());
+    }
+}
+
+#[test]
+fn a_different_genesis_stops_everyone_naming_who_differs() {
+    let lab = lab();
+    let base = tempfile::tempdir().unwrap();
+    // Same manifest text (same ceremony id) everywhere; org4's template file differs.
+    let mut dirs = Vec::new();
+    for (i, (name, _, _)) in ORGS.iter().enumerate() {
+        let d = base.path().join(format!("manifest-{name}"));
+        std::fs::create_dir(&d).unwrap();
+        std::fs::write(d.join("manifest.toml"), manifest(&lab, true)).unwrap();
+        let stake = if i == 3 { 20_000 } else { 10_000 };
+        std::fs::write(d.join("genesis.template.json"), template(stake)).unwrap();
+        dirs.push(d);
+    }
+    let mut runs: Vec<Run> = (0..4)
+        .map(|i| Run::start(&lab, base.path(), i, &dirs[i]))
+        .collect();
+    wait_for(&mut runs, "every run to stop", 150, |r| {
+        r.exited().is_some()
+    });
+    for (i, r) in runs.iter_mut().enumerate() {
+        assert_eq!(r.exited(), Some(9), "{}", r.log());
+        let log = r.log();
+        let line = log
+            .lines()
+            .find(|l| l.starts_with("dnsceremony: genesis mismatch"))
+            .unwrap_or_else(|| panic!("no mismatch line:\n{log}"));
+        if i == 3 {
+            assert!(
+                line.contains("org1") && line.contains("org2") && line.contains("org3"),
+                "{line}"
+            );
+        } else {
+            assert!(line.contains("org4") && !line.contains("org1 ("), "{line}");
+        }
+        // No client was started.
+        assert!(!r.datadir.join("node.log").exists());
+    }
+}

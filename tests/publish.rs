@@ -1,0 +1,469 @@
+//! Publishing against real `named`: a primary that signs the zone itself and accepts
+//! TSIG-signed updates, and a secondary that transfers from it.
+
+#[path = "support/update_lab.rs"]
+mod update_lab;
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use dnsceremony::dns::tsig::TsigKey;
+use dnsceremony::dns::update::{self, Action, Applied, Timeouts, UpdateError};
+use dnsceremony::dns::RRset;
+use hickory_proto::rr::rdata::{A, TXT};
+use hickory_proto::rr::{Name, RData, RecordType};
+use update_lab::{dig, UpdateLab};
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn timeouts() -> Timeouts {
+    Timeouts {
+        query: Duration::from_secs(3),
+        read_back: Duration::from_secs(30),
+        poll: Duration::from_millis(200),
+    }
+}
+
+fn rrsets(zone: &str, ip: &str, key: &str) -> Vec<RRset> {
+    let host = format!("validator1.{zone}.");
+    vec![
+        RRset {
+            name: Name::from_str(&host).unwrap(),
+            rtype: RecordType::A,
+            ttl: 300,
+            rdata: vec![RData::A(A::from_str(ip).unwrap())],
+        },
+        RRset {
+            name: Name::from_str(&format!("key_{host}")).unwrap(),
+            rtype: RecordType::TXT,
+            ttl: 300,
+            rdata: vec![RData::TXT(TXT::new(vec![key.to_string()]))],
+        },
+        RRset {
+            name: Name::from_str(&format!("port_{host}")).unwrap(),
+            rtype: RecordType::TXT,
+            ttl: 300,
+            rdata: vec![RData::TXT(TXT::new(vec!["30303".to_string()]))],
+        },
+    ]
+}
+
+async fn publish(
+    server: SocketAddr,
+    wanted: &[RRset],
+    key: &TsigKey,
+) -> Result<(update::UpdatePlan, Applied), UpdateError> {
+    let plan = update::prepare(server, wanted, timeouts()).await?;
+    let applied = update::apply(&plan, key, timeouts()).await?;
+    update::read_back(&plan, timeouts()).await?;
+    Ok((plan, applied))
+}
+
+#[test]
+fn publish_is_atomic_idempotent_and_read_back_from_every_server() {
+    let lab = UpdateLab::start("ogr1.com", "org1-key");
+    let key = TsigKey::load(&lab.key_file).unwrap();
+    let rt = rt();
+    let p = lab.primary.addr;
+    let s = lab.secondary.addr;
+
+    // First publish: everything is added, and both servers serve it.
+    let wanted = rrsets("ogr1.com", "192.0.2.10", "aa");
+    let (plan, applied) = rt
+        .block_on(publish(lab.primary_addr(), &wanted, &key))
+        .unwrap();
+    assert_eq!(applied, Applied::Updated);
+    assert_eq!(plan.zone.to_string(), "ogr1.com.");
+    assert!(plan.entries.iter().all(|e| e.action == Action::Add));
+    assert_eq!(plan.servers.len(), 2, "{:?}", plan.servers);
+    for server in [p, s] {
+        assert_eq!(dig(server, "validator1.ogr1.com", "A"), ["192.0.2.10"]);
+        assert_eq!(dig(server, "key_validator1.ogr1.com", "TXT"), ["\"aa\""]);
+        assert_eq!(
+            dig(server, "port_validator1.ogr1.com", "TXT"),
+            ["\"30303\""]
+        );
+    }
+
+    // Re-publishing the same values sends nothing: the serial does not move.
+    let serial = lab.serial(p).unwrap();
+    let (plan, applied) = rt
+        .block_on(publish(lab.primary_addr(), &wanted, &key))
+        .unwrap();
+    assert_eq!(applied, Applied::NothingToDo);
+    assert!(plan.entries.iter().all(|e| e.action == Action::Keep));
+    assert!(update::update_message(&plan).is_none());
+    assert_eq!(lab.serial(p), Some(serial));
+
+    // Changing the IP replaces the A RRset only; the TXT RRsets are kept untouched.
+    let wanted = rrsets("ogr1.com", "192.0.2.99", "aa");
+    let (plan, applied) = rt
+        .block_on(publish(lab.primary_addr(), &wanted, &key))
+        .unwrap();
+    assert_eq!(applied, Applied::Updated);
+    let actions: Vec<Action> = plan.entries.iter().map(|e| e.action).collect();
+    assert_eq!(actions, [Action::Replace, Action::Keep, Action::Keep]);
+    assert!(
+        plan.render_text().contains("- 300 192.0.2.10"),
+        "{}",
+        plan.render_text()
+    );
+    for server in [p, s] {
+        assert_eq!(dig(server, "validator1.ogr1.com", "A"), ["192.0.2.99"]);
+        assert_eq!(dig(server, "key_validator1.ogr1.com", "TXT"), ["\"aa\""]);
+        assert_eq!(
+            dig(server, "port_validator1.ogr1.com", "TXT"),
+            ["\"30303\""]
+        );
+    }
+    // The zone is still signed after the update.
+    assert!(!dig(p, "validator1.ogr1.com", "A +dnssec").is_empty());
+}
+
+#[test]
+fn wrong_tsig_keys_are_named_and_change_nothing() {
+    let lab = UpdateLab::start("ogr1.com", "org1-key");
+    let rt = rt();
+    let wanted = rrsets("ogr1.com", "192.0.2.10", "aa");
+    let serial = lab.serial(lab.primary.addr);
+    for (file, code) in [
+        (lab.wrong_secret_key(), "BADSIG"),
+        (lab.unknown_key(), "BADKEY"),
+    ] {
+        let key = TsigKey::load(&file).unwrap();
+        let err = rt
+            .block_on(publish(lab.primary_addr(), &wanted, &key))
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, UpdateError::TsigRejected { .. }), "{text}");
+        assert_eq!(err.exit_code(), dnsceremony::exit::TSIG);
+        assert!(
+            text.contains(&format!("'{}'", key.display_name())),
+            "{text}"
+        );
+        assert!(text.contains(code), "{text}");
+        assert!(text.contains(&lab.primary_addr().to_string()), "{text}");
+    }
+    // The right key on a clock an hour off: BADTIME, told apart from BADSIG/BADKEY.
+    let key = TsigKey::load(&lab.key_file).unwrap();
+    let plan = rt
+        .block_on(update::prepare(lab.primary_addr(), &wanted, timeouts()))
+        .unwrap();
+    let skewed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 3600;
+    let err = rt
+        .block_on(update::apply_signed_at(&plan, &key, timeouts(), skewed))
+        .unwrap_err();
+    assert!(matches!(err, UpdateError::TsigRejected { .. }), "{err}");
+    assert!(err.to_string().ends_with(": BADTIME"), "{err}");
+    assert!(dig(lab.primary.addr, "validator1.ogr1.com", "A").is_empty());
+    assert_eq!(lab.serial(lab.primary.addr), serial);
+}
+
+#[test]
+fn read_back_names_lagging_servers_and_ns_without_address() {
+    let mut lab = UpdateLab::start("ogr1.com", "org1-key");
+    let key = TsigKey::load(&lab.key_file).unwrap();
+    let rt = rt();
+    let short = Timeouts {
+        query: Duration::from_secs(1),
+        read_back: Duration::from_secs(3),
+        poll: Duration::from_millis(200),
+    };
+    // The secondary is down: the update lands on the primary, the read-back names the
+    // secondary and what it (does not) serve, and the exit status is PENDING.
+    lab.secondary.stop();
+    let wanted = rrsets("ogr1.com", "192.0.2.10", "aa");
+    let plan = rt
+        .block_on(update::prepare(lab.primary_addr(), &wanted, short))
+        .unwrap();
+    assert_eq!(
+        rt.block_on(update::apply(&plan, &key, short)).unwrap(),
+        Applied::Updated
+    );
+    let err = rt.block_on(update::read_back(&plan, short)).unwrap_err();
+    let UpdateError::Lagging { lagging, .. } = &err else {
+        panic!("{err}");
+    };
+    assert_eq!(lagging.len(), 1, "{err}");
+    assert!(lagging[0].server.starts_with("ns2.ogr1.com."), "{err}");
+    assert!(
+        lagging[0].server.contains(&lab.secondary.addr.to_string()),
+        "{err}"
+    );
+    assert!(err.to_string().contains("does not answer"), "{err}");
+    assert_eq!(err.exit_code(), dnsceremony::exit::PENDING);
+
+    // An NS whose name has no address anywhere is reported, not skipped.
+    lab.nsupdate("update add ogr1.com 300 NS ns3.nowhere.invalid.");
+    let err = rt
+        .block_on(update::prepare(lab.primary_addr(), &wanted, short))
+        .unwrap_err();
+    assert!(matches!(err, UpdateError::NoAddress { .. }), "{err}");
+    assert!(err.to_string().contains("ns3.nowhere.invalid."), "{err}");
+}
+
+#[test]
+fn unknown_zone_and_server_down_have_their_own_errors() {
+    let lab = UpdateLab::start("ogr1.com", "org1-key");
+    let rt = rt();
+    let wanted = rrsets("elsewhere.org", "192.0.2.10", "aa");
+    let err = rt
+        .block_on(update::prepare(lab.primary_addr(), &wanted, timeouts()))
+        .unwrap_err();
+    assert!(matches!(err, UpdateError::UnknownZone { .. }), "{err}");
+    assert_eq!(err.exit_code(), dnsceremony::exit::REFUSED);
+    assert!(
+        err.to_string().contains("validator1.elsewhere.org"),
+        "{err}"
+    );
+
+    // Nothing listens on a fresh address: a network error naming it, within the bound.
+    let down = SocketAddr::from((dnsceremony::lab::named::free_addr().unwrap(), 53));
+    let wanted = rrsets("ogr1.com", "192.0.2.10", "aa");
+    let err = rt
+        .block_on(update::prepare(down, &wanted, timeouts()))
+        .unwrap_err();
+    assert!(matches!(err, UpdateError::Network { .. }), "{err}");
+    assert_eq!(err.exit_code(), dnsceremony::exit::NETWORK);
+    assert!(err.to_string().contains(&down.to_string()), "{err}");
+}
+
+#[test]
+fn a_concurrent_change_is_a_conflict_and_survives() {
+    let lab = UpdateLab::start("ogr1.com", "org1-key");
+    let key = TsigKey::load(&lab.key_file).unwrap();
+    let rt = rt();
+    let first = rrsets("ogr1.com", "192.0.2.10", "aa");
+    rt.block_on(publish(lab.primary_addr(), &first, &key))
+        .unwrap();
+
+    // We plan a replacement of the A record (read: 192.0.2.10) ...
+    let wanted = rrsets("ogr1.com", "192.0.2.20", "aa");
+    let plan = rt
+        .block_on(update::prepare(lab.primary_addr(), &wanted, timeouts()))
+        .unwrap();
+    // ... someone else changes it before our update arrives ...
+    lab.nsupdate(
+        "update delete validator1.ogr1.com A\nupdate add validator1.ogr1.com 300 A 198.51.100.7",
+    );
+    // ... so the value-dependent prerequisite fails and their value stays.
+    let err = rt
+        .block_on(update::apply(&plan, &key, timeouts()))
+        .unwrap_err();
+    assert!(matches!(err, UpdateError::Conflict { .. }), "{err}");
+    assert_eq!(err.exit_code(), dnsceremony::exit::CONFLICT);
+    assert!(err.to_string().contains("NXRRSET"), "{err}");
+    assert_eq!(
+        dig(lab.primary.addr, "validator1.ogr1.com", "A"),
+        ["198.51.100.7"]
+    );
+
+    // An RRset planned as "add" that someone creates meanwhile is a conflict as well.
+    let mut extra = wanted.clone();
+    extra.push(RRset {
+        name: Name::from_str("genesis_validator1.ogr1.com.").unwrap(),
+        rtype: RecordType::TXT,
+        ttl: 300,
+        rdata: vec![RData::TXT(TXT::new(vec!["ours".into()]))],
+    });
+    let plan = rt
+        .block_on(update::prepare(lab.primary_addr(), &extra, timeouts()))
+        .unwrap();
+    assert_eq!(plan.entries[3].action, Action::Add);
+    lab.nsupdate("update add genesis_validator1.ogr1.com 300 TXT theirs");
+    let err = rt
+        .block_on(update::apply(&plan, &key, timeouts()))
+        .unwrap_err();
+    assert!(matches!(err, UpdateError::Conflict { .. }), "{err}");
+    assert!(err.to_string().contains("YXRRSET"), "{err}");
+    assert_eq!(
+        dig(lab.primary.addr, "genesis_validator1.ogr1.com", "TXT"),
+        ["\"theirs\""]
+    );
+    assert_eq!(
+        dig(lab.primary.addr, "validator1.ogr1.com", "A"),
+        ["198.51.100.7"]
+    );
+}
+
+/// The `dnsceremony` binary against the lab: a manifest naming `validator1.<zone>` for
+/// `org1`, and keys made by `keygen`.
+struct Cli {
+    dir: tempfile::TempDir,
+}
+
+impl Cli {
+    fn new(zone: &str) -> Cli {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("manifest.toml"),
+            format!(
+                "[ceremony]\nname = \"t\"\nprofile = \"v1\"\n\n[genesis]\nchain_id = 65110000\n\n\
+                 [[orgs]]\nname = \"org1\"\nhost = \"validator1.{zone}\"\n\n\
+                 [[orgs]]\nname = \"org2\"\nhost = \"val2.ogr2.net\"\n"
+            ),
+        )
+        .unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_dnsceremony"))
+            .arg("keygen")
+            .arg("--dir")
+            .arg(dir.path().join("keys"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Cli { dir }
+    }
+
+    /// Run `publish` with the lab's files; returns (exit code, stdout, stderr).
+    fn publish(
+        &self,
+        server: &str,
+        tsig: &std::path::Path,
+        extra: &[&str],
+    ) -> (i32, String, String) {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_dnsceremony"))
+            .arg("publish")
+            .arg("--manifest")
+            .arg(self.dir.path().join("manifest.toml"))
+            .args(["--org", "org1", "--keys"])
+            .arg(self.dir.path().join("keys"))
+            .args(["--server", server, "--tsig"])
+            .arg(tsig)
+            .args(["--timeout", "20s"])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+#[test]
+fn cli_publish_dry_run_republish_and_change() {
+    let lab = UpdateLab::start("ogr1.com", "org1-key");
+    let cli = Cli::new("ogr1.com");
+    let server = lab.primary.addr.to_string();
+    let p = lab.primary.addr;
+
+    // --dry-run prints the plan and changes nothing.
+    let serial = lab.serial(p);
+    let (code, out, err) =
+        cli.publish(&server, &lab.key_file, &["--ip", "192.0.2.10", "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("add      validator1.ogr1.com. 300 A"), "{out}");
+    assert!(out.contains("dry run: no update sent"), "{out}");
+    assert!(dig(p, "validator1.ogr1.com", "A").is_empty());
+    assert!(dig(p, "key_validator1.ogr1.com", "TXT").is_empty());
+    assert_eq!(lab.serial(p), serial);
+
+    // First publish: the four RRsets on both servers.
+    let (code, out, err) = cli.publish(&server, &lab.key_file, &["--ip", "192.0.2.10"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("update sent: NOERROR"), "{out}");
+    assert!(out.contains("every authoritative server (2)"), "{out}");
+    for s in [p, lab.secondary.addr] {
+        assert_eq!(dig(s, "validator1.ogr1.com", "A"), ["192.0.2.10"]);
+        assert_eq!(dig(s, "port_validator1.ogr1.com", "TXT"), ["\"30303\""]);
+        assert_eq!(dig(s, "key_validator1.ogr1.com", "TXT").len(), 1);
+        assert_eq!(dig(s, "autonity_validator1.ogr1.com", "TXT").len(), 1);
+    }
+    let key_txt = dig(p, "key_validator1.ogr1.com", "TXT");
+    let attestation = dig(p, "autonity_validator1.ogr1.com", "TXT");
+
+    // Re-publish: nothing sent, the serial stays; JSON says so.
+    let serial = lab.serial(p).unwrap();
+    let (code, out, err) = cli.publish(&server, &lab.key_file, &["--ip", "192.0.2.10", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["schema"], "dnsceremony.publish/v1");
+    assert_eq!(doc["update"], "not_needed");
+    assert_eq!(doc["plan"]["zone"], "ogr1.com.");
+    let changes = doc["plan"]["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 4);
+    assert!(changes.iter().all(|c| c["action"] == "keep"), "{out}");
+    assert_eq!(doc["servers"].as_array().unwrap().len(), 2);
+    assert_eq!(lab.serial(p), Some(serial));
+
+    // A new IP replaces A and the attestation (it signs the IP); the key and port stay.
+    let (code, out, err) = cli.publish(&server, &lab.key_file, &["--ip", "192.0.2.99", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["update"], "sent");
+    let actions: Vec<&str> = doc["plan"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["replace", "keep", "keep", "replace"], "{out}");
+    for s in [p, lab.secondary.addr] {
+        assert_eq!(dig(s, "validator1.ogr1.com", "A"), ["192.0.2.99"]);
+        assert_eq!(dig(s, "key_validator1.ogr1.com", "TXT"), key_txt);
+        assert_eq!(dig(s, "port_validator1.ogr1.com", "TXT"), ["\"30303\""]);
+        assert_ne!(dig(s, "autonity_validator1.ogr1.com", "TXT"), attestation);
+    }
+}
+
+#[test]
+fn cli_failures_have_their_exit_codes() {
+    let lab = UpdateLab::start("ogr1.com", "org1-key");
+    let cli = Cli::new("ogr1.com");
+    let server = lab.primary.addr.to_string();
+    let serial = lab.serial(lab.primary.addr);
+
+    // Wrong secret: exit 5, the key named, nothing changed.
+    let wrong = lab.wrong_secret_key();
+    let (code, _, err) = cli.publish(&server, &wrong, &["--ip", "192.0.2.10"]);
+    assert_eq!(code, 5, "{err}");
+    assert_eq!(
+        err.trim(),
+        format!("dnsceremony: TSIG key 'org1-key' rejected by {server}:53: BADSIG")
+    );
+    assert!(dig(lab.primary.addr, "validator1.ogr1.com", "A").is_empty());
+    assert_eq!(lab.serial(lab.primary.addr), serial);
+
+    // A zone the server does not serve: exit 6.
+    let other = Cli::new("ogr9.org");
+    let (code, _, err) = other.publish(&server, &lab.key_file, &["--ip", "192.0.2.10"]);
+    assert_eq!(code, 6, "{err}");
+    assert!(
+        err.starts_with("dnsceremony: no zone for validator1.ogr9.org."),
+        "{err}"
+    );
+    assert!(err.contains("REFUSED"), "{err}");
+
+    // Nothing listens: exit 4, naming the server (bounded by the tool's own timeouts).
+    let down = dnsceremony::lab::named::free_addr().unwrap().to_string();
+    let (code, _, err) = cli.publish(&down, &lab.key_file, &["--ip", "192.0.2.10"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains(&format!("{down}:53")), "{err}");
+
+    // A malformed TSIG file: exit 3, naming the file and the field.
+    let bad = lab.path().join("bad.key");
+    std::fs::write(
+        &bad,
+        "key \"org1-key\" { algorithm hmac-md5; secret \"AAAA\"; };\n",
+    )
+    .unwrap();
+    let (code, _, err) = cli.publish(&server, &bad, &["--ip", "192.0.2.10"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("bad.key: algorithm: 'hmac-md5'"), "{err}");
+    assert_eq!(lab.serial(lab.primary.addr), serial);
+}
