@@ -565,9 +565,14 @@ fn zone(
             if glue.is_empty() {
                 continue;
             }
+            let asked = match reply(primary, ns, RecordType::A) {
+                Reply::Ok(a) => a.answers.clone(),
+                _ => Vec::new(),
+            };
             let served: BTreeSet<String> = m
                 .additionals
                 .iter()
+                .chain(asked.iter())
                 .filter(|r| r.name.to_lowercase() == ns.to_lowercase())
                 .filter_map(|r| match &r.data {
                     RData::A(a) => Some(a.0.to_string()),
@@ -756,6 +761,8 @@ fn zone(
     let mut per_server: Vec<(String, Vec<Finding>)> = Vec::new();
     let mut signers: BTreeSet<u16> = BTreeSet::new();
     let mut dnskey_ok = false;
+    // A signature by a DS key exists, valid or not (invalid ones have their own RRSIG_* finding).
+    let mut dnskey_signed_by_ds_key = false;
     if keys.is_empty() {
         if chain_broken != Some(ChainStatus::Insecure) {
             findings.push(
@@ -780,11 +787,14 @@ fn zone(
                 rep.signatures.extend(c.sigs.clone());
                 signers.extend(c.signers.iter().copied());
                 dnskey_ok = c.signers.iter().any(|t| ds_keys.contains(t));
+                dnskey_signed_by_ds_key = c.sigs.iter().any(|g| ds_keys.contains(&g.key_tag));
             }
             per_server.push((s.label(), c.findings));
         }
         let _ = &key_section;
-        if !dnskey_ok && !ds_keys.is_empty() && chain_broken.is_none() {
+        if !dnskey_ok && !ds_keys.is_empty() && chain_broken.is_none() && dnskey_signed_by_ds_key {
+            chain_broken = Some(ChainStatus::Bogus);
+        } else if !dnskey_ok && !ds_keys.is_empty() && chain_broken.is_none() {
             findings.push(
                 Finding::new(
                     Code::DsKeyNotSigning,
@@ -837,6 +847,18 @@ fn zone(
                     }
                 }
                 fs.extend(c.findings);
+            }
+        }
+        if let Some(d) = &z.delegation {
+            for ns in d.ns.iter().filter(|n| z.zone.zone_of(n) && **n != z.zone) {
+                if let Reply::Ok(m) = reply(s, ns, RecordType::A) {
+                    let c = check_rrset(zs, &m.answers, ns, RecordType::A, &keys, clock);
+                    if std::ptr::eq(*s, primary) {
+                        rep.signatures.extend(c.sigs.clone());
+                        signers.extend(c.signers.iter().copied());
+                    }
+                    fs.extend(c.findings);
+                }
             }
         }
         if let Reply::Ok(m) = reply(s, &probe, RecordType::A) {

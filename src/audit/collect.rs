@@ -360,6 +360,14 @@ impl Collector {
             let mut questions: Vec<(Name, RecordType)> =
                 APEX.iter().map(|t| (zone.clone(), *t)).collect();
             questions.push((probe, RecordType::A));
+            // In-zone name servers: their addresses are signed data of the zone (and the glue's truth).
+            if let Some(d) = &delegation {
+                for ns in &d.ns {
+                    if zone.zone_of(ns) && ns != zone {
+                        questions.push((ns.clone(), RecordType::A));
+                    }
+                }
+            }
             let servers = self.ask_all(targets, questions).await;
             Arc::new(ZoneData {
                 zone: zone.clone(),

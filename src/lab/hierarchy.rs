@@ -119,6 +119,27 @@ pub enum Fault {
     AlteredAfterSigning,
     /// The zone is unsigned and the parent has no DS: a provably insecure delegation.
     UnsignedDelegation,
+    /// A second server `ns2.<zone>` (in the NS set, with glue) serves the zone with another
+    /// SOA serial (2 instead of 1), signed with the same key.
+    SecondServerSerial,
+    /// A second server `ns2.<zone>` serves the zone signed with another key (same serial).
+    SecondServerOtherKey,
+    /// Records have a TTL of one day while every signature expires in 6 hours.
+    TtlBeyondSignature,
+    /// The DNSKEY set also holds a revoked key (flag 385, `dnssec-revoke`).
+    RevokedKey,
+    /// The DNSKEY set also holds a published key that signs nothing (activation in a year).
+    UnusedKey,
+}
+
+impl Fault {
+    /// Whether the fault adds a second server `ns2.<zone>` for the zone.
+    pub fn second_server(self) -> bool {
+        matches!(
+            self,
+            Fault::SecondServerSerial | Fault::SecondServerOtherKey
+        )
+    }
 }
 
 /// One record to put in a zone, in zone-file text form.
@@ -445,6 +466,8 @@ struct Plan {
     org: Option<OrgZone>,
     server: Ipv4Addr,
     children: Vec<String>,
+    /// `ns2.<zone>`'s address, for faults with a second server.
+    server2: Option<Ipv4Addr>,
 }
 
 fn fqdn(zone: &str) -> String {
@@ -564,6 +587,7 @@ impl HierarchyBuilder {
                     org: Some(z.clone()),
                     server: Ipv4Addr::UNSPECIFIED,
                     children: Vec::new(),
+                    server2: None,
                 },
             );
         }
@@ -579,6 +603,7 @@ impl HierarchyBuilder {
                         org: None,
                         server: Ipv4Addr::UNSPECIFIED,
                         children: Vec::new(),
+                        server2: None,
                     })
                     .children
                     .push(child.clone());
@@ -604,6 +629,13 @@ impl HierarchyBuilder {
             if p.org.is_some() {
                 p.server = org_addrs[i % n_org_servers];
                 i += 1;
+                if p.org
+                    .as_ref()
+                    .and_then(|o| o.fault)
+                    .is_some_and(Fault::second_server)
+                {
+                    p.server2 = Some(free_addr()?);
+                }
             } else {
                 p.server = free_addr()?;
             }
@@ -651,6 +683,12 @@ impl HierarchyBuilder {
                 c
             });
             conf.push_str(&b.conf);
+            if let (Some(addr2), Some(conf2)) = (p.server2, &b.conf2) {
+                let c = confs.entry(addr2).or_insert_with(|| {
+                    options_block(addr2, &dir.join("servers").join(addr2.to_string()))
+                });
+                c.push_str(conf2);
+            }
         }
         let root_addr = plans["."].server;
         let mut resolver_addr = None;
@@ -727,6 +765,8 @@ impl HierarchyBuilder {
 #[derive(Debug)]
 struct Built {
     conf: String,
+    /// The zone stanza of the second server (faults with `ns2`).
+    conf2: Option<String>,
     file: PathBuf,
     ds_for_parent: Option<Vec<String>>,
     key_file: Option<PathBuf>,
@@ -745,6 +785,12 @@ fn delegation_text(
         let ns = ns_name(c);
         t.push_str(&format!("{} {ttl} IN NS {ns}\n", fqdn(c)));
         t.push_str(&format!("{ns} {ttl} IN A {}\n", cp.server));
+        if let Some(a2) = cp.server2 {
+            t.push_str(&format!(
+                "{} {ttl} IN NS ns2.{c}.\nns2.{c}. {ttl} IN A {a2}\n",
+                fqdn(c)
+            ));
+        }
         for line in ds.get(c).into_iter().flatten() {
             t.push_str(line);
             t.push('\n');
@@ -860,7 +906,17 @@ fn build_zone(
     let dname = dir_name(zone);
     let keydir = dir.join("keys").join(&dname);
     mkdir(&keydir)?;
+    let ttl = match p.org.as_ref().and_then(|o| o.fault) {
+        Some(Fault::TtlBeyondSignature) => 86_400,
+        _ => ttl,
+    };
     let mut text = zone_header(zone, p.server, ttl);
+    if let Some(a2) = p.server2 {
+        text.push_str(&format!(
+            "{z}. {ttl} IN NS ns2.{z}.\nns2.{z}. {ttl} IN A {a2}\n",
+            z = zone
+        ));
+    }
     if let Some(o) = &p.org {
         for r in &o.records {
             text.push_str(&r.line(ttl));
@@ -903,6 +959,7 @@ fn build_zone(
         );
         return Ok(Built {
             conf,
+            conf2: None,
             file: unsigned,
             ds_for_parent: Some(ds),
             key_file: Some(key_file),
@@ -915,6 +972,7 @@ fn build_zone(
 
     let algorithm = signing.algorithm();
     let served;
+    let mut conf2 = None;
     let mut key_file = None;
     let ds_for_parent;
     match fault {
@@ -931,6 +989,7 @@ fn build_zone(
         _ => {
             let base = keygen(algorithm, zone, &keydir)?;
             key_file = Some(keydir.join(format!("{base}.key")));
+            extra_keys(fault, algorithm, zone, &keydir)?;
             let signed = dir.join("zones").join(format!("{dname}.signed"));
             let window = match fault {
                 Some(Fault::ExpiredSignatures) => Some((
@@ -940,6 +999,10 @@ fn build_zone(
                 Some(Fault::FutureSignatures) => Some((
                     utc_stamp(time::Duration::days(1)),
                     utc_stamp(time::Duration::days(30)),
+                )),
+                Some(Fault::TtlBeyondSignature) => Some((
+                    utc_stamp(time::Duration::days(-1)),
+                    utc_stamp(time::Duration::hours(6)),
                 )),
                 _ => None,
             };
@@ -993,6 +1056,17 @@ fn build_zone(
                         .ok_or_else(|| spec(zone, "no record to alter in the signed zone"))?;
                     write(&signed, &altered)?;
                 }
+                Some(f) if f.second_server() => {
+                    conf2 = Some(second_copy(
+                        dir,
+                        zone,
+                        f,
+                        algorithm,
+                        signing.nsec3(),
+                        &keydir,
+                        &unsigned,
+                    )?);
+                }
                 _ => {}
             }
             served = signed;
@@ -1004,11 +1078,72 @@ fn build_zone(
     );
     Ok(Built {
         conf,
+        conf2,
         file: served,
         ds_for_parent: if zone == "." { None } else { ds_for_parent },
         key_file,
         tsig: None,
     })
+}
+
+/// Keys besides the zone's signing key, for the key faults: a revoked one or an inactive one.
+fn extra_keys(
+    fault: Option<Fault>,
+    alg: Algorithm,
+    zone: &str,
+    keydir: &Path,
+) -> Result<(), LabError> {
+    let kd = keydir.to_string_lossy().into_owned();
+    match fault {
+        Some(Fault::RevokedKey) => {
+            let base = keygen(alg, zone, keydir)?;
+            run_tool("dnssec-revoke", &["-r", "-K", &kd, &base], keydir)?;
+        }
+        Some(Fault::UnusedKey) => {
+            let mut args = vec!["-q", "-K", kd.as_str()];
+            args.extend(alg.keygen_args());
+            args.extend(["-P", "now", "-A", "+31536000", "-n", "ZONE", zone]);
+            run_tool("dnssec-keygen", &args, keydir)?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The zone as `ns2.<zone>` serves it under a second-server fault; returns its zone stanza.
+fn second_copy(
+    dir: &Path,
+    zone: &str,
+    fault: Fault,
+    alg: Algorithm,
+    nsec3: Option<&Nsec3>,
+    keydir: &Path,
+    unsigned: &Path,
+) -> Result<String, LabError> {
+    let dname = dir_name(zone);
+    let scratch = dir.join("zones").join(format!("{dname}-ns2"));
+    mkdir(&scratch)?;
+    let mut text = read(unsigned)?;
+    let keys = match fault {
+        Fault::SecondServerOtherKey => {
+            let other = dir.join("keys").join(format!("{dname}-ns2"));
+            mkdir(&other)?;
+            keygen(alg, zone, &other)?;
+            other
+        }
+        _ => {
+            text = text.replacen(" 1 3600 600 86400 60", " 2 3600 600 86400 60", 1);
+            keydir.to_path_buf()
+        }
+    };
+    let copy = scratch.join("zone.db");
+    write(&copy, &text)?;
+    let signed = scratch.join("zone.signed");
+    signzone(zone, &keys, nsec3, None, &scratch, &copy, &signed)?;
+    Ok(format!(
+        "zone \"{zone}\" {{\n    type primary;\n    file \"{}\";\n}};\n",
+        signed.display()
+    ))
 }
 
 fn find_key_file(keydir: &Path) -> Result<PathBuf, LabError> {

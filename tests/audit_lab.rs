@@ -1,0 +1,422 @@
+//! `audit` against a real signed BIND hierarchy on loopback (the lab builder): every fault
+//! produces its code and severity, clean zones produce nothing at warning or above, two
+//! servers for one zone that disagree on the serial or the keys are caught, and the CLI's exit
+//! status, JSON and HTML follow.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use dnsceremony::audit::anchor::Anchor;
+use dnsceremony::audit::{self, AuditConfig, Code, Report, Severity};
+use dnsceremony::identity::Identity;
+use dnsceremony::lab::hierarchy::{Fault, Hierarchy, Nsec3, OrgZone, Record, Signing};
+use dnsceremony::manifest::{Manifest, Profile};
+use dnsceremony::records::{self, PublishParams};
+use hickory_proto::rr::{Name, RData};
+
+/// (zone, how it is built, expected findings: code and severity)
+/// One lab zone: name, fault, NSEC3 parameters, expected findings (code, severity).
+type Case = (
+    &'static str,
+    Option<Fault>,
+    Option<Nsec3>,
+    Vec<(Code, Severity)>,
+);
+
+fn cases() -> Vec<Case> {
+    use Code::*;
+    use Severity::*;
+    let n3 = |iterations, salt: &str, opt_out| {
+        Some(Nsec3 {
+            iterations,
+            salt: salt.into(),
+            opt_out,
+        })
+    };
+    vec![
+        ("good.com", None, None, vec![]),
+        ("goodn3.net", None, n3(0, "", false), vec![]),
+        (
+            "expired.com",
+            Some(Fault::ExpiredSignatures),
+            None,
+            vec![(RrsigExpired, Error)],
+        ),
+        (
+            "future.com",
+            Some(Fault::FutureSignatures),
+            None,
+            vec![(RrsigNotYetValid, Error)],
+        ),
+        (
+            "dsmis.com",
+            Some(Fault::DsMismatch),
+            None,
+            vec![(DsNoMatchingKey, Error)],
+        ),
+        (
+            "foreign.com",
+            Some(Fault::ForeignKeySigned),
+            None,
+            vec![(RrsigUnknownKey, Error)],
+        ),
+        (
+            "unsignedds.com",
+            Some(Fault::UnsignedUnderDs),
+            None,
+            vec![(DnskeyMissing, Error)],
+        ),
+        (
+            "altered.com",
+            Some(Fault::AlteredAfterSigning),
+            None,
+            vec![(RrsigInvalid, Error)],
+        ),
+        (
+            "insecure.com",
+            Some(Fault::UnsignedDelegation),
+            None,
+            vec![(UnsignedDelegation, Error)],
+        ),
+        (
+            "serial.com",
+            Some(Fault::SecondServerSerial),
+            None,
+            vec![(SerialMismatch, Warning)],
+        ),
+        (
+            "twokeys.com",
+            Some(Fault::SecondServerOtherKey),
+            None,
+            vec![(DnskeyMismatch, Error)],
+        ),
+        (
+            "ttl.com",
+            Some(Fault::TtlBeyondSignature),
+            None,
+            vec![(TtlExceedsSignature, Warning), (RrsigExpiresSoon, Warning)],
+        ),
+        (
+            "revoked.com",
+            Some(Fault::RevokedKey),
+            None,
+            vec![(KeyRevoked, Warning)],
+        ),
+        (
+            "unused.com",
+            Some(Fault::UnusedKey),
+            None,
+            vec![(KeyUnused, Info)],
+        ),
+        (
+            "iter.net",
+            None,
+            n3(10, "ABCD", false),
+            vec![(Nsec3Iterations, Warning), (Nsec3Salt, Warning)],
+        ),
+        (
+            "many.net",
+            None,
+            n3(100, "", false),
+            vec![(Nsec3Iterations, Error)],
+        ),
+        (
+            "optout.net",
+            None,
+            n3(0, "", true),
+            vec![(Nsec3OptOut, Info)],
+        ),
+    ]
+}
+
+fn manifest_text() -> String {
+    let mut t = String::from(
+        "[ceremony]\nname = \"audit-lab\"\nprofile = \"v1\"\n[genesis]\nchain_id = 65110000\n",
+    );
+    for (i, (zone, ..)) in cases().iter().enumerate() {
+        t.push_str(&format!(
+            "[[orgs]]\nname = \"org{i:02}-{}\"\nhost = \"validator.{zone}\"\n",
+            zone.split('.').next().unwrap()
+        ));
+    }
+    t
+}
+
+/// The ceremony records of `host`, as lab records.
+fn ceremony_records(host: &Name, manifest: &Manifest, ip: Ipv4Addr) -> Vec<Record> {
+    let identity = Identity::generate(Profile::V1);
+    let params = PublishParams {
+        ipv4: Some(ip),
+        ipv6: None,
+        port: 30303,
+        consensus_port: 20203,
+        treasury: Some(identity.public().enode_key.address()),
+        ttl: 300,
+    };
+    let mut out = Vec::new();
+    for set in records::encode(host, &identity, &manifest.ceremony_id(), &params) {
+        for rd in &set.rdata {
+            let owner = set.name.to_ascii();
+            out.push(match rd {
+                RData::A(a) => Record::a(&owner, a.0),
+                RData::TXT(t) => Record::txt(
+                    &owner,
+                    &t.txt_data
+                        .iter()
+                        .map(|s| String::from_utf8_lossy(s).into_owned())
+                        .collect::<String>(),
+                ),
+                other => Record::new(&owner, &set.rtype.to_string(), &other.to_string()),
+            });
+        }
+    }
+    // The host's A record first: AlteredAfterSigning changes the first record.
+    out.sort_by_key(|r| r.rtype != "A");
+    out
+}
+
+struct Lab {
+    hierarchy: Hierarchy,
+    manifest: Manifest,
+    _dir: tempfile::TempDir,
+}
+
+fn lab() -> Lab {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("manifest.toml");
+    std::fs::write(&path, manifest_text()).unwrap();
+    let manifest = Manifest::load(&path).expect("manifest");
+    let mut b = Hierarchy::builder();
+    for (i, (zone, fault, nsec3, _)) in cases().into_iter().enumerate() {
+        let host = &manifest.orgs[i].host;
+        let mut z = OrgZone::new(zone)
+            .signing(Signing::Static {
+                algorithm: dnsceremony::lab::hierarchy::Algorithm::EcdsaP256,
+                nsec3,
+            })
+            .records(ceremony_records(
+                host,
+                &manifest,
+                Ipv4Addr::new(192, 0, 2, i as u8 + 1),
+            ));
+        if let Some(f) = fault {
+            z = z.fault(f);
+        }
+        b = b.zone(z);
+    }
+    let hierarchy = b.build().expect("hierarchy builds");
+    Lab {
+        hierarchy,
+        manifest,
+        _dir: dir,
+    }
+}
+
+fn config(lab: &Lab, zones: Vec<Name>, manifest: bool) -> AuditConfig {
+    AuditConfig {
+        anchor: Anchor::from_file(&lab.hierarchy.anchor.ds).expect("anchor"),
+        roots: vec![SocketAddr::from((lab.hierarchy.root, 53))],
+        zones,
+        manifest: manifest.then(|| lab.manifest.clone()),
+        warn_days: 7,
+        timeout: Duration::from_secs(2),
+        in_flight: 64,
+    }
+}
+
+fn run(cfg: &AuditConfig) -> Report {
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(audit::run(cfg))
+        .expect("audit runs")
+}
+
+/// Findings about `zone` (its zone report and the organisation whose host is in it).
+fn findings_of(r: &Report, zone: &str) -> Vec<(Code, Severity)> {
+    let z = format!("{zone}.");
+    let mut out: Vec<(Code, Severity)> = r
+        .findings()
+        .iter()
+        .filter(|f| f.zone == z)
+        .map(|f| (f.code, f.severity))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[test]
+fn every_fault_has_its_code_and_clean_zones_are_clean() {
+    let lab = lab();
+    let report = run(&config(&lab, Vec::new(), true));
+    let mut failures = Vec::new();
+    for (zone, _, _, expected) in cases() {
+        let got = findings_of(&report, zone);
+        if expected.is_empty() {
+            let bad: Vec<_> = got
+                .iter()
+                .filter(|(_, s)| *s >= Severity::Warning)
+                .collect();
+            if !bad.is_empty() {
+                failures.push(format!("{zone}: clean zone has {bad:?}"));
+            }
+            let z = report.zone(&format!("{zone}.")).expect("zone report");
+            if z.status != audit::ChainStatus::Secure {
+                failures.push(format!("{zone}: status {:?}", z.status));
+            }
+        }
+        for e in &expected {
+            if !got.contains(e) {
+                failures.push(format!("{zone}: expected {e:?}, got {got:?}"));
+            }
+        }
+    }
+    // The ancestors are clean and shared: one report each.
+    for anc in [".", "com.", "net."] {
+        assert_eq!(
+            report.zones.iter().filter(|z| z.zone == anc).count(),
+            1,
+            "{anc}"
+        );
+        assert_eq!(
+            report.zone_worst(anc),
+            Some(Severity::Info),
+            "{anc}: {:?}",
+            report.zone(anc)
+        );
+    }
+    // Clean organisations: every record present and signed.
+    let good = report
+        .orgs
+        .iter()
+        .find(|o| o.host == "validator.good.com.")
+        .unwrap();
+    assert!(
+        good.records
+            .iter()
+            .filter(|r| !r.values.is_empty())
+            .all(|r| r.signed),
+        "{good:?}"
+    );
+    assert_eq!(report.org_worst(good), Some(Severity::Info));
+    // Two servers for one zone: both are listed, with their serials.
+    let serial = report.zone("serial.com.").unwrap();
+    let serials: Vec<Option<u32>> = serial.servers.iter().map(|s| s.serial).collect();
+    assert_eq!(serial.servers.len(), 2, "{serial:?}");
+    assert!(
+        serials.contains(&Some(1)) && serials.contains(&Some(2)),
+        "{serials:?}"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(report.exit_code(), dnsceremony::exit::AUDIT_ERROR);
+}
+
+#[test]
+fn zones_by_name_and_the_cli() {
+    let lab = lab();
+    let names = |zs: &[&str]| -> Vec<Name> {
+        zs.iter()
+            .map(|z| Name::from_ascii(format!("{z}.")).unwrap())
+            .collect()
+    };
+    // Clean zones only: exit 0.
+    let clean = run(&config(&lab, names(&["good.com", "goodn3.net"]), false));
+    assert_eq!(clean.exit_code(), 0, "{:#?}", clean.findings());
+    // A warning-only zone: exit 12.
+    let warn = run(&config(&lab, names(&["revoked.com"]), false));
+    assert_eq!(
+        warn.worst(),
+        Some(Severity::Warning),
+        "{:#?}",
+        warn.findings()
+    );
+    assert_eq!(warn.exit_code(), dnsceremony::exit::AUDIT_WARNING);
+    // A name that is not delegated.
+    let missing = run(&config(&lab, names(&["nowhere.com"]), false));
+    assert!(
+        missing
+            .findings()
+            .iter()
+            .any(|f| f.code == Code::ZoneNotFound),
+        "{:#?}",
+        missing.findings()
+    );
+
+    // The binary: JSON on stdout, exit 13, valid against the schema's required fields.
+    let bin = env!("CARGO_BIN_EXE_dnsceremony");
+    let out = std::process::Command::new(bin)
+        .args([
+            "audit",
+            "--zone",
+            "expired.com",
+            "--zone",
+            "good.com",
+            "--json",
+            "--anchor",
+        ])
+        .arg(&lab.hierarchy.anchor.ds)
+        .args(["--root", &lab.hierarchy.root.to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(13),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["schema"], "dnsceremony.audit/v1");
+    let findings = doc["findings"].as_array().unwrap();
+    assert!(
+        findings.iter().any(|f| f["code"] == "RRSIG_EXPIRED"
+            && f["zone"] == "expired.com."
+            && f["severity"] == "error"),
+        "{findings:#?}"
+    );
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["zone"] != "good.com." || f["severity"] == "info"),
+        "{findings:#?}"
+    );
+
+    // HTML to a file with the manifest's delv-style anchor.
+    let html = lab._dir.path().join("audit.html");
+    let out = std::process::Command::new(bin)
+        .args(["audit", "--format", "html", "--out"])
+        .arg(&html)
+        .arg("--anchor")
+        .arg(&lab.hierarchy.anchor.delv)
+        .args([
+            "--root",
+            &lab.hierarchy.root.to_string(),
+            "--zone",
+            "good.com",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<svg") && page.contains("good.com."));
+
+    // Bad input: an unreadable anchor is exit 3 with one line naming the file.
+    let out = std::process::Command::new(bin)
+        .args([
+            "audit",
+            "--zone",
+            "good.com",
+            "--anchor",
+            "/nonexistent/anchor",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("/nonexistent/anchor"), "{err}");
+}
