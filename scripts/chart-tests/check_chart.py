@@ -384,7 +384,7 @@ def check_rendering(name, v, objs):
         c.eq(cj["spec"]["schedule"], v["audit"]["schedule"], "schedule")
         c.eq(cj["spec"]["concurrencyPolicy"], "Forbid", "concurrencyPolicy")
         a = cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"]
-        c.eq(a, ["audit", "--manifest", "/etc/dnsceremony/manifest/manifest.toml"] + dns_args_of(v) + ["--format", v["audit"]["format"]], "audit args")
+        c.eq(a, ["audit", "--manifest", "/etc/dnsceremony/manifest/manifest.toml"] + dns_args_of(v) + ["--format", v["audit"]["format"], "--warn-days", str(v["audit"]["warnDays"])], "audit args")
         c.done()
 
 

@@ -16,7 +16,9 @@ namespace like containers of one pod:
   4. the readiness probe: the rendered exec command inside the check container -> exit 0;
   5. the alarm: the client restarted with autonity.extraArgs leaving this validator out of
      the committee -> the probe exits 10 (ALARM) with the one-line error the kubelet would
-     put in the Unhealthy event, and the sidecar runs the rendered alarm command.
+     put in the Unhealthy event, and the sidecar runs the rendered alarm command;
+  6. keys.existingSecret: the keys laid out as a kubelet Secret volume (symlinks into ..data,
+     root-owned, mode 0440 with fsGroup), mounted read-only: the probe is green again.
 The containers use --network none: nothing leaves the pod's loopback. Everything started is
 removed at the end. Ends with 'N passed, N failed'.
 """
@@ -56,9 +58,10 @@ def docker(*args, check=True, timeout=120):
     return r
 
 
-def render(extra):
+def render(extra, more=None):
     repo, _, t = IMAGE.rpartition(":")
-    values = {
+    values = more or {}
+    values |= {
         "image": {"repository": repo, "tag": t, "pullPolicy": "Never"},
         "autonity": {"image": {"repository": repo, "tag": t, "pullPolicy": "Never"},
                      "command": ["/usr/bin/tini", "--", "autonity-standin"], "extraArgs": extra},
@@ -90,8 +93,8 @@ def run_flags(spec, ctr):
     for cap in sc.get("capabilities", {}).get("drop", []):
         f += ["--cap-drop", cap]
     for m in ctr.get("volumeMounts", []):
-        if m["name"] == "data":
-            f += ["-v", f"{tag}-data:{m['mountPath']}" + (":ro" if m.get("readOnly") else "")]
+        if m["name"] in ("data", "keys"):
+            f += ["-v", f"{tag}-{m['name']}:{m['mountPath']}" + (":ro" if m.get("readOnly") else "")]
         elif m["name"] == "tmp":
             f += ["--tmpfs", f"{m['mountPath']}:rw,size=64m,uid={psc['runAsUser']},gid={psc['runAsGroup']}"]
     return f
@@ -186,6 +189,33 @@ def main():
         pass
     result("sidecar ran the rendered alarm command with the alarm's JSON", ok, alarms[:200] or "no alarm written")
 
+    # 6. Keys from an existing Secret: laid out as the kubelet writes a Secret volume (files in
+    # a ..data directory behind symlinks, root-owned, mode 0400 plus group read for fsGroup),
+    # mounted read-only at the rendered path; the client and the probe must read them there.
+    stop("check")
+    stop("autonity")
+    spec = render([], {"keys": {"existingSecret": "org1-validator-keys"}})
+    kv = next(vol for vol in spec["volumes"] if vol["name"] == "keys")["secret"]
+    docker("volume", "create", f"{tag}-keys")
+    items = " ".join(i["path"] for i in kv["items"])
+    mode = oct(kv["defaultMode"] | 0o040)[2:]
+    docker("run", "--rm", "--network", "none", "-v", f"{tag}-data:/data", "-v", f"{tag}-keys:/secret", "--user", "0:0",
+           "--entrypoint", "/bin/sh", IMAGE, "-c",
+           f"set -e; mkdir /secret/..2026_01_01; for f in {items}; do cp {keys_dir}/$f /secret/..2026_01_01/$f; "
+           f"chown 0:{psc['fsGroup']} /secret/..2026_01_01/$f; chmod {mode} /secret/..2026_01_01/$f; "
+           f"ln -s ..data/$f /secret/$f; done; ln -s ..2026_01_01 /secret/..data; rm -rf {keys_dir}")
+    auto = container(spec, "autonity")
+    secret_keys = auto["args"][auto["args"].index("--autonitykeys") + 1]
+    start("autonity", spec, auto, "none")
+    start("check", spec, container(spec, "check"), f"container:{tag}-autonity")
+    deadline = time.time() + 60
+    r = probe(spec)
+    while r.returncode != 0 and time.time() < deadline:
+        time.sleep(2)
+        r = probe(spec)
+    result(f"keys from a Secret volume ({secret_keys}, mode {mode}, read-only): probe green", r.returncode == 0,
+           (r.stdout.strip() or r.stderr.strip())[:200])
+
 
 if __name__ == "__main__":
     try:
@@ -195,6 +225,6 @@ if __name__ == "__main__":
     finally:
         for name in list(started):
             docker("rm", "-f", name, check=False)
-        docker("volume", "rm", "-f", f"{tag}-data", check=False)
+        docker("volume", "rm", "-f", f"{tag}-data", f"{tag}-keys", check=False)
     print(f"pod: {passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
