@@ -106,12 +106,14 @@ pub enum CeremonyError {
         orgs: Vec<(String, String)>,
     },
     /// Organisations published another genesis hash than ours.
-    #[error("genesis mismatch: ours is {ours}; {}", list(.orgs))]
+    #[error("genesis mismatch ({}; ours is {ours}{})", published(.orgs), not_yet(.pending))]
     GenesisMismatch {
         /// Our hash.
         ours: String,
         /// `(organisation, their hash)`.
         orgs: Vec<(String, String)>,
+        /// Organisations that had not published a hash yet.
+        pending: Vec<String>,
     },
     /// The genesis built now differs from the one already published.
     #[error("genesis changed since its hash {published} was published (now {now}); remove {} to start over", state.display())]
@@ -144,6 +146,21 @@ fn list(orgs: &[(String, String)]) -> String {
         .map(|(o, w)| format!("{o} ({w})"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+fn published(orgs: &[(String, String)]) -> String {
+    orgs.iter()
+        .map(|(o, h)| format!("{o} published {h}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn not_yet(pending: &[String]) -> String {
+    if pending.is_empty() {
+        String::new()
+    } else {
+        format!("; not yet published: {}", pending.join(", "))
+    }
 }
 
 impl CeremonyError {
@@ -458,6 +475,7 @@ pub async fn wait_agreement(
             return Err(CeremonyError::GenesisMismatch {
                 ours: hex::encode(ours),
                 orgs: differing,
+                pending: pending.into_iter().map(|(o, _)| o).collect(),
             }
             .into());
         }

@@ -20,6 +20,11 @@ pub struct CheckArgs {
     /// A genesis file: every validator in it must be in the committee.
     #[arg(long)]
     genesis: Option<PathBuf>,
+    /// The ceremony manifest: every organisation's (DNSSEC-verified) key must be in the committee.
+    #[arg(long)]
+    manifest: Option<PathBuf>,
+    #[command(flatten)]
+    dns: crate::cli::run::DnsSource,
     /// How long blocks may take to advance, e.g. 30s, 2m, 500ms.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     window: Duration,
@@ -56,8 +61,34 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     })
 }
 
-fn expectation(args: &CheckArgs) -> Result<Expectation, Error> {
+/// The expected committee; `Err(Ok(code))` when the manifest's organisations are not all secure.
+fn expectation(args: &CheckArgs) -> Result<Result<Expectation, u8>, Error> {
     let mut expect = Expectation::default();
+    if let Some(path) = &args.manifest {
+        let manifest = dnsceremony::manifest::Manifest::load(path)?;
+        let options = crate::cli::run::verify_options(&manifest, &args.dns)?;
+        let rt = crate::cli::runtime()?;
+        let report = rt.block_on(dnsceremony::verify::Session::new(options).verify(&manifest));
+        if !report.complete() {
+            let who: Vec<String> = report
+                .orgs
+                .iter()
+                .filter(|o| o.status != dnsceremony::verify::Status::Secure)
+                .map(|o| format!("{} {}", o.name, o.status.as_str()))
+                .collect();
+            crate::cli::report_line(&format!(
+                "cannot check the committee: not every organisation is secure ({}: {})",
+                path.display(),
+                who.join(", ")
+            ));
+            return Ok(Err(report.exit_code()));
+        }
+        for (org, peer) in report.secure_peers() {
+            expect
+                .validators
+                .push((org.name.clone(), peer.enode_key.to_string()));
+        }
+    }
     if let Some(dir) = &args.keys {
         expect.own_key = Some(hex::encode(crate::cli::own_node_key(dir)?));
     }
@@ -74,7 +105,7 @@ fn expectation(args: &CheckArgs) -> Result<Expectation, Error> {
                 .push((format!("validator {}", &key[..16]), key));
         }
     }
-    Ok(expect)
+    Ok(Ok(expect))
 }
 
 /// The alarm's details, as the hook sees them.
@@ -137,7 +168,10 @@ fn show(args: &CheckArgs, report: &CheckReport) {
 
 /// Run `dnsceremony check`.
 pub fn run(args: CheckArgs) -> crate::cli::Outcome {
-    let expect = expectation(&args)?;
+    let expect = match expectation(&args)? {
+        Ok(e) => e,
+        Err(code) => return Ok(code),
+    };
     let client = Client::new(&args.rpc, Duration::from_secs(10)).map_err(|e| Error::Usage {
         flag: "--rpc",
         why: e.to_string(),
