@@ -54,6 +54,23 @@ pub enum Phase {
     Confirmed,
 }
 
+impl Phase {
+    /// The name used in the state file and in progress lines.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Started => "started",
+            Phase::Keys => "keys",
+            Phase::Published => "published",
+            Phase::PeersSecure => "peers_secure",
+            Phase::GenesisBuilt => "genesis_built",
+            Phase::HashPublished => "hash_published",
+            Phase::Agreed => "agreed",
+            Phase::NodeStarted => "node_started",
+            Phase::Confirmed => "confirmed",
+        }
+    }
+}
+
 /// JSON schema name of [`State`].
 pub const STATE_SCHEMA: &str = "dnsceremony.ceremony/v1";
 
@@ -655,4 +672,43 @@ pub async fn run(cfg: &Config, progress: &mut dyn FnMut(Event)) -> Result<Runnin
     }
     reach(&mut state, Phase::Confirmed, progress)?;
     Ok(running)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phase_names_match_the_state_file() {
+        for p in [
+            Phase::Started,
+            Phase::PeersSecure,
+            Phase::NodeStarted,
+            Phase::Confirmed,
+        ] {
+            let json = serde_json::to_string(&p).unwrap();
+            assert_eq!(json, format!("\"{}\"", p.as_str()));
+        }
+        assert!(Phase::HashPublished > Phase::GenesisBuilt);
+    }
+
+    #[test]
+    fn state_round_trips_and_refuses_other_schemas() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ceremony.json");
+        assert_eq!(load_state(&path).unwrap(), None);
+        let s = State {
+            schema: STATE_SCHEMA.into(),
+            ceremony_id: "ab".repeat(32),
+            org: "org1".into(),
+            phase: Phase::Agreed,
+            genesis_hash: Some("cd".repeat(32)),
+        };
+        save(&path, &s).unwrap();
+        assert_eq!(load_state(&path).unwrap(), Some(s));
+        std::fs::write(&path, b"{\"schema\":\"other/v9\",\"ceremony_id\":\"\",\"org\":\"\",\"phase\":\"keys\",\"genesis_hash\":null}").unwrap();
+        assert!(load_state(&path).is_err());
+        std::fs::write(&path, b"{").unwrap();
+        assert!(load_state(&path).is_err());
+    }
 }

@@ -135,13 +135,13 @@ pub struct RunArgs {
 
 fn say(e: &Event) -> String {
     match e {
-        Event::Resumed(p) => format!("resumed: the ceremony had reached {p:?}"),
+        Event::Resumed(p) => format!("resumed: the ceremony had reached {}", p.as_str()),
         Event::Keys {
             generated: true,
             enode_key,
         } => format!("keys: made new keys, enode key {enode_key}"),
         Event::Keys { enode_key, .. } => format!("keys: found, enode key {enode_key}"),
-        Event::Reached(p) => format!("phase: {p:?}"),
+        Event::Reached(p) => format!("phase: {}", p.as_str()),
         Event::Waiting { what, orgs } => format!(
             "waiting for {what}: {}",
             orgs.iter()
