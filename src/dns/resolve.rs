@@ -325,7 +325,13 @@ impl Resolver {
                 why: format!("no trust anchor covers {}", dotless(name)),
             };
         };
-        let mut zone = match self.deepest_known(name, &anchor) {
+        // A DS RRset lives at the parent side of a cut: start above the name.
+        let start = if rtype == RecordType::DS && !name.is_root() && name != &anchor {
+            name.base_name()
+        } else {
+            name.clone()
+        };
+        let mut zone = match self.deepest_known(&start, &anchor) {
             Some(z) => z,
             None => match self.anchor_zone(&anchor).await {
                 Ok(z) => z,
@@ -500,7 +506,12 @@ impl Resolver {
                 .iter()
                 .filter(|r| r.record_type() == RecordType::NS)
                 .map(|r| r.name.clone())
-                .find(|c| c != &zone.zone && zone.zone.zone_of(c) && c.zone_of(name));
+                .find(|c| {
+                    c != &zone.zone
+                        && zone.zone.zone_of(c)
+                        && c.zone_of(name)
+                        && !(rtype == RecordType::DS && c == name)
+                });
             if let Some(child) = child {
                 return match self.referral(zone, &child, msg).await {
                     Ok(z) => Step::Descend(z),
@@ -893,9 +904,8 @@ impl Resolver {
             let cut = name.trim_to(depth as usize);
             match self.lookup(&cut, RecordType::DS).await {
                 Lookup::Insecure { at_zone, why } => return Lookup::Insecure { at_zone, why },
-                Lookup::Absent { .. } => {}
-                // A signed cut (or an error on the way): the answer should have been signed.
-                Lookup::Secure { .. } => return missing,
+                // Not a cut, or a signed cut: the chain goes on below.
+                Lookup::Absent { .. } | Lookup::Secure { .. } => {}
                 other => return other,
             }
             depth += 1;
