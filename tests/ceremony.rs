@@ -293,6 +293,46 @@ fn four_organisations_confirm_and_a_killed_run_resumes() {
         );
     }
 
+    // `genesis` on its own builds the very same bytes from DNS.
+    let out_path = base.path().join("genesis-cli.json");
+    let genesis_cli = |extra: &[&str]| {
+        Command::new(CLI)
+            .args([
+                "genesis",
+                "--manifest",
+                mdir.join("manifest.toml").to_str().unwrap(),
+            ])
+            .args(["--out", out_path.to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = genesis_cli(&["--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["schema"], "dnsceremony.genesis/v1");
+    assert_eq!(report["sha256"], hash.as_str());
+    assert_eq!(report["validators"].as_array().unwrap().len(), 4);
+    assert_eq!(std::fs::read(&out_path).unwrap(), genesis);
+    std::fs::write(&out_path, b"{}\n").unwrap();
+    let out = genesis_cli(&[]);
+    assert_eq!(
+        out.status.code(),
+        Some(8),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&out_path).unwrap(), b"{}\n");
+    let out = genesis_cli(&["--force"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with(&hash));
+    assert_eq!(std::fs::read(&out_path).unwrap(), genesis);
+
     // Every node passes check against the genesis.
     for r in &runs {
         let out = Command::new(CLI)

@@ -37,6 +37,9 @@ pub struct CheckArgs {
     /// Run this command (via sh -c) on an alarm; details in DNSCEREMONY_ALARM, DNSCEREMONY_MISSING.
     #[arg(long)]
     alarm_cmd: Option<String>,
+    /// POST the alarm (JSON, schema dnsceremony.alarm/v1) to this http:// URL.
+    #[arg(long)]
+    alarm_webhook: Option<String>,
     /// Print one JSON document per check (schema dnsceremony.check/v1).
     #[arg(long)]
     json: bool,
@@ -118,18 +121,27 @@ struct Alarm<'a> {
     advancing: bool,
 }
 
-fn raise(args: &CheckArgs, report: &CheckReport) {
+async fn raise(args: &CheckArgs, report: &CheckReport) {
     let problem = report.problem();
     crate::cli::report_line(&format!("alarm ({}: {problem})", report.rpc));
+    let details = serde_json::to_string(&Alarm {
+        schema: "dnsceremony.alarm/v1",
+        rpc: &report.rpc,
+        problem: problem.clone(),
+        missing: &report.missing,
+        advancing: report.advancing,
+    })
+    .unwrap_or_default();
+    if let Some(url) = &args.alarm_webhook {
+        let sent = match Client::new(url, Duration::from_secs(10)) {
+            Ok(c) => c.webhook(&details).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sent {
+            crate::cli::report_line(&format!("alarm webhook failed ({url}: {e})"));
+        }
+    }
     if let Some(cmd) = &args.alarm_cmd {
-        let details = serde_json::to_string(&Alarm {
-            schema: "dnsceremony.alarm/v1",
-            rpc: &report.rpc,
-            problem: problem.clone(),
-            missing: &report.missing,
-            advancing: report.advancing,
-        })
-        .unwrap_or_default();
         let status = std::process::Command::new("sh")
             .arg("-c")
             .arg(cmd)
@@ -183,7 +195,7 @@ pub fn run(args: CheckArgs) -> crate::cli::Outcome {
             let report = rpc::check(&client, &expect, args.window).await?;
             show(&args, &report);
             if !report.ok && last_ok != Some(false) {
-                raise(&args, &report);
+                raise(&args, &report).await;
             } else if report.ok && last_ok == Some(false) && !args.json {
                 crate::cli::print("recovered: the check is green again\n");
             }
