@@ -24,7 +24,7 @@ pub struct CheckArgs {
     #[arg(long)]
     manifest: Option<PathBuf>,
     #[command(flatten)]
-    dns: crate::cli::run::DnsSource,
+    dns: crate::cli::dnsargs::DnsArgs,
     /// How long blocks may take to advance, e.g. 30s, 2m, 500ms.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     window: Duration,
@@ -69,7 +69,7 @@ fn expectation(args: &CheckArgs) -> Result<Result<Expectation, u8>, Error> {
     let mut expect = Expectation::default();
     if let Some(path) = &args.manifest {
         let manifest = dnsceremony::manifest::Manifest::load(path)?;
-        let options = crate::cli::run::verify_options(&manifest, &args.dns)?;
+        let options = args.dns.options(&manifest)?;
         let rt = crate::cli::runtime()?;
         let report = rt.block_on(dnsceremony::verify::Session::new(options).verify(&manifest));
         if !report.complete() {
