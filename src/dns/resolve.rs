@@ -169,6 +169,13 @@ enum ZoneState {
 
 type Cell = Arc<OnceCell<ZoneState>>;
 
+fn state_zone(state: &ZoneState) -> &Name {
+    match state {
+        ZoneState::Secure { chain, .. } => &chain.zone,
+        ZoneState::Insecure { at_zone, .. } => at_zone,
+    }
+}
+
 /// One run's resolution machinery: transport, anchors, caches.
 #[derive(Debug)]
 pub struct Resolver {
@@ -177,6 +184,7 @@ pub struct Resolver {
     source: Source,
     zones: Mutex<HashMap<Name, Cell>>,
     addrs: Mutex<HashMap<Name, Vec<SocketAddr>>>,
+    cuts: Mutex<HashMap<Name, Arc<tokio::sync::Mutex<bool>>>>,
 }
 
 /// Longest chain of referrals / cuts followed for one name.
@@ -203,6 +211,7 @@ impl Resolver {
             source,
             zones: Mutex::new(HashMap::new()),
             addrs: Mutex::new(HashMap::new()),
+            cuts: Mutex::new(HashMap::new()),
         }
     }
 
@@ -278,6 +287,11 @@ impl Resolver {
         out
     }
 
+    fn cut_lock(&self, label: &Name) -> Arc<tokio::sync::Mutex<bool>> {
+        let mut c = self.cuts.lock().unwrap_or_else(|e| e.into_inner());
+        c.entry(label.clone()).or_default().clone()
+    }
+
     fn cell(&self, zone: &Name) -> Cell {
         let mut z = self.zones.lock().unwrap_or_else(|e| e.into_inner());
         z.entry(zone.clone()).or_default().clone()
@@ -348,6 +362,25 @@ impl Resolver {
                     }
                 }
             };
+            // Lookups that go through the same label below this zone ask one at a time until
+            // the cut there is known, so one referral and one DNSKEY fetch serve them all.
+            let lock = (name.num_labels() > chain.zone.num_labels())
+                .then(|| self.cut_lock(&name.trim_to(chain.zone.num_labels() as usize + 1)));
+            let mut guard = match &lock {
+                Some(m) => Some(m.lock().await),
+                None => None,
+            };
+            if guard.is_some() {
+                if let Some(deeper) = self.deepest_known(&start, &anchor) {
+                    if state_zone(&deeper).num_labels() > chain.zone.num_labels() {
+                        zone = deeper;
+                        continue;
+                    }
+                }
+                if guard.as_deref() == Some(&true) {
+                    guard = None;
+                }
+            }
             let servers = self.servers_of(&zone);
             let msg = match self
                 .transport
@@ -362,6 +395,20 @@ impl Resolver {
                     }
                 }
             };
+            if let Some(child) = referral_child(&msg, &chain.zone, name, rtype) {
+                match self.referral(&chain, &child, &msg).await {
+                    Ok(z) => {
+                        zone = z;
+                        continue;
+                    }
+                    Err(l) => return l,
+                }
+            }
+            // No cut at that label as seen from this zone: stop serialising there.
+            if let Some(g) = guard.as_mut() {
+                **g = true;
+            }
+            drop(guard);
             match self.step(&chain, &servers, name, rtype, &msg).await {
                 Step::Done(l) => return l,
                 Step::Descend(z) => zone = z,
@@ -499,25 +546,11 @@ impl Resolver {
             }
         }
         let rcode = msg.metadata.response_code;
-        // Referral: NS for a child zone between this zone and the name, not authoritative.
-        if rcode == ResponseCode::NoError && !msg.metadata.authoritative {
-            let child = msg
-                .authorities
-                .iter()
-                .filter(|r| r.record_type() == RecordType::NS)
-                .map(|r| r.name.clone())
-                .find(|c| {
-                    c != &zone.zone
-                        && zone.zone.zone_of(c)
-                        && c.zone_of(name)
-                        && !(rtype == RecordType::DS && c == name)
-                });
-            if let Some(child) = child {
-                return match self.referral(zone, &child, msg).await {
-                    Ok(z) => Step::Descend(z),
-                    Err(l) => Step::Done(l),
-                };
-            }
+        if let Some(child) = referral_child(msg, &zone.zone, name, rtype) {
+            return match self.referral(zone, &child, msg).await {
+                Ok(z) => Step::Descend(z),
+                Err(l) => Step::Done(l),
+            };
         }
         // A negative answer: NXDOMAIN or NODATA, proven by NSEC/NSEC3 of the zone.
         let nxdomain = rcode == ResponseCode::NXDomain;
@@ -940,6 +973,26 @@ impl Resolver {
         }
         missing
     }
+}
+
+/// The child zone a referral from `zone` points to, on the way to `name`.
+fn referral_child(msg: &Message, zone: &Name, name: &Name, rtype: RecordType) -> Option<Name> {
+    if msg.metadata.response_code != ResponseCode::NoError
+        || msg.metadata.authoritative
+        || msg.answers.iter().any(|r| &r.name == name)
+    {
+        return None;
+    }
+    msg.authorities
+        .iter()
+        .filter(|r| r.record_type() == RecordType::NS)
+        .map(|r| r.name.clone())
+        .find(|c| {
+            c != zone
+                && zone.zone_of(c)
+                && c.zone_of(name)
+                && !(rtype == RecordType::DS && c == name)
+        })
 }
 
 /// What one answer led to.
