@@ -378,6 +378,34 @@ async fn iterative_and_resolver_modes_give_the_same_verdicts() {
     );
     assert!(s.resolver().chain(&n("com.")).is_some());
 
+    // wait's poll: an organisation that was secure and whose zone serial did not move keeps
+    // its verdict for one SOA query, asked of the zone's own servers.
+    let before = s.queries_sent();
+    assert_eq!(s.probe_serial(&n("ogr1.com.")).await, Some(1));
+    assert_eq!(s.queries_sent() - before, 1);
+    let mut previous = s.verify(&lab.manifest).await;
+    for i in [0, 4] {
+        let o = &mut previous.orgs[i];
+        o.status = Status::Secure;
+        o.serial = Some(1);
+    }
+    let again = s.poll(&lab.manifest, Some(&previous)).await;
+    assert_eq!(again.orgs[0], previous.orgs[0]);
+    assert_eq!(
+        again.orgs[4], previous.orgs[4],
+        "unchanged serial: verdict kept"
+    );
+    assert_eq!(
+        again.orgs[1].status,
+        Status::Bogus,
+        "not secure: checked again"
+    );
+    // A serial that moved makes the organisation be checked again.
+    previous.orgs[4].serial = Some(0);
+    let again = s.poll(&lab.manifest, Some(&previous)).await;
+    assert_eq!(again.orgs[4].status, Status::Pending);
+    assert_eq!(again.orgs[4].serial, Some(1));
+
     let s = session(&lab, true);
     check_lookups(&s).await;
     check_verify(&s, &lab).await;

@@ -448,7 +448,7 @@ impl Resolver {
         if !answer.is_empty() {
             let sigs = sigs_for(&msg.answers, name, rtype);
             if sigs.is_empty() {
-                return Step::Done(self.unsigned(zone, name, rtype).await);
+                return Step::Done(self.unsigned(zone, servers, name, rtype).await);
             }
             let zone = match self.signing_zone(zone, servers, name, rtype, &sigs).await {
                 Ok(z) => z,
@@ -533,7 +533,7 @@ impl Resolver {
             .map(|s| s.input().signer_name.clone())
             .collect();
         if signers.is_empty() {
-            return Step::Done(self.unsigned(zone, name, rtype).await);
+            return Step::Done(self.unsigned(zone, servers, name, rtype).await);
         }
         let claimed = soa_owner.unwrap_or_else(|| signers[0].clone());
         let zone = if claimed == zone.zone {
@@ -887,7 +887,13 @@ impl Resolver {
 
     /// An answer without any signature from a zone known to be signed: find out whether an
     /// unsigned delegation lies between the zone and the name (then insecure), else bogus.
-    async fn unsigned(&self, zone: &ZoneChain, name: &Name, rtype: RecordType) -> Lookup {
+    async fn unsigned(
+        &self,
+        zone: &Arc<ZoneChain>,
+        servers: &[SocketAddr],
+        name: &Name,
+        rtype: RecordType,
+    ) -> Lookup {
         let missing = Lookup::Bogus {
             why: BogusReason::NoRrsig {
                 name: name.clone(),
@@ -902,13 +908,35 @@ impl Resolver {
         let mut depth = zone.zone.num_labels() + 1;
         while depth <= stop {
             let cut = name.trim_to(depth as usize);
+            depth += 1;
+            let known = self
+                .zones
+                .lock()
+                .ok()
+                .and_then(|z| z.get(&cut).and_then(|c| c.get().cloned()));
+            match known {
+                Some(ZoneState::Secure { .. }) => continue,
+                Some(ZoneState::Insecure { at_zone, why }) => {
+                    return Lookup::Insecure { at_zone, why }
+                }
+                None => {}
+            }
             match self.lookup(&cut, RecordType::DS).await {
                 Lookup::Insecure { at_zone, why } => return Lookup::Insecure { at_zone, why },
-                // Not a cut, or a signed cut: the chain goes on below.
-                Lookup::Absent { .. } | Lookup::Secure { .. } => {}
+                // Not a cut: the chain goes on below.
+                Lookup::Absent { .. } => {}
+                // A signed cut: the zone's keys must validate (this names e.g. a missing
+                // DNSKEY set), and the chain goes on below it.
+                Lookup::Secure { .. } => {
+                    if let Err(l) = self
+                        .signing_zone_named(zone, servers, name, rtype, &cut)
+                        .await
+                    {
+                        return l;
+                    }
+                }
                 other => return other,
             }
-            depth += 1;
         }
         missing
     }
