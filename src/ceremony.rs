@@ -150,6 +150,16 @@ pub enum CeremonyError {
         /// What is wrong.
         why: String,
     },
+    /// The key directory holds keys of the other profile.
+    #[error("key directory {}: holds {found} keys but the manifest's profile is {wanted}", dir.display())]
+    KeyProfile {
+        /// The key directory.
+        dir: PathBuf,
+        /// The profile of the keys found.
+        found: &'static str,
+        /// The manifest's profile.
+        wanted: &'static str,
+    },
     /// The client stopped before the check turned green.
     #[error("the client exited before the network was confirmed: {status}")]
     NodeExited {
@@ -185,7 +195,9 @@ impl CeremonyError {
     pub fn exit_code(&self) -> u8 {
         use crate::exit;
         match self {
-            CeremonyError::UnknownOrg { .. } | CeremonyError::State { .. } => exit::BAD_INPUT,
+            CeremonyError::UnknownOrg { .. }
+            | CeremonyError::State { .. }
+            | CeremonyError::KeyProfile { .. } => exit::BAD_INPUT,
             CeremonyError::NotSecure { .. } | CeremonyError::GenesisRecord { .. } => exit::SECURITY,
             CeremonyError::Deadline { .. } => exit::PENDING,
             CeremonyError::GenesisMismatch { .. } | CeremonyError::GenesisChanged { .. } => {
@@ -358,7 +370,16 @@ pub fn ensure_keys(dir: &Path, manifest: &Manifest) -> Result<(Identity, bool), 
     .iter()
     .any(|f| dir.join(f).exists());
     if any {
-        return Ok((Identity::load(dir)?, false));
+        let id = Identity::load(dir)?;
+        if id.profile() != manifest.profile {
+            return Err(CeremonyError::KeyProfile {
+                dir: dir.to_path_buf(),
+                found: id.profile().as_str(),
+                wanted: manifest.profile.as_str(),
+            }
+            .into());
+        }
+        return Ok((id, false));
     }
     std::fs::create_dir_all(dir).map_err(|source| Error::Write {
         path: dir.to_path_buf(),

@@ -20,8 +20,12 @@ const ORGS: [(&str, &str, &str); 4] = [
 ];
 
 fn lab() -> Hierarchy {
+    lab_of(4)
+}
+
+fn lab_of(n: usize) -> Hierarchy {
     Hierarchy::builder()
-        .zones(ORGS.iter().map(|(_, zone, _)| {
+        .zones(ORGS[..n].iter().map(|(_, zone, _)| {
             OrgZone::new(zone).signing(Signing::Dynamic {
                 algorithm: Algorithm::EcdsaP256,
                 nsec3: None,
@@ -34,14 +38,19 @@ fn lab() -> Hierarchy {
 
 /// The manifest every organisation receives (template mode when `template` is set).
 fn manifest(lab: &Hierarchy, template: bool) -> String {
+    manifest_of(lab, template, "v1", 4)
+}
+
+/// The manifest for the first `n` organisations in `profile`.
+fn manifest_of(lab: &Hierarchy, template: bool, profile: &str, n: usize) -> String {
     let mut m =
         format!(
-        "[ceremony]\nname = \"loopback-net\"\nprofile = \"v1\"\n\n[genesis]\nchain_id = 65110000\n\
+        "[ceremony]\nname = \"loopback-net\"\nprofile = \"{profile}\"\n\n[genesis]\nchain_id = 65110000\n\
          operator = \"0x{op}\"\nepoch_period = 30\n{tpl}\n",
         op = "ab".repeat(20),
         tpl = if template { "template = \"genesis.template.json\"\n" } else { "" }
     );
-    for (name, _, host) in ORGS {
+    for (name, _, host) in &ORGS[..n] {
         m.push_str(&format!(
             "[[orgs]]\nname = \"{name}\"\nhost = \"{host}\"\n\n"
         ));
@@ -513,4 +522,86 @@ fn alarms_name_what_is_wrong() {
 
     // A healthy node stays green against the manifest.
     assert_eq!(check(&runs[3], &mdir, "3s").status.code(), Some(0));
+}
+
+#[test]
+fn legacy_profile_ceremony_confirms() {
+    let lab = lab_of(2);
+    let base = tempfile::tempdir().unwrap();
+    let mdir = base.path().join("manifest");
+    std::fs::create_dir(&mdir).unwrap();
+    std::fs::write(
+        mdir.join("manifest.toml"),
+        manifest_of(&lab, false, "v0.7", 2),
+    )
+    .unwrap();
+    let mut runs: Vec<Run> = (0..2)
+        .map(|i| Run::start(&lab, base.path(), i, &mdir))
+        .collect();
+    wait_for(&mut runs, "both nodes confirmed", 120, |r| {
+        if let Some(code) = r.exited() {
+            panic!("{} exited with {code}:\n{}", r.datadir.display(), r.log());
+        }
+        r.phase() == "confirmed"
+    });
+    let genesis: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(runs[0].datadir.join("genesis.json")).unwrap())
+            .unwrap();
+    let users = genesis["config"]["autonityContract"]["users"]
+        .as_array()
+        .unwrap();
+    assert_eq!(users.len(), 2);
+    assert!(users.iter().all(|u| u["type"] == "validator"));
+    // v0.7 keys: a nodekey, and the client was started with --nodekey, without --consensus.port.
+    assert!(runs[0].keys.join("nodekey").exists());
+    let log = runs[0].log();
+    let started = log
+        .lines()
+        .find(|l| l.starts_with("client started: "))
+        .unwrap();
+    assert!(
+        started.contains("--nodekey") && started.contains("--mine"),
+        "{started}"
+    );
+    assert!(!started.contains("--consensus.port"), "{started}");
+    let statics: Vec<String> = serde_json::from_slice(
+        &std::fs::read(runs[0].datadir.join("node").join("static-nodes.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(statics.len(), 1);
+    assert!(statics[0].ends_with("@127.0.0.2:30303"), "{statics:?}");
+
+    // v1 keys in a v0.7 ceremony are refused before anything is published.
+    let wrong = base.path().join("wrong-keys");
+    std::fs::create_dir(&wrong).unwrap();
+    dnsceremony::identity::Identity::generate(dnsceremony::manifest::Profile::V1)
+        .write_new(&wrong)
+        .unwrap();
+    let z = lab.zone(ORGS[0].1).unwrap();
+    let out = Command::new(CLI)
+        .arg("run")
+        .args(["--manifest", mdir.join("manifest.toml").to_str().unwrap()])
+        .args([
+            "--org",
+            "org1",
+            "--keys",
+            wrong.to_str().unwrap(),
+            "--ip",
+            "127.0.0.1",
+        ])
+        .args(["--server", &z.server.to_string()])
+        .args(["--tsig", z.tsig.as_ref().unwrap().file.to_str().unwrap()])
+        .args([
+            "--datadir",
+            base.path().join("wrong-data").to_str().unwrap(),
+        ])
+        .args(["--autonity", STANDIN])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("holds v1 keys but the manifest's profile is v0.7"),
+        "{stderr}"
+    );
 }

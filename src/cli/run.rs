@@ -56,7 +56,10 @@ pub struct RunArgs {
     /// Treasury address (v1); default: the node's own address.
     #[arg(long)]
     treasury: Option<String>,
-    /// The client's JSON-RPC port (on 127.0.0.1).
+    /// The client's JSON-RPC address (`--http.addr`; 0.0.0.0 to serve other hosts).
+    #[arg(long, default_value = "127.0.0.1")]
+    rpc_addr: IpAddr,
+    /// The client's JSON-RPC port.
     #[arg(long, default_value_t = 8545)]
     rpc_port: u16,
     /// TTL of our records.
@@ -129,7 +132,7 @@ pub fn run(args: RunArgs) -> crate::cli::Outcome {
         verify,
         datadir: args.datadir,
         client,
-        http_addr: IpAddr::from([127, 0, 0, 1]),
+        http_addr: args.rpc_addr,
         http_port: args.rpc_port,
         check_window: args.check_window,
         timeouts: Timeouts::default(),
