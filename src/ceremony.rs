@@ -54,6 +54,23 @@ pub enum Phase {
     Confirmed,
 }
 
+impl Phase {
+    /// The name used in the state file and in progress lines.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Started => "started",
+            Phase::Keys => "keys",
+            Phase::Published => "published",
+            Phase::PeersSecure => "peers_secure",
+            Phase::GenesisBuilt => "genesis_built",
+            Phase::HashPublished => "hash_published",
+            Phase::Agreed => "agreed",
+            Phase::NodeStarted => "node_started",
+            Phase::Confirmed => "confirmed",
+        }
+    }
+}
+
 /// JSON schema name of [`State`].
 pub const STATE_SCHEMA: &str = "dnsceremony.ceremony/v1";
 
@@ -106,12 +123,14 @@ pub enum CeremonyError {
         orgs: Vec<(String, String)>,
     },
     /// Organisations published another genesis hash than ours.
-    #[error("genesis mismatch: ours is {ours}; {}", list(.orgs))]
+    #[error("genesis mismatch ({}; ours is {ours}{})", published(.orgs), not_yet(.pending))]
     GenesisMismatch {
         /// Our hash.
         ours: String,
         /// `(organisation, their hash)`.
         orgs: Vec<(String, String)>,
+        /// Organisations that had not published a hash yet.
+        pending: Vec<String>,
     },
     /// The genesis built now differs from the one already published.
     #[error("genesis changed since its hash {published} was published (now {now}); remove {} to start over", state.display())]
@@ -131,6 +150,16 @@ pub enum CeremonyError {
         /// What is wrong.
         why: String,
     },
+    /// The key directory holds keys of the other profile.
+    #[error("key directory {}: holds {found} keys but the manifest's profile is {wanted}", dir.display())]
+    KeyProfile {
+        /// The key directory.
+        dir: PathBuf,
+        /// The profile of the keys found.
+        found: &'static str,
+        /// The manifest's profile.
+        wanted: &'static str,
+    },
     /// The client stopped before the check turned green.
     #[error("the client exited before the network was confirmed: {status}")]
     NodeExited {
@@ -146,12 +175,29 @@ fn list(orgs: &[(String, String)]) -> String {
         .join(", ")
 }
 
+fn published(orgs: &[(String, String)]) -> String {
+    orgs.iter()
+        .map(|(o, h)| format!("{o} published {h}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn not_yet(pending: &[String]) -> String {
+    if pending.is_empty() {
+        String::new()
+    } else {
+        format!("; not yet published: {}", pending.join(", "))
+    }
+}
+
 impl CeremonyError {
     /// The exit status each failure maps to.
     pub fn exit_code(&self) -> u8 {
         use crate::exit;
         match self {
-            CeremonyError::UnknownOrg { .. } | CeremonyError::State { .. } => exit::BAD_INPUT,
+            CeremonyError::UnknownOrg { .. }
+            | CeremonyError::State { .. }
+            | CeremonyError::KeyProfile { .. } => exit::BAD_INPUT,
             CeremonyError::NotSecure { .. } | CeremonyError::GenesisRecord { .. } => exit::SECURITY,
             CeremonyError::Deadline { .. } => exit::PENDING,
             CeremonyError::GenesisMismatch { .. } | CeremonyError::GenesisChanged { .. } => {
@@ -324,7 +370,16 @@ pub fn ensure_keys(dir: &Path, manifest: &Manifest) -> Result<(Identity, bool), 
     .iter()
     .any(|f| dir.join(f).exists());
     if any {
-        return Ok((Identity::load(dir)?, false));
+        let id = Identity::load(dir)?;
+        if id.profile() != manifest.profile {
+            return Err(CeremonyError::KeyProfile {
+                dir: dir.to_path_buf(),
+                found: id.profile().as_str(),
+                wanted: manifest.profile.as_str(),
+            }
+            .into());
+        }
+        return Ok((id, false));
     }
     std::fs::create_dir_all(dir).map_err(|source| Error::Write {
         path: dir.to_path_buf(),
@@ -458,6 +513,7 @@ pub async fn wait_agreement(
             return Err(CeremonyError::GenesisMismatch {
                 ours: hex::encode(ours),
                 orgs: differing,
+                pending: pending.into_iter().map(|(o, _)| o).collect(),
             }
             .into());
         }
@@ -637,4 +693,43 @@ pub async fn run(cfg: &Config, progress: &mut dyn FnMut(Event)) -> Result<Runnin
     }
     reach(&mut state, Phase::Confirmed, progress)?;
     Ok(running)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phase_names_match_the_state_file() {
+        for p in [
+            Phase::Started,
+            Phase::PeersSecure,
+            Phase::NodeStarted,
+            Phase::Confirmed,
+        ] {
+            let json = serde_json::to_string(&p).unwrap();
+            assert_eq!(json, format!("\"{}\"", p.as_str()));
+        }
+        assert!(Phase::HashPublished > Phase::GenesisBuilt);
+    }
+
+    #[test]
+    fn state_round_trips_and_refuses_other_schemas() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ceremony.json");
+        assert_eq!(load_state(&path).unwrap(), None);
+        let s = State {
+            schema: STATE_SCHEMA.into(),
+            ceremony_id: "ab".repeat(32),
+            org: "org1".into(),
+            phase: Phase::Agreed,
+            genesis_hash: Some("cd".repeat(32)),
+        };
+        save(&path, &s).unwrap();
+        assert_eq!(load_state(&path).unwrap(), Some(s));
+        std::fs::write(&path, b"{\"schema\":\"other/v9\",\"ceremony_id\":\"\",\"org\":\"\",\"phase\":\"keys\",\"genesis_hash\":null}").unwrap();
+        assert!(load_state(&path).is_err());
+        std::fs::write(&path, b"{").unwrap();
+        assert!(load_state(&path).is_err());
+    }
 }

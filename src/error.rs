@@ -61,6 +61,9 @@ pub enum Error {
     /// Publishing (zone discovery, update, read-back) failed.
     #[error(transparent)]
     Update(Box<crate::dns::update::UpdateError>),
+    /// A trust anchor file is unreadable or malformed.
+    #[error(transparent)]
+    Anchor(#[from] crate::dns::anchor::AnchorError),
     /// An audit could not be carried out (bad anchor, bad zone name, no root server answered).
     #[error(transparent)]
     Audit(#[from] crate::audit::AuditError),
@@ -85,6 +88,7 @@ impl Error {
             Error::Ceremony(e) => e.exit_code(),
             Error::TsigKey(_) => exit::BAD_INPUT,
             Error::Update(e) => e.exit_code(),
+            Error::Anchor(_) => exit::BAD_INPUT,
             Error::Audit(e) => e.exit_code(),
         }
     }

@@ -171,7 +171,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), NodeError> {
         path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
         std::process::id()
     ));
-    std::fs::write(&tmp, bytes).map_err(err)?;
+    std::fs::write(&tmp, bytes).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        err(e)
+    })?;
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         err(e)
@@ -327,5 +330,43 @@ mod tests {
         let text = std::fs::read_to_string(&p).unwrap();
         assert_eq!(text, "[\n  \"enode://a\",\n  \"enode://b\"\n]\n");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}
+
+#[cfg(test)]
+mod supervise_tests {
+    use super::*;
+
+    fn spec_for(program: &str) -> NodeSpec {
+        NodeSpec {
+            program: program.into(),
+            format: Format::V07,
+            datadir: "/nonexistent".into(),
+            genesis: "/nonexistent/genesis.json".into(),
+            keys: "/nonexistent".into(),
+            port: 30303,
+            consensus_port: 20203,
+            network_id: 1,
+            ext_ip: "127.0.0.1".parse().unwrap(),
+            http_addr: "127.0.0.1".parse().unwrap(),
+            http_port: 8545,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failing_client_is_a_node_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let running = start(&spec_for("false"), &dir.path().join("node.log")).unwrap();
+        match running.supervise().await {
+            Err(e @ NodeError::Exited { .. }) => assert_eq!(e.exit_code(), crate::exit::NODE),
+            other => panic!("{other:?}"),
+        }
+        let running = start(&spec_for("true"), &dir.path().join("node.log")).unwrap();
+        assert!(running.supervise().await.unwrap().success());
+        let missing = start(
+            &spec_for("/nonexistent/autonity"),
+            &dir.path().join("node.log"),
+        );
+        assert!(matches!(missing, Err(NodeError::Spawn { .. })));
     }
 }

@@ -132,25 +132,12 @@ impl Client {
         };
         let body =
             json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
-        let mut stream = TcpStream::connect(&self.host_port).await.map_err(io)?;
-        let request = format!(
-            "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
-            self.path,
-            self.host_port,
-            body.len(),
-            body
-        );
-        stream.write_all(request.as_bytes()).await.map_err(io)?;
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await.map_err(io)?;
-        let split = find(&raw, b"\r\n\r\n").ok_or_else(|| malformed("no HTTP header end"))?;
-        let head = String::from_utf8_lossy(&raw[..split]);
-        let status = head.split_whitespace().nth(1).unwrap_or("");
-        if status != "200" {
+        let (status, raw) = self.post(&body).await.map_err(io)?;
+        if status != 200 {
             return Err(malformed("HTTP status is not 200"));
         }
         let answer: Value =
-            serde_json::from_slice(&raw[split + 4..]).map_err(|_| malformed("body is not JSON"))?;
+            serde_json::from_slice(&raw).map_err(|_| malformed("body is not JSON"))?;
         if let Some(err) = answer.get("error") {
             return Err(RpcError::Remote {
                 url: self.url.clone(),
@@ -167,6 +154,57 @@ impl Client {
             .get("result")
             .cloned()
             .ok_or_else(|| malformed("no result"))
+    }
+
+    /// POST a JSON body; the HTTP status and the response body.
+    async fn post(&self, body: &str) -> std::io::Result<(u16, Vec<u8>)> {
+        let mut stream = TcpStream::connect(&self.host_port).await?;
+        let request = format!(
+            "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+            self.path,
+            self.host_port,
+            body.len(),
+            body
+        );
+        stream.write_all(request.as_bytes()).await?;
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await?;
+        let bad =
+            || std::io::Error::new(std::io::ErrorKind::InvalidData, "not an HTTP/1.1 response");
+        let split = find(&raw, b"\r\n\r\n").ok_or_else(bad)?;
+        let head = String::from_utf8_lossy(&raw[..split]);
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(bad)?;
+        Ok((status, raw[split + 4..].to_vec()))
+    }
+
+    /// POST `body` (JSON) to this URL as a webhook; `Ok` on any 2xx status.
+    pub async fn webhook(&self, body: &str) -> Result<(), RpcError> {
+        let io = |source| RpcError::Io {
+            url: self.url.clone(),
+            source,
+        };
+        let fut = self.post(body);
+        let (status, _) = match tokio::time::timeout(self.timeout, fut).await {
+            Ok(r) => r.map_err(io)?,
+            Err(_) => {
+                return Err(RpcError::Timeout {
+                    url: self.url.clone(),
+                    secs: self.timeout.as_secs().max(1),
+                })
+            }
+        };
+        if !(200..300).contains(&status) {
+            return Err(RpcError::Malformed {
+                url: self.url.clone(),
+                method: "webhook POST".into(),
+                what: "HTTP status is not 2xx",
+            });
+        }
+        Ok(())
     }
 
     /// `eth_blockNumber` as a number.

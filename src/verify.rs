@@ -203,6 +203,48 @@ impl Session {
         report
     }
 
+    /// One poll of `wait`: an organisation that was secure and whose zone's SOA serial (asked
+    /// directly from its authoritative servers) did not move keeps its verdict at the cost of
+    /// one query; any other is checked again (its zone's cached keys dropped first).
+    pub async fn poll(&self, manifest: &Manifest, previous: Option<&VerifyReport>) -> VerifyReport {
+        let ceremony = manifest.ceremony_id();
+        let futures = manifest.orgs.iter().enumerate().map(|(i, org)| {
+            let before = previous
+                .and_then(|p| p.orgs.get(i))
+                .filter(|o| o.host == org.host);
+            let ceremony = &ceremony;
+            async move {
+                let zone = before.and_then(|b| b.zone.clone());
+                let serial = match &zone {
+                    Some(z) => self.probe_serial(z).await,
+                    None => None,
+                };
+                if let Some(b) = before {
+                    if b.status == Status::Secure && serial.is_some() && serial == b.serial {
+                        return b.clone();
+                    }
+                }
+                if let Some(z) = &zone {
+                    self.forget(z);
+                }
+                let mut report = self.verify_org(org, manifest.profile, ceremony).await;
+                report.serial = match (&report.zone, &zone) {
+                    (Some(now), Some(was)) if now == was => serial,
+                    (Some(now), _) => self.probe_serial(now).await,
+                    _ => None,
+                };
+                report
+            }
+        });
+        let orgs = join_all(futures.collect()).await;
+        let mut report = VerifyReport {
+            ceremony_id: ceremony,
+            orgs,
+        };
+        mark_duplicates(&mut report.orgs);
+        report
+    }
+
     /// Check one organisation.
     pub async fn verify_org(
         &self,

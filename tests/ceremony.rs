@@ -20,8 +20,12 @@ const ORGS: [(&str, &str, &str); 4] = [
 ];
 
 fn lab() -> Hierarchy {
+    lab_of(4)
+}
+
+fn lab_of(n: usize) -> Hierarchy {
     Hierarchy::builder()
-        .zones(ORGS.iter().map(|(_, zone, _)| {
+        .zones(ORGS[..n].iter().map(|(_, zone, _)| {
             OrgZone::new(zone).signing(Signing::Dynamic {
                 algorithm: Algorithm::EcdsaP256,
                 nsec3: None,
@@ -34,14 +38,19 @@ fn lab() -> Hierarchy {
 
 /// The manifest every organisation receives (template mode when `template` is set).
 fn manifest(lab: &Hierarchy, template: bool) -> String {
+    manifest_of(lab, template, "v1", 4)
+}
+
+/// The manifest for the first `n` organisations in `profile`.
+fn manifest_of(lab: &Hierarchy, template: bool, profile: &str, n: usize) -> String {
     let mut m =
         format!(
-        "[ceremony]\nname = \"loopback-net\"\nprofile = \"v1\"\n\n[genesis]\nchain_id = 65110000\n\
+        "[ceremony]\nname = \"loopback-net\"\nprofile = \"{profile}\"\n\n[genesis]\nchain_id = 65110000\n\
          operator = \"0x{op}\"\nepoch_period = 30\n{tpl}\n",
         op = "ab".repeat(20),
         tpl = if template { "template = \"genesis.template.json\"\n" } else { "" }
     );
-    for (name, _, host) in ORGS {
+    for (name, _, host) in &ORGS[..n] {
         m.push_str(&format!(
             "[[orgs]]\nname = \"{name}\"\nhost = \"{host}\"\n\n"
         ));
@@ -89,6 +98,16 @@ struct Run {
 
 impl Run {
     fn start(lab: &Hierarchy, base: &Path, i: usize, manifest_dir: &Path) -> Run {
+        Run::start_with(lab, base, i, manifest_dir, &[])
+    }
+
+    fn start_with(
+        lab: &Hierarchy,
+        base: &Path,
+        i: usize,
+        manifest_dir: &Path,
+        env: &[(&str, String)],
+    ) -> Run {
         let (name, zone, _) = ORGS[i];
         let z = lab.zone(zone).expect("zone");
         let tsig = z.tsig.as_ref().expect("dynamic zone");
@@ -107,6 +126,7 @@ impl Run {
             manifest_dir,
             name,
             i,
+            env,
         )
     }
 
@@ -117,6 +137,7 @@ impl Run {
         manifest_dir: &Path,
         name: &str,
         i: usize,
+        env: &[(&str, String)],
     ) -> Run {
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -140,6 +161,7 @@ impl Run {
             .args(["--rpc-port", &self.rpc_port.to_string()])
             .args(["--check-window", "3s"])
             .env("DNSCEREMONY_LOG", "info")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -251,6 +273,7 @@ fn four_organisations_confirm_and_a_killed_run_resumes() {
         &mdir,
         "org1",
         0,
+        &[],
     );
     runs.insert(0, restarted);
     runs.push(Run::start(&lab, base.path(), 3, &mdir));
@@ -278,6 +301,46 @@ fn four_organisations_confirm_and_a_killed_run_resumes() {
             genesis
         );
     }
+
+    // `genesis` on its own builds the very same bytes from DNS.
+    let out_path = base.path().join("genesis-cli.json");
+    let genesis_cli = |extra: &[&str]| {
+        Command::new(CLI)
+            .args([
+                "genesis",
+                "--manifest",
+                mdir.join("manifest.toml").to_str().unwrap(),
+            ])
+            .args(["--out", out_path.to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = genesis_cli(&["--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["schema"], "dnsceremony.genesis/v1");
+    assert_eq!(report["sha256"], hash.as_str());
+    assert_eq!(report["validators"].as_array().unwrap().len(), 4);
+    assert_eq!(std::fs::read(&out_path).unwrap(), genesis);
+    std::fs::write(&out_path, b"{}\n").unwrap();
+    let out = genesis_cli(&[]);
+    assert_eq!(
+        out.status.code(),
+        Some(8),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&out_path).unwrap(), b"{}\n");
+    let out = genesis_cli(&["--force"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with(&hash));
+    assert_eq!(std::fs::read(&out_path).unwrap(), genesis);
 
     // Every node passes check against the genesis.
     for r in &runs {
@@ -349,15 +412,196 @@ fn a_different_genesis_stops_everyone_naming_who_differs() {
             .lines()
             .find(|l| l.starts_with("dnsceremony: genesis mismatch"))
             .unwrap_or_else(|| panic!("no mismatch line:\n{log}"));
+        // Every organisation named as differing really differs; the others at most pending.
+        let named: Vec<&str> = ["org1", "org2", "org3", "org4"]
+            .into_iter()
+            .filter(|o| line.contains(&format!("{o} published")))
+            .collect();
         if i == 3 {
-            assert!(
-                line.contains("org1") && line.contains("org2") && line.contains("org3"),
-                "{line}"
-            );
+            assert!(!named.is_empty() && !named.contains(&"org4"), "{line}");
         } else {
-            assert!(line.contains("org4") && !line.contains("org1 ("), "{line}");
+            assert_eq!(named, ["org4"], "{line}");
         }
         // No client was started.
         assert!(!r.datadir.join("node.log").exists());
     }
+}
+
+fn check(r: &Run, mdir: &Path, window: &str) -> std::process::Output {
+    Command::new(CLI)
+        .args([
+            "check",
+            "--rpc",
+            &format!("http://127.0.0.1:{}", r.rpc_port),
+        ])
+        .args(["--keys", r.keys.to_str().unwrap()])
+        .args(["--manifest", mdir.join("manifest.toml").to_str().unwrap()])
+        .args(["--window", window])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn alarms_name_what_is_wrong() {
+    let lab = lab();
+    let base = tempfile::tempdir().unwrap();
+    let mdir = base.path().join("manifest");
+    std::fs::create_dir(&mdir).unwrap();
+    std::fs::write(mdir.join("manifest.toml"), manifest(&lab, false)).unwrap();
+    // org3's keys exist before its run starts (run uses them, makes none).
+    let org3_keys = base.path().join("org3").join("keys");
+    std::fs::create_dir_all(&org3_keys).unwrap();
+    let org3 = dnsceremony::identity::Identity::generate(dnsceremony::manifest::Profile::V1);
+    org3.write_new(&org3_keys).unwrap();
+    let org3_key = org3.public().enode_key.to_string();
+
+    // org1's client leaves org3 out of the committee; org2's client stops after block 8.
+    let mut runs = vec![
+        Run::start_with(
+            &lab,
+            base.path(),
+            0,
+            &mdir,
+            &[("AUTONITY_STANDIN_DROP_VALIDATOR", org3_key.clone())],
+        ),
+        Run::start_with(
+            &lab,
+            base.path(),
+            1,
+            &mdir,
+            &[("AUTONITY_STANDIN_STALL_AFTER", "8".into())],
+        ),
+        Run::start(&lab, base.path(), 2, &mdir),
+        Run::start(&lab, base.path(), 3, &mdir),
+    ];
+    wait_for(&mut runs, "clients started", 150, |r| {
+        matches!(r.phase().as_str(), "node_started" | "confirmed")
+    });
+    wait_for(&mut runs[1..], "org2-org4 confirmed", 60, |r| {
+        r.phase() == "confirmed"
+    });
+    assert!(runs[2].log().contains("keys: found"), "{}", runs[2].log());
+    assert_eq!(runs[0].phase(), "node_started");
+    wait_for(&mut runs[..1], "org1's own check to name org3", 30, |r| {
+        r.log()
+            .contains("on-chain check not green yet: missing from the committee: org3")
+    });
+
+    // Validator left out: the alarm names the organisation.
+    let out = check(&runs[0], &mdir, "3s");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(10), "{stderr}");
+    assert!(
+        stderr.contains("missing from the committee: org3"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("org1") && !stderr.contains("org2"),
+        "{stderr}"
+    );
+
+    // Stalled chain: once block 8 is reached, the alarm says blocks do not advance.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = check(&runs[1], &mdir, "2s");
+        if out.status.code() == Some(10) {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains("blocks do not advance (still at 8)"),
+                "{stderr}"
+            );
+            assert!(!stderr.contains("missing"), "{stderr}");
+            break;
+        }
+        assert_eq!(out.status.code(), Some(0));
+        assert!(
+            Instant::now() < deadline,
+            "the stalled chain never raised the alarm"
+        );
+    }
+
+    // A healthy node stays green against the manifest.
+    assert_eq!(check(&runs[3], &mdir, "3s").status.code(), Some(0));
+}
+
+#[test]
+fn legacy_profile_ceremony_confirms() {
+    let lab = lab_of(2);
+    let base = tempfile::tempdir().unwrap();
+    let mdir = base.path().join("manifest");
+    std::fs::create_dir(&mdir).unwrap();
+    std::fs::write(
+        mdir.join("manifest.toml"),
+        manifest_of(&lab, false, "v0.7", 2),
+    )
+    .unwrap();
+    let mut runs: Vec<Run> = (0..2)
+        .map(|i| Run::start(&lab, base.path(), i, &mdir))
+        .collect();
+    wait_for(&mut runs, "both nodes confirmed", 120, |r| {
+        if let Some(code) = r.exited() {
+            panic!("{} exited with {code}:\n{}", r.datadir.display(), r.log());
+        }
+        r.phase() == "confirmed"
+    });
+    let genesis: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(runs[0].datadir.join("genesis.json")).unwrap())
+            .unwrap();
+    let users = genesis["config"]["autonityContract"]["users"]
+        .as_array()
+        .unwrap();
+    assert_eq!(users.len(), 2);
+    assert!(users.iter().all(|u| u["type"] == "validator"));
+    // v0.7 keys: a nodekey, and the client was started with --nodekey, without --consensus.port.
+    assert!(runs[0].keys.join("nodekey").exists());
+    let log = runs[0].log();
+    let started = log
+        .lines()
+        .find(|l| l.starts_with("client started: "))
+        .unwrap();
+    assert!(
+        started.contains("--nodekey") && started.contains("--mine"),
+        "{started}"
+    );
+    assert!(!started.contains("--consensus.port"), "{started}");
+    let statics: Vec<String> = serde_json::from_slice(
+        &std::fs::read(runs[0].datadir.join("node").join("static-nodes.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(statics.len(), 1);
+    assert!(statics[0].ends_with("@127.0.0.2:30303"), "{statics:?}");
+
+    // v1 keys in a v0.7 ceremony are refused before anything is published.
+    let wrong = base.path().join("wrong-keys");
+    std::fs::create_dir(&wrong).unwrap();
+    dnsceremony::identity::Identity::generate(dnsceremony::manifest::Profile::V1)
+        .write_new(&wrong)
+        .unwrap();
+    let z = lab.zone(ORGS[0].1).unwrap();
+    let out = Command::new(CLI)
+        .arg("run")
+        .args(["--manifest", mdir.join("manifest.toml").to_str().unwrap()])
+        .args([
+            "--org",
+            "org1",
+            "--keys",
+            wrong.to_str().unwrap(),
+            "--ip",
+            "127.0.0.1",
+        ])
+        .args(["--server", &z.server.to_string()])
+        .args(["--tsig", z.tsig.as_ref().unwrap().file.to_str().unwrap()])
+        .args([
+            "--datadir",
+            base.path().join("wrong-data").to_str().unwrap(),
+        ])
+        .args(["--autonity", STANDIN])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("holds v1 keys but the manifest's profile is v0.7"),
+        "{stderr}"
+    );
 }

@@ -329,3 +329,108 @@ fn stops_cleanly_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn watch_alarms_on_the_transition_with_hook_and_webhook() {
+    use std::io::{Read, Write};
+    let (dir, g, keys) = setup(1);
+    let node = standin(dir.path(), &g, &keys, &["--standin.stall-after", "3"]);
+    // A one-shot webhook receiver.
+    let hook_listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook_port = hook_listener.local_addr().unwrap().port();
+    let receiver = std::thread::spawn(move || {
+        let (mut s, _) = hook_listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while !String::from_utf8_lossy(&buf).contains("\"schema\"") || !buf.ends_with(b"}") {
+            let n = s.read(&mut chunk).unwrap();
+            if n == 0 {
+                break;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        s.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+        String::from_utf8_lossy(&buf).into_owned()
+    });
+    let out_file = dir.path().join("alarms");
+    let cmd = format!("echo \"$DNSCEREMONY_PROBLEM\" >> {}", out_file.display());
+    let mut watch = Command::new(CLI)
+        .args(["check", "--rpc", &format!("http://127.0.0.1:{}", node.port)])
+        .args(["--window", "2s", "--watch", "--interval", "500ms"])
+        .args(["--alarm-cmd", &cmd])
+        .args([
+            "--alarm-webhook",
+            &format!("http://127.0.0.1:{hook_port}/hook"),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::fs::read_to_string(&out_file)
+        .unwrap_or_default()
+        .is_empty()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no alarm while watching a stalled chain"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Stay a little longer: no second alarm without a transition.
+    std::thread::sleep(Duration::from_secs(3));
+    let _ = watch.kill();
+    let out = watch.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.starts_with("ok: "), "green first: {stdout}");
+    assert_eq!(
+        stderr.matches("dnsceremony: alarm (").count(),
+        1,
+        "{stderr}"
+    );
+    let alarms = std::fs::read_to_string(&out_file).unwrap();
+    assert_eq!(
+        alarms.lines().collect::<Vec<_>>(),
+        ["blocks do not advance (still at 3)"]
+    );
+    let request = receiver.join().unwrap();
+    assert!(request.starts_with("POST /hook HTTP/1.1\r\n"), "{request}");
+    assert!(
+        request.contains("\"schema\":\"dnsceremony.alarm/v1\""),
+        "{request}"
+    );
+    assert!(request.contains("\"advancing\":false"), "{request}");
+}
+
+#[test]
+fn watching_an_unreachable_node_alarms_once_and_keeps_watching() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("alarms");
+    let cmd = format!("echo \"$DNSCEREMONY_PROBLEM\" >> {}", out_file.display());
+    let port = free_port();
+    let mut watch = Command::new(CLI)
+        .args(["check", "--rpc", &format!("http://127.0.0.1:{port}")])
+        .args(["--watch", "--interval", "200ms", "--alarm-cmd", &cmd])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        watch.try_wait().unwrap().is_none(),
+        "watch ended on an unreachable node"
+    );
+    let _ = watch.kill();
+    let out = watch.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("alarm (").count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("node unreachable: RPC http://127.0.0.1:"),
+        "{stderr}"
+    );
+    let alarms = std::fs::read_to_string(&out_file).unwrap();
+    assert_eq!(alarms.lines().count(), 1, "{alarms}");
+}

@@ -171,6 +171,7 @@ host = "validator4.ogr4.com"
 name = "org5"
 host = "validator5.ogr5.com"
 "#;
+    std::fs::write(dir.join("manifest.toml"), manifest_text).unwrap();
     let manifest = Manifest::parse(manifest_text, &dir.join("manifest.toml")).expect("manifest");
     let mut com_body = soa("com.", c);
     for (i, org) in manifest.orgs.iter().enumerate() {
@@ -377,7 +378,98 @@ async fn iterative_and_resolver_modes_give_the_same_verdicts() {
     );
     assert!(s.resolver().chain(&n("com.")).is_some());
 
+    // wait's poll: an organisation that was secure and whose zone serial did not move keeps
+    // its verdict for one SOA query, asked of the zone's own servers.
+    let before = s.queries_sent();
+    assert_eq!(s.probe_serial(&n("ogr1.com.")).await, Some(1));
+    assert_eq!(s.queries_sent() - before, 1);
+    let mut previous = s.verify(&lab.manifest).await;
+    for i in [0, 4] {
+        let o = &mut previous.orgs[i];
+        o.status = Status::Secure;
+        o.serial = Some(1);
+    }
+    let again = s.poll(&lab.manifest, Some(&previous)).await;
+    assert_eq!(again.orgs[0], previous.orgs[0]);
+    assert_eq!(
+        again.orgs[4], previous.orgs[4],
+        "unchanged serial: verdict kept"
+    );
+    assert_eq!(
+        again.orgs[1].status,
+        Status::Bogus,
+        "not secure: checked again"
+    );
+    // A serial that moved makes the organisation be checked again.
+    previous.orgs[4].serial = Some(0);
+    let again = s.poll(&lab.manifest, Some(&previous)).await;
+    assert_eq!(again.orgs[4].status, Status::Pending);
+    assert_eq!(again.orgs[4].serial, Some(1));
+
     let s = session(&lab, true);
     check_lookups(&s).await;
     check_verify(&s, &lab).await;
+
+    // The command line: JSON and exit status.
+    let root = format!("{}", lab.root);
+    let resolver = format!("{}:53", lab.resolver);
+    for flags in [["--root", root.as_str()], ["--resolver", resolver.as_str()]] {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_dnsceremony"))
+            .arg("verify")
+            .arg("--manifest")
+            .arg(lab.manifest.source.as_os_str())
+            .arg("--anchor")
+            .arg(&lab.anchor)
+            .args(flags)
+            .arg("--json")
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(doc["schema"], "dnsceremony.verify/v1");
+        assert_eq!(doc["complete"], false);
+        assert_eq!(doc["ceremony_id"], lab.manifest.ceremony_id().to_string());
+        let statuses: Vec<&str> = doc["orgs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            statuses,
+            ["secure", "bogus", "insecure", "bogus", "pending"],
+            "{doc:#}"
+        );
+        assert_eq!(doc["orgs"][0]["records"]["ipv4"], "10.0.0.1");
+        assert_eq!(doc["orgs"][0]["records"]["port"], 30303);
+        assert_eq!(doc["orgs"][0]["zone"], "ogr1.com");
+        assert!(doc["orgs"][1]["records"].is_null());
+        assert!(doc["stats"]["queries"].as_u64().unwrap() > 10);
+    }
+
+    // wait: org5 never completes, org2 is bogus: --fail-fast ends at once with 2.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_dnsceremony"))
+        .arg("wait")
+        .arg("--manifest")
+        .arg(lab.manifest.source.as_os_str())
+        .arg("--anchor")
+        .arg(&lab.anchor)
+        .args(["--root", root.as_str(), "--fail-fast", "--interval", "1s"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("org1 validator1.ogr1.com: secure"), "{text}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("dnsceremony: SECURITY: org2 (validator2.ogr2.com) is bogus: RRSIG on ogr2.com DNSKEY expired at 2020-02-01T00:00:00Z"),
+        "{err}"
+    );
 }

@@ -125,7 +125,8 @@ def profile_of(v):
 def network_id_of(v):
     if v.get("networkId") is not None:
         return str(v["networkId"])
-    return str(manifest_of(v)["genesis"]["network_id"])
+    g = manifest_of(v)["genesis"]
+    return str(g.get("network_id", g["chain_id"]))
 
 
 def ports_of(v):
@@ -146,8 +147,6 @@ def dns_args_of(v):
         a += ["--root", r]
     if v["dns"].get("resolver"):
         a += ["--resolver", v["dns"]["resolver"]]
-    if v["manifest"].get("operator"):
-        a += ["--operator", v["manifest"]["operator"]]
     return a
 
 
@@ -162,8 +161,11 @@ def expected_init_args(v):
         a += ["--treasury", v["treasury"]]
     a += ["--server", v["dns"]["server"], "--tsig", "/etc/dnsceremony/tsig/tsig.key"]
     a += dns_args_of(v)
-    a += ["--interval", v["ceremony"]["interval"], "--timeout", v["ceremony"]["timeout"],
-          "--datadir", "/data", "--until", "genesis"]
+    if v["ceremony"].get("interval"):
+        a += ["--interval", v["ceremony"]["interval"]]
+    if v["ceremony"].get("deadline"):
+        a += ["--deadline", v["ceremony"]["deadline"]]
+    a += ["--datadir", "/data", "--until", "genesis"]
     return a + list(v["ceremony"].get("extraArgs") or [])
 
 
@@ -172,7 +174,7 @@ def expected_client_args(v):
     p2p, consensus = ports_of(v)
     prof = profile_of(v)
     keyfile = "autonitykeys" if prof == "v1" else "nodekey"
-    a = ["--datadir", "/data", "--genesis", "/data/genesis.json",
+    a = ["--datadir", "/data/node", "--genesis", "/data/genesis.json",
          "--autonitykeys" if prof == "v1" else "--nodekey", f"{keys_dir_of(v)}/{keyfile}",
          "--port", str(p2p)]
     if prof == "v1":
@@ -237,7 +239,9 @@ def check_rendering(name, v, objs):
         c.eq(vct[0]["spec"]["resources"]["requests"]["storage"], v["persistence"]["size"], "volume size")
     c.eq(st["spec"]["serviceName"], st["metadata"]["name"] + "-headless", "serviceName")
     c.expect(any(o["metadata"]["name"] == st["spec"]["serviceName"] for o in find(objs, "Service")), "governing Service missing")
-    c.eq([x["name"] for x in spec.get("initContainers", [])], ["ceremony"], "init containers")
+    c.eq([x["name"] for x in spec.get("initContainers", [])], (["manifest"] if v["manifest"].get("operator") else []) + ["ceremony"], "init containers")
+    if v["manifest"].get("operator"):
+        c.eq(container(spec, "manifest", init=True)["args"], ["manifest", "check", "/etc/dnsceremony/manifest/manifest.toml", "--operator", v["manifest"]["operator"]], "manifest signature check")
     c.eq([x["name"] for x in spec["containers"]], ["autonity"] + (["check"] if v["check"]["enabled"] else []), "containers")
     c.done()
 
@@ -261,7 +265,7 @@ def check_rendering(name, v, objs):
     else:
         c.expect("command" not in auto, "client command set although autonity.command is empty")
     # The genesis and data dir the client uses are the ones the init container writes.
-    c.eq(flag(auto["args"], "--datadir"), flag(init["args"], "--datadir"), "client datadir vs ceremony datadir")
+    c.eq(flag(auto["args"], "--datadir"), flag(init["args"], "--datadir") + "/node", "client datadir (run puts it in <datadir>/node)")
     c.eq(flag(auto["args"], "--genesis"), flag(init["args"], "--datadir") + "/genesis.json", "genesis path")
     c.done()
 
@@ -384,7 +388,8 @@ def check_rendering(name, v, objs):
         c.eq(cj["spec"]["schedule"], v["audit"]["schedule"], "schedule")
         c.eq(cj["spec"]["concurrencyPolicy"], "Forbid", "concurrencyPolicy")
         a = cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"]
-        c.eq(a, ["audit", "--manifest", "/etc/dnsceremony/manifest/manifest.toml"] + dns_args_of(v) + ["--format", v["audit"]["format"]], "audit args")
+        audit_dns = [x for i, x in enumerate(dns_args_of(v)) if "--resolver" not in dns_args_of(v)[max(i - 1, 0):i + 1]]
+        c.eq(a, ["audit", "--manifest", "/etc/dnsceremony/manifest/manifest.toml"] + audit_dns + ["--format", v["audit"]["format"], "--warn-days", str(v["audit"]["warnDays"])], "audit args")
         c.done()
 
 
@@ -430,7 +435,7 @@ def main():
         c = Check(f"{name}: NOTES.txt names the phases and how to watch them")
         c.expect(notes is not None, "NOTES.txt does not render")
         if notes:
-            for want in ["Init:0/1", "2-3", "Running  2/2", f"logs -f {RELEASE}-autonity-validator-0 -c ceremony",
+            for want in ["Init:1/2" if v["manifest"].get("operator") else "Init:0/1", "2-3", "Running  2/2", f"logs -f {RELEASE}-autonity-validator-0 -c ceremony",
                          f"organisation {v['org']}", f"network id {network_id_of(v)}"]:
                 c.expect(want in notes, f"missing {want!r}")
         c.done()

@@ -16,7 +16,11 @@ namespace like containers of one pod:
   4. the readiness probe: the rendered exec command inside the check container -> exit 0;
   5. the alarm: the client restarted with autonity.extraArgs leaving this validator out of
      the committee -> the probe exits 10 (ALARM) with the one-line error the kubelet would
-     put in the Unhealthy event, and the sidecar runs the rendered alarm command.
+     put in the Unhealthy event, and the sidecar runs the rendered alarm command;
+  6. keys.existingSecret: the keys laid out as a kubelet Secret volume (symlinks into ..data,
+     root-owned, mode 0440 with fsGroup), mounted read-only: the probe is green again;
+  7. manifest.operator: the rendered `manifest` init container accepts the manifest signed by
+     the operator (`dnsceremony manifest sign`) and refuses it unsigned.
 The containers use --network none: nothing leaves the pod's loopback. Everything started is
 removed at the end. Ends with 'N passed, N failed'.
 """
@@ -36,6 +40,7 @@ CHART = os.path.join(REPO, "charts", "autonity-validator")
 GOLDEN = os.path.join(REPO, "tests", "golden", "v1.json")
 tag = "smoke-" + uuid.uuid4().hex[:8]
 started = []
+MANIFEST_DIR = None
 passed = failed = 0
 
 
@@ -56,9 +61,10 @@ def docker(*args, check=True, timeout=120):
     return r
 
 
-def render(extra):
+def render(extra, more=None):
     repo, _, t = IMAGE.rpartition(":")
-    values = {
+    values = more or {}
+    values |= {
         "image": {"repository": repo, "tag": t, "pullPolicy": "Never"},
         "autonity": {"image": {"repository": repo, "tag": t, "pullPolicy": "Never"},
                      "command": ["/usr/bin/tini", "--", "autonity-standin"], "extraArgs": extra},
@@ -90,8 +96,10 @@ def run_flags(spec, ctr):
     for cap in sc.get("capabilities", {}).get("drop", []):
         f += ["--cap-drop", cap]
     for m in ctr.get("volumeMounts", []):
-        if m["name"] == "data":
-            f += ["-v", f"{tag}-data:{m['mountPath']}" + (":ro" if m.get("readOnly") else "")]
+        if m["name"] in ("data", "keys"):
+            f += ["-v", f"{tag}-{m['name']}:{m['mountPath']}" + (":ro" if m.get("readOnly") else "")]
+        elif m["name"] == "manifest" and MANIFEST_DIR:
+            f += ["-v", f"{MANIFEST_DIR}:{m['mountPath']}:ro"]
         elif m["name"] == "tmp":
             f += ["--tmpfs", f"{m['mountPath']}:rw,size=64m,uid={psc['runAsUser']},gid={psc['runAsGroup']}"]
     return f
@@ -131,7 +139,7 @@ def main():
     # The data volume as the kubelet gives it: writable by fsGroup.
     docker("run", "--rm", "-v", f"{tag}-data:/data", "--user", "0:0", "--entrypoint", "/bin/chown", IMAGE,
            f"{psc['runAsUser']}:{psc['fsGroup']}", "/data")
-    ceremony = spec["initContainers"][0]
+    ceremony = next(c for c in spec["initContainers"] if c["name"] == "ceremony")
     keys_dir = ceremony["args"][ceremony["args"].index("--keys") + 1]
     datadir = ceremony["args"][ceremony["args"].index("--datadir") + 1]
 
@@ -186,15 +194,69 @@ def main():
         pass
     result("sidecar ran the rendered alarm command with the alarm's JSON", ok, alarms[:200] or "no alarm written")
 
+    # 6. Keys from an existing Secret: laid out as the kubelet writes a Secret volume (files in
+    # a ..data directory behind symlinks, root-owned, mode 0400 plus group read for fsGroup),
+    # mounted read-only at the rendered path; the client and the probe must read them there.
+    stop("check")
+    stop("autonity")
+    spec = render([], {"keys": {"existingSecret": "org1-validator-keys"}})
+    kv = next(vol for vol in spec["volumes"] if vol["name"] == "keys")["secret"]
+    docker("volume", "create", f"{tag}-keys")
+    items = " ".join(i["path"] for i in kv["items"])
+    mode = oct(kv["defaultMode"] | 0o040)[2:]
+    docker("run", "--rm", "--network", "none", "-v", f"{tag}-data:/data", "-v", f"{tag}-keys:/secret", "--user", "0:0",
+           "--entrypoint", "/bin/sh", IMAGE, "-c",
+           f"set -e; mkdir /secret/..2026_01_01; for f in {items}; do cp {keys_dir}/$f /secret/..2026_01_01/$f; "
+           f"chown 0:{psc['fsGroup']} /secret/..2026_01_01/$f; chmod {mode} /secret/..2026_01_01/$f; "
+           f"ln -s ..data/$f /secret/$f; done; ln -s ..2026_01_01 /secret/..data; rm -rf {keys_dir}")
+    auto = container(spec, "autonity")
+    secret_keys = auto["args"][auto["args"].index("--autonitykeys") + 1]
+    start("autonity", spec, auto, "none")
+    start("check", spec, container(spec, "check"), f"container:{tag}-autonity")
+    deadline = time.time() + 60
+    r = probe(spec)
+    while r.returncode != 0 and time.time() < deadline:
+        time.sleep(2)
+        r = probe(spec)
+    result(f"keys from a Secret volume ({secret_keys}, mode {mode}, read-only): probe green", r.returncode == 0,
+           (r.stdout.strip() or r.stderr.strip())[:200])
+
+
+def manifest_signature():
+    """7. The operator-signature init container on a signed and an unsigned manifest."""
+    global MANIFEST_DIR
+    operator = "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf"  # address of private key 1
+    spec = render([], {"manifest": {"operator": operator}})
+    ctr = next(c for c in spec["initContainers"] if c["name"] == "manifest")
+    src = yaml.safe_load(open(os.path.join(CHART, "ci", "standin-values.yaml")))["manifest"]["content"]
+    with tempfile.TemporaryDirectory() as d:
+        os.chmod(d, 0o755)
+        open(os.path.join(d, "manifest.toml"), "w").write(src)
+        open(os.path.join(d, "operator.key"), "w").write("00" * 31 + "01\n")
+        for f in os.listdir(d):
+            os.chmod(os.path.join(d, f), 0o666)
+        MANIFEST_DIR = d
+        flags = run_flags(spec, ctr) + ["--network", "none", "--rm"]
+        unsigned = docker("run", *flags, ctr["image"], *ctr["args"], check=False)
+        docker("run", "--rm", "--network", "none", "--user", "0:0", "-v", f"{d}:/m", IMAGE,
+               "manifest", "sign", "--key", "/m/operator.key", "/m/manifest.toml")
+        signed = docker("run", *flags, ctr["image"], *ctr["args"], check=False)
+        MANIFEST_DIR = None
+    result("manifest init container refuses the unsigned manifest", unsigned.returncode != 0,
+           f"exit {unsigned.returncode}: {unsigned.stderr.strip()[:160]}")
+    result("manifest init container accepts the operator-signed manifest", signed.returncode == 0,
+           f"exit {signed.returncode}: {(signed.stderr or signed.stdout).strip()[:160]}")
+
 
 if __name__ == "__main__":
     try:
         main()
+        manifest_signature()
     except Exception as e:  # noqa: BLE001 - any failure of the harness is a failed check
         result("harness", False, str(e))
     finally:
         for name in list(started):
             docker("rm", "-f", name, check=False)
-        docker("volume", "rm", "-f", f"{tag}-data", check=False)
+        docker("volume", "rm", "-f", f"{tag}-data", f"{tag}-keys", check=False)
     print(f"pod: {passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)

@@ -403,7 +403,8 @@ fn algorithm_findings(zone: &str, what: &str, alg: Algorithm, out: &mut Vec<Find
     }
 }
 
-/// Analyse one zone given its parent's state; returns the report and the trusted keys.
+/// Analyse one zone given its parent's state (status and keys); returns the report and the
+/// zone's DNSKEY set as served (trusted only when the report's status is secure).
 fn zone(
     anchor: &Anchor,
     z: &ZoneData,
@@ -914,6 +915,10 @@ fn zone(
     for f in &mut merged {
         f.zone = zname.clone();
     }
+    if chain_broken == Some(ChainStatus::Insecure) && keys.is_empty() {
+        // An unsigned zone: UNSIGNED_DELEGATION says it; every RRset lacking an RRSIG is noise.
+        merged.retain(|f| f.code != Code::RrsigMissing);
+    }
     findings.extend(merged);
     if let Some(d) = &denial {
         if let Some(it) = d.iterations.filter(|i| *i > 0) {
@@ -1020,12 +1025,8 @@ fn zone(
         ));
     }
     rep.findings = fill_zone(findings, zs);
-    let trusted = if rep.status == ChainStatus::Secure {
-        keys
-    } else {
-        Vec::new()
-    };
-    (rep, trusted)
+    // The DNSKEY set as served; trusted only when `rep.status` is secure.
+    (rep, keys)
 }
 
 fn fill_zone(mut findings: Vec<Finding>, zone: &str) -> Vec<Finding> {
@@ -1084,13 +1085,14 @@ fn org(o: &OrgInput, done: &BTreeMap<Name, (ChainStatus, Vec<DNSKEY>)>, clock: C
         return rep;
     }
     let zone = rep.zone.clone().unwrap_or_default();
-    let keys = o
+    let (status, keys) = o
         .data
         .chain
         .last()
         .and_then(|z| done.get(z))
-        .map(|d| d.1.clone())
-        .unwrap_or_default();
+        .cloned()
+        .unwrap_or((ChainStatus::Unreachable, Vec::new()));
+    let secure = status == ChainStatus::Secure;
     let answering: Vec<&ServerData> = o
         .data
         .servers
@@ -1127,10 +1129,14 @@ fn org(o: &OrgInput, done: &BTreeMap<Name, (ChainStatus, Vec<DNSKEY>)>, clock: C
                     name: name_str(name),
                     rtype: t.to_string(),
                     values: recs.iter().map(|r| present(&r.data)).collect(),
-                    signed: c.valid,
+                    signed: c.valid && secure,
                 });
             }
-            per_server.push((s.label(), c.findings));
+            let mut fs = c.findings;
+            if status == ChainStatus::Insecure {
+                fs.retain(|f| f.code != Code::RrsigMissing);
+            }
+            per_server.push((s.label(), fs));
         }
         if contents.len() > 1 {
             let list: Vec<String> = contents
@@ -1185,5 +1191,19 @@ fn org(o: &OrgInput, done: &BTreeMap<Name, (ChainStatus, Vec<DNSKEY>)>, clock: C
         f.zone = zone.clone();
     }
     rep.findings.extend(merged);
+    // Optional records that are absent (AAAA, the upstream TXT, genesis_) are left out.
+    let named_missing = |r: &RecordReport| {
+        let label = format!("{} {}", r.name.trim_end_matches('.'), r.rtype);
+        rep.findings
+            .iter()
+            .any(|f| f.code == Code::RecordMissing && f.record.as_deref() == Some(label.as_str()))
+    };
+    let keep: Vec<bool> = rep
+        .records
+        .iter()
+        .map(|r| !r.values.is_empty() || named_missing(r))
+        .collect();
+    let mut k = keep.into_iter();
+    rep.records.retain(|_| k.next().unwrap_or(true));
     rep
 }

@@ -1,7 +1,7 @@
-//! Trust anchors for the audit: DS or DNSKEY records for one zone (usually the root), read
-//! from a file in zone-file form (`. IN DS 20326 8 2 E06D...`) or BIND's `trust-anchors`
-//! form (`. static-ds 20326 8 2 "E06D..."; . initial-key 257 3 8 "AwEAAa...";`), or the
-//! built-in IANA root anchor (RFC 7958).
+//! Trust anchors for the audit: DS or DNSKEY records for one zone (usually the root), from
+//! the validator's anchors (`dns::anchor`: zone-file form `. IN DS 20326 8 2 E06D...`, or the
+//! built-in IANA root anchors, RFC 7958), or from BIND's `trust-anchors` form
+//! (`. static-ds 20326 8 2 "E06D..."; . initial-key 257 3 8 "AwEAAa...";`) as `delv -a` reads it.
 //!
 //! # Limitations
 //! RFC 5011 state (`initial-*` hold-down) is not tracked: initial and static entries are
@@ -15,6 +15,7 @@ use hickory_proto::dnssec::{Algorithm, DigestType, PublicKeyBuf};
 use hickory_proto::rr::Name;
 
 use super::AuditError;
+use crate::dns::anchor::{self as dns_anchor, TrustAnchors};
 
 /// The trusted starting point of every chain.
 #[derive(Debug, Clone)]
@@ -30,30 +31,48 @@ pub struct Anchor {
 }
 
 impl Anchor {
-    /// The IANA root anchor KSK-2017 (key tag 20326), as published at data.iana.org.
+    /// The IANA root anchors built into the tool (`dns::anchor`).
     pub fn iana_root() -> Anchor {
-        let digest =
-            hex::decode("E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D")
-                .unwrap_or_default();
-        Anchor {
-            zone: Name::root(),
-            ds: vec![DS::new(
-                20326,
-                Algorithm::RSASHA256,
-                DigestType::SHA256,
-                digest,
-            )],
-            keys: Vec::new(),
-            source: "built-in IANA root anchor (KSK-2017, tag 20326)".into(),
-        }
+        Anchor::from_trust_anchors(&TrustAnchors::iana_root())
     }
 
-    /// Read an anchor file (zone-file or BIND `trust-anchors` form).
+    /// The anchors the validator uses (`dns::anchor::TrustAnchors`), for the audit.
+    pub fn from_trust_anchors(t: &TrustAnchors) -> Anchor {
+        let mut a = Anchor {
+            zone: t
+                .anchors
+                .first()
+                .map(|x| x.owner().clone())
+                .unwrap_or_else(Name::root),
+            ds: Vec::new(),
+            keys: Vec::new(),
+            source: t.source.clone(),
+        };
+        for x in t.anchors.iter().filter(|x| *x.owner() == a.zone) {
+            match x {
+                dns_anchor::Anchor::Ds { ds, .. } => a.ds.push(ds.clone()),
+                dns_anchor::Anchor::Key { key, .. } => a.keys.push(key.clone()),
+            }
+        }
+        a
+    }
+
+    /// Read an anchor file: zone-file form through `dns::anchor` (as `verify` reads it), or
+    /// BIND's `trust-anchors { ... };` form (as `delv -a` reads it).
     pub fn from_file(path: &Path) -> Result<Anchor, AuditError> {
         let text = std::fs::read_to_string(path).map_err(|source| AuditError::AnchorRead {
             path: path.to_path_buf(),
             source,
         })?;
+        let bind = ["trust-anchors", "managed-keys", "trusted-keys"]
+            .iter()
+            .any(|k| text.contains(k));
+        if !bind {
+            let t = TrustAnchors::parse(&text, path)?;
+            let mut a = Anchor::from_trust_anchors(&t);
+            a.source = path.display().to_string();
+            return Ok(a);
+        }
         let mut anchor = parse(&text).map_err(|(line, why)| AuditError::Anchor {
             path: path.to_path_buf(),
             line,

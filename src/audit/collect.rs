@@ -4,7 +4,7 @@
 //! nonexistent name (to see NSEC/NSEC3) and the ceremony records.
 //!
 //! Shared ancestors (root, TLDs) are fetched once per run, however many zones hang below them;
-//! every question goes through one [`Wire`] with a bound on queries in flight.
+//! every question goes through one [`Transport`] (`dns::query`) with a bound on queries in flight.
 //!
 //! # Limitations
 //! Name servers without glue are located by walking to their own zone; a loop of glueless
@@ -17,9 +17,9 @@ use std::sync::{Arc, Mutex};
 
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::OnceCell;
 
-use super::wire::{Wire, WireError};
+use crate::dns::query::{Mode, Transport};
 
 /// The delegation of a zone as the parent serves it.
 #[derive(Debug, Clone, Default)]
@@ -44,7 +44,7 @@ pub struct Exchange {
     /// The type asked for.
     pub rtype: RecordType,
     /// The answer, or why there was none.
-    pub answer: Result<Message, WireError>,
+    pub answer: Result<Message, String>,
 }
 
 /// Everything one authoritative server said.
@@ -60,7 +60,7 @@ pub struct ServerData {
 
 impl ServerData {
     /// The answer to `name`/`rtype`, if asked.
-    pub fn get(&self, name: &Name, rtype: RecordType) -> Option<&Result<Message, WireError>> {
+    pub fn get(&self, name: &Name, rtype: RecordType) -> Option<&Result<Message, String>> {
         self.exchanges
             .iter()
             .find(|e| e.rtype == rtype && &e.name == name)
@@ -117,10 +117,9 @@ enum Cut {
 /// The walker: one per audit run; cheap to share (`Arc`).
 #[derive(Debug)]
 pub struct Collector {
-    wire: Wire,
+    transport: Transport,
     roots: Vec<SocketAddr>,
     anchor_zone: Name,
-    limit: Semaphore,
     zones: Mutex<HashMap<Name, Arc<OnceCell<Arc<ZoneData>>>>>,
     cuts: Mutex<HashMap<Name, Arc<OnceCell<Cut>>>>,
     delegations: Mutex<HashMap<Name, Delegation>>,
@@ -138,19 +137,13 @@ const APEX: [RecordType; 4] = [
 pub const PROBE_LABEL: &str = "dnsceremony-audit-probe";
 
 impl Collector {
-    /// A collector starting at `roots` (the anchor's zone servers), sending through `wire`,
-    /// with at most `in_flight` queries outstanding.
-    pub fn new(
-        wire: Wire,
-        roots: Vec<SocketAddr>,
-        anchor_zone: Name,
-        in_flight: usize,
-    ) -> Arc<Collector> {
+    /// A collector starting at `roots` (the anchor's zone servers), sending through
+    /// `transport` (which bounds the queries in flight and counts them).
+    pub fn new(transport: Transport, roots: Vec<SocketAddr>, anchor_zone: Name) -> Arc<Collector> {
         Arc::new(Collector {
-            wire,
+            transport,
             roots,
             anchor_zone,
-            limit: Semaphore::new(in_flight.max(1)),
             zones: Mutex::new(HashMap::new()),
             cuts: Mutex::new(HashMap::new()),
             delegations: Mutex::new(HashMap::new()),
@@ -159,7 +152,7 @@ impl Collector {
 
     /// Queries sent so far.
     pub fn queries(&self) -> u64 {
-        self.wire.sent()
+        self.transport.queries_sent()
     }
 
     /// Every zone collected so far.
@@ -172,14 +165,25 @@ impl Collector {
         cells.iter().filter_map(|c| c.get().cloned()).collect()
     }
 
+    /// One question to one server, RD clear and DO set, tried twice; any rcode is returned.
     async fn ask(
         &self,
         server: SocketAddr,
         name: &Name,
         rtype: RecordType,
-    ) -> Result<Message, WireError> {
-        let _permit = self.limit.acquire().await;
-        self.wire.ask(server, name, rtype).await
+    ) -> Result<Message, String> {
+        match self
+            .transport
+            .query_one(server, name, rtype, Mode::Iterative)
+            .await
+        {
+            Ok(m) => Ok(m),
+            Err(_) => {
+                self.transport
+                    .query_one(server, name, rtype, Mode::Iterative)
+                    .await
+            }
+        }
     }
 
     /// Walk to `name`: the zones from the anchor's zone to the deepest zone containing it.

@@ -22,7 +22,6 @@ pub mod anchor;
 pub mod code;
 pub mod collect;
 pub mod render;
-pub mod wire;
 
 use serde::Serialize;
 
@@ -51,6 +50,9 @@ pub enum AuditError {
         /// What the OS said.
         source: std::io::Error,
     },
+    /// The anchor file (zone-file form) is unusable.
+    #[error(transparent)]
+    DnsAnchor(#[from] crate::dns::anchor::AnchorError),
     /// The anchor file holds no DS or DNSKEY record.
     #[error("bad trust anchor ({}: no DS or DNSKEY record)", path.display())]
     AnchorEmpty {
@@ -479,10 +481,9 @@ pub async fn run(cfg: &AuditConfig) -> Result<Report, AuditError> {
         return Err(AuditError::Empty);
     }
     let collector = collect::Collector::new(
-        wire::Wire::new(cfg.timeout),
+        crate::dns::query::Transport::new(cfg.timeout, cfg.in_flight),
         cfg.roots.clone(),
         cfg.anchor.zone.clone(),
-        cfg.in_flight,
     );
     // The anchor's zone first: if none of its servers answers, nothing can be audited.
     let top = collector.zone(&cfg.anchor.zone, 0).await;

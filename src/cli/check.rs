@@ -20,6 +20,11 @@ pub struct CheckArgs {
     /// A genesis file: every validator in it must be in the committee.
     #[arg(long)]
     genesis: Option<PathBuf>,
+    /// The ceremony manifest: every organisation's (DNSSEC-verified) key must be in the committee.
+    #[arg(long)]
+    manifest: Option<PathBuf>,
+    #[command(flatten)]
+    dns: crate::cli::dnsargs::DnsArgs,
     /// How long blocks may take to advance, e.g. 30s, 2m, 500ms.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     window: Duration,
@@ -32,6 +37,9 @@ pub struct CheckArgs {
     /// Run this command (via sh -c) on an alarm; details in DNSCEREMONY_ALARM, DNSCEREMONY_MISSING.
     #[arg(long)]
     alarm_cmd: Option<String>,
+    /// POST the alarm (JSON, schema dnsceremony.alarm/v1) to this http:// URL.
+    #[arg(long)]
+    alarm_webhook: Option<String>,
     /// Print one JSON document per check (schema dnsceremony.check/v1).
     #[arg(long)]
     json: bool,
@@ -56,8 +64,34 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     })
 }
 
-fn expectation(args: &CheckArgs) -> Result<Expectation, Error> {
+/// The expected committee; `Err(Ok(code))` when the manifest's organisations are not all secure.
+fn expectation(args: &CheckArgs) -> Result<Result<Expectation, u8>, Error> {
     let mut expect = Expectation::default();
+    if let Some(path) = &args.manifest {
+        let manifest = dnsceremony::manifest::Manifest::load(path)?;
+        let options = args.dns.options(&manifest)?;
+        let rt = crate::cli::runtime()?;
+        let report = rt.block_on(dnsceremony::verify::Session::new(options).verify(&manifest));
+        if !report.complete() {
+            let who: Vec<String> = report
+                .orgs
+                .iter()
+                .filter(|o| o.status != dnsceremony::verify::Status::Secure)
+                .map(|o| format!("{} {}", o.name, o.status.as_str()))
+                .collect();
+            crate::cli::report_line(&format!(
+                "cannot check the committee: not every organisation is secure ({}: {})",
+                path.display(),
+                who.join(", ")
+            ));
+            return Ok(Err(report.exit_code()));
+        }
+        for (org, peer) in report.secure_peers() {
+            expect
+                .validators
+                .push((org.name.clone(), peer.enode_key.to_string()));
+        }
+    }
     if let Some(dir) = &args.keys {
         expect.own_key = Some(hex::encode(crate::cli::own_node_key(dir)?));
     }
@@ -74,7 +108,7 @@ fn expectation(args: &CheckArgs) -> Result<Expectation, Error> {
                 .push((format!("validator {}", &key[..16]), key));
         }
     }
-    Ok(expect)
+    Ok(Ok(expect))
 }
 
 /// The alarm's details, as the hook sees them.
@@ -87,25 +121,33 @@ struct Alarm<'a> {
     advancing: bool,
 }
 
-fn raise(args: &CheckArgs, report: &CheckReport) {
-    let problem = report.problem();
-    crate::cli::report_line(&format!("alarm ({}: {problem})", report.rpc));
+async fn raise(args: &CheckArgs, rpc: &str, problem: String, missing: &[String], advancing: bool) {
+    crate::cli::report_line(&format!("alarm ({rpc}: {problem})"));
+    let details = serde_json::to_string(&Alarm {
+        schema: "dnsceremony.alarm/v1",
+        rpc,
+        problem: problem.clone(),
+        missing,
+        advancing,
+    })
+    .unwrap_or_default();
+    if let Some(url) = &args.alarm_webhook {
+        let sent = match Client::new(url, Duration::from_secs(10)) {
+            Ok(c) => c.webhook(&details).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sent {
+            crate::cli::report_line(&format!("alarm webhook failed ({url}: {e})"));
+        }
+    }
     if let Some(cmd) = &args.alarm_cmd {
-        let details = serde_json::to_string(&Alarm {
-            schema: "dnsceremony.alarm/v1",
-            rpc: &report.rpc,
-            problem: problem.clone(),
-            missing: &report.missing,
-            advancing: report.advancing,
-        })
-        .unwrap_or_default();
         let status = std::process::Command::new("sh")
             .arg("-c")
             .arg(cmd)
             .env("DNSCEREMONY_ALARM", details)
             .env("DNSCEREMONY_PROBLEM", &problem)
-            .env("DNSCEREMONY_MISSING", report.missing.join(","))
-            .env("DNSCEREMONY_ADVANCING", report.advancing.to_string())
+            .env("DNSCEREMONY_MISSING", missing.join(","))
+            .env("DNSCEREMONY_ADVANCING", advancing.to_string())
             .status();
         match status {
             Ok(s) if s.success() => {}
@@ -126,8 +168,8 @@ fn show(args: &CheckArgs, report: &CheckReport) {
             report.block_start,
             report.block_end,
             report.committee.len(),
-            if args.genesis.is_some() {
-                " and every validator of the genesis"
+            if args.genesis.is_some() || args.manifest.is_some() {
+                " and every expected validator"
             } else {
                 ""
             }
@@ -137,7 +179,10 @@ fn show(args: &CheckArgs, report: &CheckReport) {
 
 /// Run `dnsceremony check`.
 pub fn run(args: CheckArgs) -> crate::cli::Outcome {
-    let expect = expectation(&args)?;
+    let expect = match expectation(&args)? {
+        Ok(e) => e,
+        Err(code) => return Ok(code),
+    };
     let client = Client::new(&args.rpc, Duration::from_secs(10)).map_err(|e| Error::Usage {
         flag: "--rpc",
         why: e.to_string(),
@@ -146,10 +191,30 @@ pub fn run(args: CheckArgs) -> crate::cli::Outcome {
     rt.block_on(async {
         let mut last_ok: Option<bool> = None;
         loop {
-            let report = rpc::check(&client, &expect, args.window).await?;
+            let report = match rpc::check(&client, &expect, args.window).await {
+                Ok(r) => r,
+                // Watching, a node that does not answer is an alarm, not the end.
+                Err(e) if args.watch => {
+                    if last_ok != Some(false) {
+                        let problem = format!("node unreachable: {e}");
+                        raise(&args, client.url(), problem, &[], false).await;
+                    }
+                    last_ok = Some(false);
+                    tokio::time::sleep(args.interval).await;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
             show(&args, &report);
             if !report.ok && last_ok != Some(false) {
-                raise(&args, &report);
+                raise(
+                    &args,
+                    &report.rpc,
+                    report.problem(),
+                    &report.missing,
+                    report.advancing,
+                )
+                .await;
             } else if report.ok && last_ok == Some(false) && !args.json {
                 crate::cli::print("recovered: the check is green again\n");
             }

@@ -9,11 +9,13 @@ use dnsceremony::exit;
 
 mod audit;
 pub mod check;
+pub mod dnsargs;
 mod genesis;
 mod keys;
 mod manifest;
 mod publish;
-pub mod run;
+mod run;
+mod verify;
 
 /// Start a private Autonity network between organisations that share nothing but DNSSEC-signed DNS.
 #[derive(Debug, Parser)]
@@ -37,6 +39,10 @@ enum Command {
     Keygen(keys::KeygenArgs),
     /// Show the public identity of existing keys.
     Keys(keys::KeysArgs),
+    /// Phase 3: read and validate every organisation's records once (exit 0 secure, 1 pending, 2 refused).
+    Verify(verify::VerifyArgs),
+    /// Phase 3: poll until every organisation is secure, or a deadline.
+    Wait(verify::WaitArgs),
     /// Phase 2: publish this validator's records (one TSIG-signed RFC 2136 update) and read them back.
     Publish(publish::PublishArgs),
     /// DNSSEC audit of every organisation's zone: findings with codes; exit 12 warning, 13 error.
@@ -69,6 +75,8 @@ pub fn main() -> ExitCode {
         Command::Manifest(args) => manifest::run(args),
         Command::Keygen(args) => keys::keygen(args),
         Command::Keys(args) => keys::keys(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Wait(args) => verify::wait(args),
         Command::Publish(args) => publish::run(args),
         Command::Audit(args) => audit::run(args),
     };

@@ -23,7 +23,7 @@ use hickory_proto::rr::Name;
 #[derive(Debug, thiserror::Error)]
 pub enum AnchorError {
     /// The file could not be read.
-    #[error("cannot read anchor file {}: {source}", path.display())]
+    #[error("cannot read trust anchor ({}: {source})", path.display())]
     Read {
         /// The file.
         path: PathBuf,

@@ -1079,9 +1079,8 @@ fn nsec3_denial(
         if !n3.iter().any(|n| n.covers(&wildcard)) {
             return Err(DenialFlaw::WildcardNotCovered);
         }
-        if nc_cover.rec.opt_out() {
-            return Ok(Denial::OptOut { name: next_closer });
-        }
+        // An opt-out span over the next closer name is accepted for NXDOMAIN, as BIND does:
+        // a denial only ever makes a record absent (pending), never trusted data.
         return Ok(Denial::NxDomain);
     }
     // Wildcard NODATA (RFC 5155 8.7).

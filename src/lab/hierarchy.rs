@@ -184,6 +184,29 @@ impl Record {
         Record::new(owner, "TXT", &rdata)
     }
 
+    /// The records of one RRset as the library builds it (A, AAAA and TXT; other types use
+    /// hickory's presentation form).
+    pub fn from_rrset(set: &crate::dns::RRset) -> Vec<Record> {
+        use hickory_proto::rr::RData;
+        let owner = set.name.to_ascii();
+        set.rdata
+            .iter()
+            .map(|rd| match rd {
+                RData::A(a) => Record::a(&owner, a.0),
+                RData::TXT(t) => Record::new(
+                    &owner,
+                    "TXT",
+                    &t.txt_data
+                        .iter()
+                        .map(|c| quote(c))
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                ),
+                other => Record::new(&owner, &set.rtype.to_string(), &other.to_string()),
+            })
+            .collect()
+    }
+
     fn line(&self, ttl: u32) -> String {
         format!("{} {} IN {} {}\n", self.owner, ttl, self.rtype, self.rdata)
     }

@@ -66,15 +66,18 @@ The inline manifest parsed (empty dict with an existing ConfigMap). Fails on TOM
 {{- define "av.networkId" -}}
 {{- $m := include "av.manifestJson" . | fromJson -}}
 {{- $fromManifest := "" -}}
-{{- if hasKey $m "genesis" -}}{{- with get (get $m "genesis") "network_id" -}}{{- $fromManifest = . | int64 | toString -}}{{- end -}}{{- end -}}
+{{- if hasKey $m "genesis" -}}
+{{- $g := get $m "genesis" -}}
+{{- with (get $g "network_id") | default (get $g "chain_id") -}}{{- $fromManifest = . | int64 | toString -}}{{- end -}}
+{{- end -}}
 {{- $v := "" -}}
 {{- if not (kindIs "invalid" .Values.networkId) -}}{{- $v = .Values.networkId | int64 | toString -}}{{- end -}}
 {{- if and $v $fromManifest (ne $v $fromManifest) -}}
-{{- fail (printf "networkId: %s differs from the manifest's [genesis] network_id %s" $v $fromManifest) -}}
+{{- fail (printf "networkId: %s differs from the manifest's [genesis] network_id (default chain_id) %s" $v $fromManifest) -}}
 {{- end -}}
 {{- $n := $v | default $fromManifest -}}
 {{- if not $n -}}
-{{- fail "networkId: not set, and no [genesis] network_id in manifest.content (the client needs --networkid)" -}}
+{{- fail "networkId: not set, and no [genesis] network_id or chain_id in manifest.content (the client needs --networkid)" -}}
 {{- end -}}
 {{- $n -}}
 {{- end -}}
@@ -115,6 +118,8 @@ The inline manifest parsed (empty dict with an existing ConfigMap). Fails on TOM
 {{- define "av.anchorPath" -}}/etc/dnsceremony/anchor/anchor.keys{{- end -}}
 {{- define "av.dataDir" -}}/data{{- end -}}
 {{- define "av.genesisPath" -}}/data/genesis.json{{- end -}}
+{{/* The client's data directory: where `dnsceremony run` puts it, <datadir>/node. */}}
+{{- define "av.clientDataDir" -}}/data/node{{- end -}}
 {{- define "av.keysDir" -}}
 {{- if .Values.keys.existingSecret -}}/etc/dnsceremony/keys{{- else -}}/data/keys{{- end -}}
 {{- end -}}
@@ -142,8 +147,16 @@ The inline manifest parsed (empty dict with an existing ConfigMap). Fails on TOM
 - --resolver
 - {{ . | quote }}
 {{- end }}
-{{- with .Values.manifest.operator }}
-- --operator
+{{- end -}}
+
+{{/* The DNS arguments of `dnsceremony audit`, which always iterates (no --resolver). */}}
+{{- define "av.auditDnsArgs" -}}
+{{- if include "av.hasAnchor" . }}
+- --anchor
+- {{ include "av.anchorPath" . }}
+{{- end }}
+{{- range .Values.dns.roots }}
+- --root
 - {{ . | quote }}
 {{- end }}
 {{- end -}}

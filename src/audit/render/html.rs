@@ -93,11 +93,20 @@ fn rows(r: &Report) -> Vec<(String, Vec<Box>)> {
                 });
             }
             let fs: Vec<&super::super::Finding> = o.findings.iter().collect();
+            let unsigned = o.records.iter().any(|r| !r.values.is_empty() && !r.signed);
+            let mut line = headline(&fs);
+            let mut worst = o.findings.iter().map(|f| f.severity).max();
+            if unsigned {
+                worst = Some(Severity::Error);
+                if line == "ok" {
+                    line = "not validated".into();
+                }
+            }
             boxes.push(Box {
-                title: format!("records of {}", short(&o.host, 16)),
-                line: headline(&fs),
-                worst: o.findings.iter().map(|f| f.severity).max(),
-                reachable: true,
+                title: "ceremony records".into(),
+                line,
+                worst,
+                reachable: !o.chain.is_empty(),
             });
             out.push((format!("{} ({})", o.name, verdict(r.org_worst(o))), boxes));
         }
@@ -129,6 +138,16 @@ fn rows(r: &Report) -> Vec<(String, Vec<Box>)> {
     out
 }
 
+/// `s` cut to `n` characters at its end, with `…`.
+fn clip_end(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n - 1).collect::<String>())
+    }
+}
+
+/// `s` cut to `n` characters at its start, with `…` (for file names and values).
 fn short(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
@@ -147,7 +166,7 @@ fn short(s: &str, n: usize) -> String {
 
 fn svg(r: &Report) -> String {
     let rows = rows(r);
-    let (bw, bh, gap, rh, left) = (170, 48, 34, 78, 170);
+    let (bw, bh, gap, rh, left) = (200, 48, 30, 70, 230);
     let cols = rows.iter().map(|(_, b)| b.len()).max().unwrap_or(1);
     let width = left + cols * (bw + gap);
     let height = rows.len().max(1) * rh + 10;
@@ -162,21 +181,21 @@ fn svg(r: &Report) -> String {
             o,
             r##"<text x="4" y="{}" font-size="13" font-weight="bold" fill="#222">{}</text>"##,
             y + bh / 2 + 4,
-            esc(&short(label, 22))
+            esc(&clip_end(label, 30))
         );
         for (j, b) in boxes.iter().enumerate() {
             let x = left + j * (bw + gap);
             let (fill, stroke) = colour(b.worst, b.reachable);
             let _ = write!(
                 o,
-                r##"<g><title>{t}: {l}</title><rect x="{x}" y="{y}" width="{bw}" height="{bh}" rx="7" fill="{fill}" stroke="{stroke}" stroke-width="2"/><text x="{tx}" y="{y1}" font-size="13" text-anchor="middle" fill="#111">{ts}</text><text x="{tx}" y="{y2}" font-size="11" text-anchor="middle" fill="{stroke}">{ls}</text></g>"##,
+                r##"<g><title>{t}: {l}</title><rect x="{x}" y="{y}" width="{bw}" height="{bh}" rx="7" fill="{fill}" stroke="{stroke}" stroke-width="2"/><text x="{tx}" y="{y1}" font-size="13" text-anchor="middle" fill="#111">{ts}</text><text x="{tx}" y="{y2}" font-size="10" text-anchor="middle" fill="{stroke}">{ls}</text></g>"##,
                 t = esc(&b.title),
                 l = esc(&b.line),
                 tx = x + bw / 2,
                 y1 = y + 20,
                 y2 = y + 38,
                 ts = esc(&short(&b.title, 22)),
-                ls = esc(&short(&b.line, 26)),
+                ls = esc(&clip_end(&b.line, 34)),
             );
             if j + 1 < boxes.len() {
                 let _ = write!(

@@ -6,6 +6,15 @@ use std::fmt::Write;
 use super::super::{fmt_left, fmt_time, Report};
 use super::{summary_line, verdict};
 
+/// `s` cut to `n` characters, with `...` when cut.
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}...", s.chars().take(n - 3).collect::<String>())
+    }
+}
+
 /// Render the report as plain text.
 pub fn render(r: &Report) -> String {
     let mut o = String::new();
@@ -46,7 +55,7 @@ pub fn render(r: &Report) -> String {
                     rec.name,
                     rec.rtype,
                     state,
-                    rec.values.join(" | ")
+                    clip(&rec.values.join(" | "), 64)
                 );
             }
         }

@@ -1,0 +1,505 @@
+//! The verdicts of `dnsceremony verify` checked against BIND's validator `delv`, one
+//! organisation zone per case, all in one loopback hierarchy: good zones (algorithms 8, 13,
+//! 15, NSEC3), every DNSSEC fault, a missing record, malformed records, a wrong anchor, and
+//! both the iterative (`--root`) and the resolver (`--resolver`) modes.
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use dnsceremony::dns::RRset;
+use dnsceremony::identity::Identity;
+use dnsceremony::lab::delv::{delv, DelvVerdict};
+use dnsceremony::lab::hierarchy::{
+    Algorithm, Fault, Hierarchy, Nsec3, OrgZone, Record, ResolverMode, Signing,
+};
+use dnsceremony::manifest::{Manifest, Profile};
+use dnsceremony::records::{encode, PublishParams};
+use hickory_proto::rr::RecordType;
+
+/// How a case's records are changed from what `records::encode` makes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Edit {
+    None,
+    /// The `autonity_` record is left out: not published yet.
+    OmitAttestation,
+    /// `key_` holds text that is not 128 hex digits.
+    MalformedKey,
+    /// `key_` holds 128 hex digits that are not a point on secp256k1.
+    KeyOffCurve,
+    /// `port_` holds 70000.
+    BadPort,
+    /// The host has two A records.
+    TwoA,
+    /// The attestation was made for another ceremony.
+    OtherCeremony,
+}
+
+struct Case {
+    zone: &'static str,
+    signing: Signing,
+    fault: Option<Fault>,
+    edit: Edit,
+    want: &'static str,
+    /// Words the reason must contain (besides the zone or host name).
+    because: &'static [&'static str],
+}
+
+fn stat(algorithm: Algorithm, nsec3: Option<Nsec3>) -> Signing {
+    Signing::Static { algorithm, nsec3 }
+}
+
+fn cases() -> Vec<Case> {
+    let ec = stat(Algorithm::EcdsaP256, None);
+    let case = |zone, signing: &Signing, fault, edit, want, because| Case {
+        zone,
+        signing: signing.clone(),
+        fault,
+        edit,
+        want,
+        because,
+    };
+    vec![
+        case(
+            "rsa.com",
+            &stat(Algorithm::RsaSha256, None),
+            None,
+            Edit::None,
+            "secure",
+            &[],
+        ),
+        case("ecdsa.net", &ec, None, Edit::None, "secure", &[]),
+        case(
+            "ed.io",
+            &stat(Algorithm::Ed25519, None),
+            None,
+            Edit::None,
+            "secure",
+            &[],
+        ),
+        case(
+            "hashed.co.uk",
+            &stat(Algorithm::EcdsaP256, Some(Nsec3::default())),
+            None,
+            Edit::None,
+            "secure",
+            &[],
+        ),
+        case(
+            "expired.com",
+            &ec,
+            Some(Fault::ExpiredSignatures),
+            Edit::None,
+            "bogus",
+            &["expired"],
+        ),
+        case(
+            "future.net",
+            &ec,
+            Some(Fault::FutureSignatures),
+            Edit::None,
+            "bogus",
+            &[],
+        ),
+        case(
+            "dsmismatch.io",
+            &ec,
+            Some(Fault::DsMismatch),
+            Edit::None,
+            "bogus",
+            &[],
+        ),
+        case(
+            "foreign.com",
+            &ec,
+            Some(Fault::ForeignKeySigned),
+            Edit::None,
+            "bogus",
+            &[],
+        ),
+        case(
+            "unsignedds.net",
+            &ec,
+            Some(Fault::UnsignedUnderDs),
+            Edit::None,
+            "bogus",
+            &[],
+        ),
+        case(
+            "altered.io",
+            &ec,
+            Some(Fault::AlteredAfterSigning),
+            Edit::None,
+            "bogus",
+            &[],
+        ),
+        case(
+            "insecure.com",
+            &ec,
+            Some(Fault::UnsignedDelegation),
+            Edit::None,
+            "insecure",
+            &[],
+        ),
+        case(
+            "pending.net",
+            &ec,
+            None,
+            Edit::OmitAttestation,
+            "pending",
+            &["autonity_"],
+        ),
+        case(
+            "badkey.io",
+            &ec,
+            None,
+            Edit::MalformedKey,
+            "invalid",
+            &["key_"],
+        ),
+        case("offcurve.com", &ec, None, Edit::KeyOffCurve, "invalid", &[]),
+        case(
+            "badport.net",
+            &ec,
+            None,
+            Edit::BadPort,
+            "invalid",
+            &["port"],
+        ),
+        case("twoa.io", &ec, None, Edit::TwoA, "invalid", &[]),
+        case(
+            "otherceremony.com",
+            &ec,
+            None,
+            Edit::OtherCeremony,
+            "invalid",
+            &["ceremony"],
+        ),
+    ]
+}
+
+/// A ceremony of good organisations only (exit 0).
+fn good_cases() -> Vec<Case> {
+    ["good1.com", "good2.co.uk"]
+        .into_iter()
+        .map(|zone| Case {
+            zone,
+            signing: stat(Algorithm::EcdsaP256, None),
+            fault: None,
+            edit: Edit::None,
+            want: "secure",
+            because: &[],
+        })
+        .collect()
+}
+
+/// A ceremony of one good and one pending organisation (exit 1).
+fn pending_cases() -> Vec<Case> {
+    let mut v = good_cases();
+    v[0].zone = "good3.net";
+    v[1].zone = "pending2.io";
+    v[1].edit = Edit::OmitAttestation;
+    v[1].want = "pending";
+    v
+}
+
+fn host(zone: &str) -> String {
+    format!("validator.{zone}")
+}
+
+fn manifest_text(cases: &[&Case]) -> String {
+    let mut t = String::from(
+        "[ceremony]\nname = \"matrix\"\nprofile = \"v1\"\n\n[genesis]\nchain_id = 65110000\n\n",
+    );
+    for (i, c) in cases.iter().enumerate() {
+        t.push_str(&format!(
+            "[[orgs]]\nname = \"org{i}\"\nhost = \"{}\"\n\n",
+            host(c.zone)
+        ));
+    }
+    t
+}
+
+fn records(c: &Case, sets: &[RRset]) -> Vec<Record> {
+    let h = host(c.zone);
+    let mut out = Vec::new();
+    for s in sets {
+        let owner = s.name.to_ascii();
+        let label = owner.split('_').next().unwrap_or("");
+        match (c.edit, s.rtype, label) {
+            (Edit::OmitAttestation, RecordType::TXT, "autonity") => {}
+            (Edit::MalformedKey, RecordType::TXT, "key") => {
+                out.push(Record::txt(&owner, "not-a-key"))
+            }
+            (Edit::KeyOffCurve, RecordType::TXT, "key") => {
+                out.push(Record::txt(&owner, &"01".repeat(64)))
+            }
+            (Edit::BadPort, RecordType::TXT, "port") => out.push(Record::txt(&owner, "70000")),
+            _ => out.extend(Record::from_rrset(s)),
+        }
+    }
+    if c.edit == Edit::TwoA {
+        out.push(Record::a(&h, Ipv4Addr::new(192, 0, 2, 99)));
+    }
+    out
+}
+
+/// The names and types delv checks per organisation.
+fn delv_queries(zone: &str) -> Vec<(String, &'static str)> {
+    let h = host(zone);
+    vec![
+        (h.clone(), "A"),
+        (format!("key_{h}"), "TXT"),
+        (format!("port_{h}"), "TXT"),
+        (format!("autonity_{h}"), "TXT"),
+    ]
+}
+
+/// What our status must be, given what delv concluded over an organisation's records.
+fn agrees(ours: &str, theirs: &[DelvVerdict]) -> bool {
+    if theirs.iter().any(DelvVerdict::is_failed) {
+        ours == "bogus"
+    } else if theirs.contains(&DelvVerdict::Insecure) {
+        ours == "insecure"
+    } else if theirs.contains(&DelvVerdict::SecureNegative) {
+        ours == "pending"
+    } else {
+        ours == "secure" || ours == "invalid"
+    }
+}
+
+struct Out {
+    code: Option<i32>,
+    json: serde_json::Value,
+    stderr: String,
+}
+
+fn verify(manifest: &Path, anchor: &Path, mode: &[String]) -> Out {
+    let out = Command::new(env!("CARGO_BIN_EXE_dnsceremony"))
+        .arg("verify")
+        .arg("--manifest")
+        .arg(manifest)
+        .arg("--anchor")
+        .arg(anchor)
+        .args(mode)
+        .args(["--json", "--query-timeout", "1s"])
+        .output()
+        .expect("dnsceremony runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("verify printed no JSON ({e}); stderr: {stderr}"));
+    Out {
+        code: out.status.code(),
+        json,
+        stderr,
+    }
+}
+
+fn statuses(json: &serde_json::Value) -> Vec<(String, String, String)> {
+    assert_eq!(json["schema"], "dnsceremony.verify/v1");
+    json["orgs"]
+        .as_array()
+        .expect("orgs array")
+        .iter()
+        .map(|o| {
+            (
+                o["host"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .trim_end_matches('.')
+                    .to_string(),
+                o["status"].as_str().unwrap_or_default().to_string(),
+                o["reason"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+struct Fixture {
+    lab: Hierarchy,
+    /// One manifest per group of cases, in the order given.
+    manifests: Vec<PathBuf>,
+}
+
+fn fixture(groups: &[&[Case]]) -> Fixture {
+    let mut zones = Vec::new();
+    let other_text =
+        manifest_text(&[]) + "[[orgs]]\nname = \"x\"\nhost = \"validator.other.example\"\n";
+    let other = Manifest::parse(&other_text, Path::new("other.toml"))
+        .expect("manifest parses")
+        .ceremony_id();
+    for cases in groups {
+        let all: Vec<&Case> = cases.iter().collect();
+        let parsed =
+            Manifest::parse(&manifest_text(&all), Path::new("m.toml")).expect("manifest parses");
+        let ceremony = parsed.ceremony_id();
+        for (i, (c, org)) in cases.iter().zip(&parsed.orgs).enumerate() {
+            let identity = Identity::generate(Profile::V1);
+            let params = PublishParams {
+                ipv4: Some(Ipv4Addr::new(192, 0, 2, i as u8 + 1)),
+                ipv6: None,
+                port: 30303,
+                consensus_port: 20203,
+                treasury: Some(identity.public().node_address),
+                ttl: 300,
+            };
+            let made_for = if c.edit == Edit::OtherCeremony {
+                &other
+            } else {
+                &ceremony
+            };
+            let sets = encode(&org.host, &identity, made_for, &params);
+            let mut z = OrgZone::new(c.zone)
+                .signing(c.signing.clone())
+                .records(records(c, &sets));
+            if let Some(f) = c.fault {
+                z = z.fault(f);
+            }
+            zones.push(z);
+        }
+    }
+    let lab = Hierarchy::builder()
+        .zones(zones)
+        .resolver(ResolverMode::NoValidation)
+        .build()
+        .expect("hierarchy builds");
+    let manifests = groups
+        .iter()
+        .enumerate()
+        .map(|(i, cases)| {
+            let all: Vec<&Case> = cases.iter().collect();
+            let p = lab.dir.join(format!("manifest{i}.toml"));
+            std::fs::write(&p, manifest_text(&all)).expect("write manifest");
+            p
+        })
+        .collect();
+    Fixture { lab, manifests }
+}
+
+#[test]
+#[ignore = "needs the `verify` subcommand; run with `cargo test --test verify_matrix -- --ignored`"]
+fn verdicts_agree_with_delv_in_both_modes() {
+    let cases = cases();
+    let good = good_cases();
+    let some_pending = pending_cases();
+    let fx = fixture(&[&cases, &good, &some_pending]);
+    let lab = &fx.lab;
+    let resolver = lab.resolver.expect("resolver");
+    let manifest = &fx.manifests[0];
+    let mut wrong = Vec::new();
+
+    // delv's conclusions, per case.
+    let theirs: Vec<Vec<DelvVerdict>> = cases
+        .iter()
+        .map(|c| {
+            delv_queries(c.zone)
+                .iter()
+                .map(|(n, t)| delv(resolver, &lab.anchor.delv, n, t).expect("delv runs"))
+                .collect()
+        })
+        .collect();
+
+    let modes = [
+        ("--root", vec!["--root".to_string(), lab.root.to_string()]),
+        (
+            "--resolver",
+            vec!["--resolver".to_string(), resolver.to_string()],
+        ),
+    ];
+    for (mode, flags) in &modes {
+        let out = verify(manifest, &lab.anchor.dnskey, flags);
+        if out.code != Some(2) {
+            wrong.push(format!(
+                "{mode}: exit {:?}, want 2; stderr: {}",
+                out.code, out.stderr
+            ));
+        }
+        if out.json["complete"] != false {
+            wrong.push(format!("{mode}: complete must be false"));
+        }
+        let got = statuses(&out.json);
+        if got.len() != cases.len() {
+            wrong.push(format!(
+                "{mode}: {} orgs reported, want {}",
+                got.len(),
+                cases.len()
+            ));
+        }
+        for (c, delv_says) in cases.iter().zip(&theirs) {
+            let h = host(c.zone);
+            let Some((_, status, reason)) = got.iter().find(|(gh, _, _)| *gh == h) else {
+                wrong.push(format!("{mode}: {h} missing from the report"));
+                continue;
+            };
+            if status != c.want {
+                wrong.push(format!(
+                    "{mode}: {h}: status {status}, want {} ({reason})",
+                    c.want
+                ));
+            }
+            if !agrees(status, delv_says) {
+                wrong.push(format!(
+                    "{mode}: {h}: status {status} but delv says {delv_says:?}"
+                ));
+            }
+            if c.want != "secure" {
+                if !(reason.contains(c.zone)) {
+                    wrong.push(format!(
+                        "{mode}: {h}: reason does not name the zone: {reason}"
+                    ));
+                }
+                for word in c.because {
+                    if !reason.contains(word) {
+                        wrong.push(format!("{mode}: {h}: reason lacks {word:?}: {reason}"));
+                    }
+                }
+            }
+        }
+    }
+
+    // Only good organisations: exit 0, complete.
+    let good_manifest = &fx.manifests[1];
+    for (mode, flags) in &modes {
+        let out = verify(good_manifest, &lab.anchor.ds, flags);
+        if out.code != Some(0) || out.json["complete"] != true {
+            wrong.push(format!(
+                "{mode}: good orgs with the DS anchor: exit {:?}, complete {}; {:?}; stderr: {}",
+                out.code,
+                out.json["complete"],
+                statuses(&out.json),
+                out.stderr
+            ));
+        }
+    }
+    // Good plus one pending: exit 1.
+    let out = verify(&fx.manifests[2], &lab.anchor.dnskey, &modes[0].1);
+    if out.code != Some(1) {
+        wrong.push(format!(
+            "good + pending: exit {:?}, want 1; {:?}",
+            out.code,
+            statuses(&out.json)
+        ));
+    }
+    // A wrong anchor: every organisation is bogus, and delv fails too.
+    let other = lab.wrong_anchor().expect("wrong anchor");
+    let out = verify(good_manifest, &other.dnskey, &modes[0].1);
+    if out.code != Some(2) {
+        wrong.push(format!("wrong anchor: exit {:?}, want 2", out.code));
+    }
+    for (h, status, _) in statuses(&out.json) {
+        if status != "bogus" {
+            wrong.push(format!("wrong anchor: {h} is {status}, want bogus"));
+        }
+    }
+    let d = delv(
+        resolver,
+        &other.delv,
+        &format!("key_{}", host("ecdsa.net")),
+        "TXT",
+    )
+    .expect("delv runs");
+    if !d.is_failed() {
+        wrong.push(format!("wrong anchor: delv says {d:?}"));
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
