@@ -396,6 +396,15 @@ impl Resolver {
                 }
             };
             if let Some(child) = referral_child(&msg, &chain.zone, name, rtype) {
+                if deeper_signer(&msg, &chain.zone, &child).is_some() {
+                    // The referring zone lies below this one (establishing it looks up its DS
+                    // through the same label, so the lock is let go first).
+                    drop(guard.take());
+                }
+                let chain = match self.referring_zone(&chain, &servers, &child, &msg).await {
+                    Ok(z) => z,
+                    Err(l) => return l,
+                };
                 match self.referral(&chain, &child, &msg).await {
                     Ok(z) => {
                         zone = z;
@@ -758,15 +767,7 @@ impl Resolver {
         child: &Name,
         msg: &Message,
     ) -> Result<Arc<ZoneChain>, Lookup> {
-        let deepest = msg
-            .authorities
-            .iter()
-            .filter_map(as_rrsig)
-            .map(|s| &s.input().signer_name)
-            .filter(|s| *s != &zone.zone && zone.zone.zone_of(s) && s.zone_of(child) && *s != child)
-            .max_by_key(|s| s.num_labels())
-            .cloned();
-        match deepest {
+        match deeper_signer(msg, &zone.zone, child) {
             Some(signer) => {
                 self.signing_zone_named(zone, servers, child, RecordType::DS, &signer)
                     .await
@@ -1024,6 +1025,18 @@ fn referral_child(msg: &Message, zone: &Name, name: &Name, rtype: RecordType) ->
                 && c.zone_of(name)
                 && !(rtype == RecordType::DS && c == name)
         })
+}
+
+/// The deepest signer of a referral's DS or denial records strictly between `zone` and
+/// `child`: the zone the referral really comes from when one server serves both.
+fn deeper_signer(msg: &Message, zone: &Name, child: &Name) -> Option<Name> {
+    msg.authorities
+        .iter()
+        .filter_map(as_rrsig)
+        .map(|s| &s.input().signer_name)
+        .filter(|s| *s != zone && zone.zone_of(s) && s.zone_of(child) && *s != child)
+        .max_by_key(|s| s.num_labels())
+        .cloned()
 }
 
 /// What one answer led to.
