@@ -607,14 +607,22 @@ impl Resolver {
                     zone: zone.zone.clone(),
                     nxdomain: false,
                 },
-                Ok(Denial::UnsignedDelegation) => Lookup::Insecure {
-                    at_zone: name.clone(),
-                    why: format!(
+                Ok(Denial::UnsignedDelegation) => {
+                    let why = format!(
                         "{} is an unsigned delegation from {}: insecure",
                         dotless(name),
                         dotless(&zone.zone)
-                    ),
-                },
+                    );
+                    // Remember the insecure cut: later lookups below it stop there at once.
+                    let _ = self.cell(name).set(ZoneState::Insecure {
+                        at_zone: name.clone(),
+                        why: why.clone(),
+                    });
+                    Lookup::Insecure {
+                        at_zone: name.clone(),
+                        why,
+                    }
+                }
                 Ok(Denial::OptOut { name: span }) => Lookup::Insecure {
                     at_zone: zone.zone.clone(),
                     why: format!(
