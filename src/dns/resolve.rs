@@ -396,6 +396,15 @@ impl Resolver {
                 }
             };
             if let Some(child) = referral_child(&msg, &chain.zone, name, rtype) {
+                if deeper_signer(&msg, &chain.zone, &child).is_some() {
+                    // The referring zone lies below this one (establishing it looks up its DS
+                    // through the same label, so the lock is let go first).
+                    drop(guard.take());
+                }
+                let chain = match self.referring_zone(&chain, &servers, &child, &msg).await {
+                    Ok(z) => z,
+                    Err(l) => return l,
+                };
                 match self.referral(&chain, &child, &msg).await {
                     Ok(z) => {
                         zone = z;
@@ -547,7 +556,11 @@ impl Resolver {
         }
         let rcode = msg.metadata.response_code;
         if let Some(child) = referral_child(msg, &zone.zone, name, rtype) {
-            return match self.referral(zone, &child, msg).await {
+            let zone = match self.referring_zone(zone, servers, &child, msg).await {
+                Ok(z) => z,
+                Err(l) => return Step::Done(l),
+            };
+            return match self.referral(&zone, &child, msg).await {
                 Ok(z) => Step::Descend(z),
                 Err(l) => Step::Done(l),
             };
@@ -594,14 +607,22 @@ impl Resolver {
                     zone: zone.zone.clone(),
                     nxdomain: false,
                 },
-                Ok(Denial::UnsignedDelegation) => Lookup::Insecure {
-                    at_zone: name.clone(),
-                    why: format!(
+                Ok(Denial::UnsignedDelegation) => {
+                    let why = format!(
                         "{} is an unsigned delegation from {}: insecure",
                         dotless(name),
                         dotless(&zone.zone)
-                    ),
-                },
+                    );
+                    // Remember the insecure cut: later lookups below it stop there at once.
+                    let _ = self.cell(name).set(ZoneState::Insecure {
+                        at_zone: name.clone(),
+                        why: why.clone(),
+                    });
+                    Lookup::Insecure {
+                        at_zone: name.clone(),
+                        why,
+                    }
+                }
                 Ok(Denial::OptOut { name: span }) => Lookup::Insecure {
                     at_zone: zone.zone.clone(),
                     why: format!(
@@ -741,6 +762,25 @@ impl Resolver {
         match state {
             ZoneState::Secure { chain, .. } => Ok(chain),
             ZoneState::Insecure { at_zone, why } => Err(Lookup::Insecure { at_zone, why }),
+        }
+    }
+
+    /// The zone a referral to `child` comes from: `zone`, or a zone between it and `child` that
+    /// the same servers also serve (`uk` and `co.uk` on one server: the referral to
+    /// `ogr4.co.uk` comes from `co.uk`), named by the signer of the DS or denial records.
+    async fn referring_zone(
+        &self,
+        zone: &Arc<ZoneChain>,
+        servers: &[SocketAddr],
+        child: &Name,
+        msg: &Message,
+    ) -> Result<Arc<ZoneChain>, Lookup> {
+        match deeper_signer(msg, &zone.zone, child) {
+            Some(signer) => {
+                self.signing_zone_named(zone, servers, child, RecordType::DS, &signer)
+                    .await
+            }
+            None => Ok(zone.clone()),
         }
     }
 
@@ -993,6 +1033,18 @@ fn referral_child(msg: &Message, zone: &Name, name: &Name, rtype: RecordType) ->
                 && c.zone_of(name)
                 && !(rtype == RecordType::DS && c == name)
         })
+}
+
+/// The deepest signer of a referral's DS or denial records strictly between `zone` and
+/// `child`: the zone the referral really comes from when one server serves both.
+fn deeper_signer(msg: &Message, zone: &Name, child: &Name) -> Option<Name> {
+    msg.authorities
+        .iter()
+        .filter_map(as_rrsig)
+        .map(|s| &s.input().signer_name)
+        .filter(|s| *s != zone && zone.zone_of(s) && s.zone_of(child) && *s != child)
+        .max_by_key(|s| s.num_labels())
+        .cloned()
 }
 
 /// What one answer led to.
