@@ -240,6 +240,28 @@ pub enum BogusReason {
     },
 }
 
+impl BogusReason {
+    /// The zone the failure is in, when the reason names one.
+    pub fn zone(&self) -> Option<&Name> {
+        use BogusReason::*;
+        match self {
+            WrongSigner { zone, .. }
+            | UnknownKey { zone, .. }
+            | DsMismatch { zone, .. }
+            | AnchorMismatch { zone, .. }
+            | NoDnskey { zone }
+            | BadDenial { zone, .. }
+            | UnprovenDelegation { zone, .. } => Some(zone),
+            Expired { name, rtype, .. } | NotYetValid { name, rtype, .. }
+                if *rtype == RecordType::DNSKEY =>
+            {
+                Some(name)
+            }
+            _ => None,
+        }
+    }
+}
+
 /// What a denial of existence lacked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DenialFlaw {
