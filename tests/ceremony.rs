@@ -94,6 +94,10 @@ struct Run {
     datadir: PathBuf,
     keys: PathBuf,
     rpc_port: u16,
+    /// More flags for `run`.
+    extra: Vec<String>,
+    /// Whether `--autonity` names the stand-in (otherwise no client is given).
+    client: bool,
 }
 
 impl Run {
@@ -120,6 +124,8 @@ impl Run {
                 datadir: dir.join("data"),
                 keys: dir.join("keys"),
                 rpc_port,
+                extra: Vec::new(),
+                client: true,
             },
             &z.server.to_string(),
             &tsig.file,
@@ -157,7 +163,12 @@ impl Run {
             .args(["--server", server])
             .args(["--tsig", tsig.to_str().unwrap()])
             .args(["--datadir", self.datadir.to_str().unwrap()])
-            .args(["--autonity", STANDIN])
+            .args(if self.client {
+                vec!["--autonity", STANDIN]
+            } else {
+                vec![]
+            })
+            .args(&self.extra)
             .args(["--rpc-port", &self.rpc_port.to_string()])
             .args(["--check-window", "3s"])
             .env("DNSCEREMONY_LOG", "info")
@@ -265,6 +276,8 @@ fn four_organisations_confirm_and_a_killed_run_resumes() {
         datadir: first.datadir.clone(),
         keys: first.keys.clone(),
         rpc_port: first.rpc_port,
+        extra: Vec::new(),
+        client: true,
     };
     drop(first);
     let restarted = restarted.spawn(
@@ -386,10 +399,10 @@ fn four_organisations_confirm_and_a_killed_run_resumes() {
 }
 
 #[test]
-fn a_different_genesis_stops_everyone_naming_who_differs() {
+fn a_different_template_is_another_ceremony_refused_before_genesis() {
     let lab = lab();
     let base = tempfile::tempdir().unwrap();
-    // Same manifest text (same ceremony id) everywhere; org4's template file differs.
+    // Same manifest text everywhere; org4's template file differs, so its ceremony id does.
     let mut dirs = Vec::new();
     for (i, (name, _, _)) in ORGS.iter().enumerate() {
         let d = base.path().join(format!("manifest-{name}"));
@@ -402,29 +415,109 @@ fn a_different_genesis_stops_everyone_naming_who_differs() {
     let mut runs: Vec<Run> = (0..4)
         .map(|i| Run::start(&lab, base.path(), i, &dirs[i]))
         .collect();
-    wait_for(&mut runs, "every run to stop", 150, |r| {
-        r.exited().is_some()
-    });
-    for (i, r) in runs.iter_mut().enumerate() {
-        assert_eq!(r.exited(), Some(9), "{}", r.log());
+    let codes = wait_exit(&mut runs, 150);
+    for (i, (r, code)) in runs.iter().zip(codes).enumerate() {
+        assert_eq!(code, 2, "{}", r.log());
         let log = r.log();
         let line = log
             .lines()
-            .find(|l| l.starts_with("dnsceremony: genesis mismatch"))
-            .unwrap_or_else(|| panic!("no mismatch line:\n{log}"));
-        // Every organisation named as differing really differs; the others at most pending.
+            .find(|l| l.starts_with("dnsceremony: not secure"))
+            .unwrap_or_else(|| panic!("no refusal line:\n{log}"));
+        assert!(line.contains("made for ceremony"), "{line}");
+        // The others refuse org4 (and only org4); org4 refuses whom it saw.
         let named: Vec<&str> = ["org1", "org2", "org3", "org4"]
             .into_iter()
-            .filter(|o| line.contains(&format!("{o} published")))
+            .filter(|o| line.contains(&format!("{o} (")))
             .collect();
         if i == 3 {
             assert!(!named.is_empty() && !named.contains(&"org4"), "{line}");
         } else {
             assert_eq!(named, ["org4"], "{line}");
         }
+        // Nobody built a genesis or started a client.
+        assert!(!r.datadir.join("genesis.json").exists());
+        assert!(!r.datadir.join("node.log").exists());
+    }
+}
+
+#[test]
+fn a_different_genesis_stops_everyone_naming_who_differs() {
+    // Everything that decides the genesis is in the ceremony id (the manifest, the template's
+    // contents) or in DNS (the same records for everyone), so a differing genesis comes from
+    // outside both: another build of the genesis rules, say. org4 stands for it: it publishes
+    // its records with `run --until published`, then a genesis hash of its own, properly
+    // signed by its node key for this ceremony.
+    let lab = lab();
+    let base = tempfile::tempdir().unwrap();
+    let mdir = base.path().join("manifest");
+    std::fs::create_dir(&mdir).unwrap();
+    std::fs::write(mdir.join("manifest.toml"), manifest(&lab, true)).unwrap();
+    std::fs::write(mdir.join("genesis.template.json"), template(10_000)).unwrap();
+    let mut org4 = vec![run_in(
+        &lab,
+        base.path(),
+        3,
+        &mdir,
+        None,
+        &["--until", "published"],
+        false,
+    )];
+    assert_eq!(wait_exit(&mut org4, 60), [0], "{}", org4[0].log());
+    let (_, zone, _) = ORGS[3];
+    let z = lab.zone(zone).unwrap();
+    let manifest = dnsceremony::manifest::Manifest::load(&mdir.join("manifest.toml")).unwrap();
+    let identity = dnsceremony::identity::Identity::load(&org4[0].keys).unwrap();
+    let theirs = [0x5a; 32];
+    let record = dnsceremony::records::encode_genesis_hash(
+        &manifest.org("org4").unwrap().host,
+        &identity,
+        &manifest.ceremony_id(),
+        &theirs,
+    );
+    let tsig = dnsceremony::dns::tsig::TsigKey::load(&z.tsig.as_ref().unwrap().file).unwrap();
+    let t = dnsceremony::dns::update::Timeouts::default();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let plan = dnsceremony::dns::update::prepare((z.server, 53).into(), &[record], t)
+            .await
+            .unwrap();
+        dnsceremony::dns::update::apply(&plan, &tsig, t)
+            .await
+            .unwrap();
+        dnsceremony::dns::update::read_back(&plan, t).await.unwrap();
+    });
+
+    let mut runs: Vec<Run> = (0..3)
+        .map(|i| Run::start(&lab, base.path(), i, &mdir))
+        .collect();
+    let codes = wait_exit(&mut runs, 150);
+    let mut ours = Vec::new();
+    for (r, code) in runs.iter().zip(codes) {
+        assert_eq!(code, 9, "{}", r.log());
+        let log = r.log();
+        let line = log
+            .lines()
+            .find(|l| l.starts_with("dnsceremony: genesis mismatch"))
+            .unwrap_or_else(|| panic!("no mismatch line:\n{log}"));
+        // Only org4 differs, with the hash it published; org1-3 agree among themselves.
+        assert!(
+            line.contains(&format!("org4 published {}", hex(&theirs))),
+            "{line}"
+        );
+        for o in ["org1", "org2", "org3"] {
+            assert!(!line.contains(&format!("{o} published")), "{line}");
+        }
+        ours.push(r.genesis_hash());
         // No client was started.
         assert!(!r.datadir.join("node.log").exists());
     }
+    assert!(
+        ours.iter().all(|h| h.len() == 64 && *h == ours[0]),
+        "{ours:?}"
+    );
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn check(r: &Run, mdir: &Path, window: &str) -> std::process::Output {
@@ -604,4 +697,158 @@ fn legacy_profile_ceremony_confirms() {
         stderr.contains("holds v1 keys but the manifest's profile is v0.7"),
         "{stderr}"
     );
+}
+
+/// A run of organisation `i` in `lab` with `extra` flags, without a client unless `client`.
+fn run_in(
+    lab: &Hierarchy,
+    base: &Path,
+    i: usize,
+    mdir: &Path,
+    server: Option<&str>,
+    extra: &[&str],
+    client: bool,
+) -> Run {
+    let (name, zone, _) = ORGS[i];
+    let z = lab.zone(zone).unwrap();
+    let dir = base.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let rpc_port = std::fs::read_to_string(dir.join("rpc-port"))
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| {
+            let p = free_port();
+            std::fs::write(dir.join("rpc-port"), p.to_string()).unwrap();
+            p
+        });
+    let server = server.map_or_else(|| z.server.to_string(), String::from);
+    Run {
+        child: Command::new("true").spawn().unwrap(),
+        datadir: dir.join("data"),
+        keys: dir.join("keys"),
+        rpc_port,
+        extra: extra.iter().map(|s| s.to_string()).collect(),
+        client,
+    }
+    .spawn(
+        &server,
+        &z.tsig.as_ref().unwrap().file,
+        mdir,
+        name,
+        i,
+        // No `autonity` on this PATH: a run that looked for a client would fail.
+        &[("PATH", "/usr/bin:/bin".to_string())],
+    )
+}
+
+fn wait_exit(runs: &mut [Run], secs: u64) -> Vec<i32> {
+    wait_for(runs, "every run to stop", secs, |r| r.exited().is_some());
+    runs.iter_mut().map(|r| r.exited().unwrap()).collect()
+}
+
+#[test]
+fn until_genesis_stops_at_agreement_without_a_client() {
+    let lab = lab_of(2);
+    let base = tempfile::tempdir().unwrap();
+    let mdir = base.path().join("manifest");
+    std::fs::create_dir(&mdir).unwrap();
+    std::fs::write(
+        mdir.join("manifest.toml"),
+        manifest_of(&lab, false, "v1", 2),
+    )
+    .unwrap();
+
+    // --until published: org1 publishes and stops, without waiting for org2.
+    let mut first = vec![run_in(
+        &lab,
+        base.path(),
+        0,
+        &mdir,
+        None,
+        &["--until", "published"],
+        false,
+    )];
+    assert_eq!(wait_exit(&mut first, 60), [0], "{}", first[0].log());
+    assert_eq!(first[0].phase(), "published");
+    assert!(
+        first[0].log().contains("stopped at published"),
+        "{}",
+        first[0].log()
+    );
+    drop(first);
+
+    // --until genesis: both stop at agreement, genesis and static nodes written, no client.
+    let mut runs: Vec<Run> = (0..2)
+        .map(|i| {
+            run_in(
+                &lab,
+                base.path(),
+                i,
+                &mdir,
+                None,
+                &["--until", "genesis"],
+                false,
+            )
+        })
+        .collect();
+    let codes = wait_exit(&mut runs, 120);
+    for (r, code) in runs.iter().zip(codes) {
+        assert_eq!(code, 0, "{}", r.log());
+        assert_eq!(r.phase(), "agreed", "{}", r.log());
+        assert!(
+            r.log()
+                .contains("stopped at agreed as asked (--until): done"),
+            "{}",
+            r.log()
+        );
+        assert!(!r.datadir.join("node.log").exists());
+        let statics: Vec<String> = serde_json::from_slice(
+            &std::fs::read(r.datadir.join("node").join("static-nodes.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(statics.len(), 1, "{statics:?}");
+    }
+    let hash = runs[0].genesis_hash();
+    assert_eq!(hash.len(), 64);
+    assert_eq!(runs[1].genesis_hash(), hash);
+    let genesis = std::fs::read(runs[0].datadir.join("genesis.json")).unwrap();
+    assert_eq!(
+        std::fs::read(runs[1].datadir.join("genesis.json")).unwrap(),
+        genesis
+    );
+    drop(runs);
+
+    // Restarted, a finished --until genesis run is a no-op: its server is unreachable
+    // (nothing listens on 127.0.0.1:9), yet it succeeds without asking anything.
+    let mut again = vec![run_in(
+        &lab,
+        base.path(),
+        0,
+        &mdir,
+        Some("127.0.0.1:9"),
+        &["--until", "genesis", "--root", "127.0.0.1:9"],
+        false,
+    )];
+    assert_eq!(wait_exit(&mut again, 30), [0], "{}", again[0].log());
+    assert!(
+        again[0]
+            .log()
+            .contains("stopped at agreed as asked (--until): already reached before"),
+        "{}",
+        again[0].log()
+    );
+    assert_eq!(again[0].genesis_hash(), hash);
+    // Without genesis.json it is not finished: the same unreachable servers now fail the run.
+    std::fs::remove_file(again[0].datadir.join("genesis.json")).unwrap();
+    let mut broken = vec![run_in(
+        &lab,
+        base.path(),
+        0,
+        &mdir,
+        Some("127.0.0.1:9"),
+        &["--until", "genesis", "--root", "127.0.0.1:9"],
+        false,
+    )];
+    drop(again);
+    assert_eq!(wait_exit(&mut broken, 60), [4], "{}", broken[0].log());
 }

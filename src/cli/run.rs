@@ -5,12 +5,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use dnsceremony::ceremony::{self, Config, Event};
+use dnsceremony::ceremony::{self, Config, Event, Outcome, Until};
 use dnsceremony::dns::tsig::TsigKey;
 use dnsceremony::dns::update::Timeouts;
 use dnsceremony::identity::Address;
 use dnsceremony::manifest::Manifest;
-use dnsceremony::{exit, node, Error};
+use dnsceremony::{exit, Error};
 
 use crate::cli::check::parse_duration;
 
@@ -71,9 +71,35 @@ pub struct RunArgs {
     /// Give up waiting after this long (default: the manifest's deadline, else never).
     #[arg(long, value_parser = parse_duration)]
     deadline: Option<Duration>,
+    /// Stop after this phase: `published` (our records are served), `genesis` (every
+    /// organisation published the same genesis hash; no client is looked for or started),
+    /// `confirmed` (the whole ceremony, then supervise the client).
+    #[arg(long, value_enum, default_value = "confirmed")]
+    until: UntilArg,
     /// Window for blocks to advance in one on-chain check.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     check_window: Duration,
+}
+
+/// Values of `--until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum UntilArg {
+    /// Our records are published and served by every authoritative server.
+    Published,
+    /// Every organisation published the same genesis hash.
+    Genesis,
+    /// The client runs and the on-chain check is green.
+    Confirmed,
+}
+
+impl From<UntilArg> for Until {
+    fn from(u: UntilArg) -> Until {
+        match u {
+            UntilArg::Published => Until::Published,
+            UntilArg::Genesis => Until::Genesis,
+            UntilArg::Confirmed => Until::Confirmed,
+        }
+    }
 }
 
 fn say(e: &Event) -> String {
@@ -115,7 +141,6 @@ pub fn run(args: RunArgs) -> crate::cli::Outcome {
         ),
         None => None,
     };
-    let client = node::find_client(args.autonity.as_deref())?;
     let cfg = Config {
         poll: args.interval.unwrap_or(manifest.timing.poll_interval),
         deadline: args.deadline.or(manifest.timing.deadline),
@@ -131,7 +156,8 @@ pub fn run(args: RunArgs) -> crate::cli::Outcome {
         tsig,
         verify,
         datadir: args.datadir,
-        client,
+        client: args.autonity,
+        until: args.until.into(),
         http_addr: args.rpc_addr,
         http_port: args.rpc_port,
         check_window: args.check_window,
@@ -144,6 +170,21 @@ pub fn run(args: RunArgs) -> crate::cli::Outcome {
             r = ceremony::run(&cfg, &mut progress) => r?,
             _ = stop_signal() => {
                 crate::cli::print("stopped by a signal before the client started\n");
+                return Ok(exit::OK);
+            }
+        };
+        let running = match running {
+            Outcome::Running(r) => r,
+            Outcome::Stopped { phase, already } => {
+                let how = if already {
+                    "already reached before; nothing to do"
+                } else {
+                    "done"
+                };
+                crate::cli::print(&format!(
+                    "stopped at {} as asked (--until): {how}\n",
+                    phase.as_str()
+                ));
                 return Ok(exit::OK);
             }
         };
