@@ -114,6 +114,13 @@ fn config(h: &Hierarchy, m: &Manifest) -> AuditConfig {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("DNSCEREMONY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     match args.first().map(String::as_str) {
         Some("report") => {
