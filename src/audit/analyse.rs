@@ -65,14 +65,30 @@ pub fn report(
     zones.sort_by_key(|z| (z.zone.num_labels(), z.zone.to_ascii()));
     let mut done: BTreeMap<Name, (ChainStatus, Vec<DNSKEY>)> = BTreeMap::new();
     let mut reports = Vec::new();
-    for z in zones {
-        let parent = z.delegation.as_ref().map(|d| d.parent.clone());
-        let parent_state = parent.as_ref().and_then(|p| done.get(p)).cloned();
-        let (rep, keys) = zone(anchor, z, parent_state.as_ref(), clock);
-        done.insert(z.zone.clone(), (rep.status, keys));
-        reports.push(rep);
+    // A parent has fewer labels than its child: zones with the same label count are
+    // independent once the shorter ones are judged.
+    let mut start = 0;
+    while start < zones.len() {
+        let labels = zones[start].zone.num_labels();
+        let end = zones[start..]
+            .iter()
+            .position(|z| z.zone.num_labels() != labels)
+            .map_or(zones.len(), |n| start + n);
+        let level = &zones[start..end];
+        let judged = par_map(level, |z: &&ZoneData| {
+            let parent = z.delegation.as_ref().map(|d| d.parent.clone());
+            let parent_state = parent.as_ref().and_then(|p| done.get(p));
+            zone(anchor, z, parent_state, clock)
+        });
+        for (z, (rep, keys)) in level.iter().zip(judged) {
+            done.insert(z.zone.clone(), (rep.status, keys));
+            reports.push(rep);
+        }
+        start = end;
     }
-    let orgs = orgs.iter().map(|o| org(o, &done, clock)).collect();
+    // Organisations are independent once the zones are judged (record decoding verifies BLS
+    // and secp256k1 signatures).
+    let orgs: Vec<OrgReport> = par_map(orgs, |o| org(o, &done, clock));
     let mut r = Report {
         generated_at: clock.now,
         warn_days: clock.warn_days,
@@ -83,6 +99,28 @@ pub fn report(
     };
     r.normalise();
     r
+}
+
+/// `f` over `items` on the available cores, results in order.
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || items.len() < 16 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| {
+                let f = &f;
+                scope.spawn(move || part.iter().map(f).collect::<Vec<R>>())
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
 }
 
 fn name_str(n: &Name) -> String {

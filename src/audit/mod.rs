@@ -597,6 +597,9 @@ pub async fn run(cfg: &AuditConfig) -> Result<Report, AuditError> {
         }
     }
     report.normalise();
-    tracing::debug!("audit: analysed, {} ms in all", started.elapsed().as_millis());
+    tracing::debug!(
+        "audit: analysed, {} ms in all",
+        started.elapsed().as_millis()
+    );
     Ok(report)
 }
