@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use hickory_proto::rr::{RData, RecordType};
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 
 use crate::dns::tsig::TsigKey;
 use crate::dns::update::{self, Timeouts};
@@ -150,6 +151,16 @@ pub enum CeremonyError {
         /// What is wrong.
         why: String,
     },
+    /// The key directory holds keys of the other profile.
+    #[error("key directory {}: holds {found} keys but the manifest's profile is {wanted}", dir.display())]
+    KeyProfile {
+        /// The key directory.
+        dir: PathBuf,
+        /// The profile of the keys found.
+        found: &'static str,
+        /// The manifest's profile.
+        wanted: &'static str,
+    },
     /// The client stopped before the check turned green.
     #[error("the client exited before the network was confirmed: {status}")]
     NodeExited {
@@ -185,7 +196,9 @@ impl CeremonyError {
     pub fn exit_code(&self) -> u8 {
         use crate::exit;
         match self {
-            CeremonyError::UnknownOrg { .. } | CeremonyError::State { .. } => exit::BAD_INPUT,
+            CeremonyError::UnknownOrg { .. }
+            | CeremonyError::State { .. }
+            | CeremonyError::KeyProfile { .. } => exit::BAD_INPUT,
             CeremonyError::NotSecure { .. } | CeremonyError::GenesisRecord { .. } => exit::SECURITY,
             CeremonyError::Deadline { .. } => exit::PENDING,
             CeremonyError::GenesisMismatch { .. } | CeremonyError::GenesisChanged { .. } => {
@@ -223,8 +236,11 @@ pub struct Config {
     pub verify: VerifyOptions,
     /// Data directory (genesis, state, client data, client log).
     pub datadir: PathBuf,
-    /// The client program.
-    pub client: PathBuf,
+    /// The client program given explicitly (`None`: `autonity` on `PATH`); looked up only
+    /// when a client will be started ([`Config::until`] is [`Until::Confirmed`]).
+    pub client: Option<PathBuf>,
+    /// Where the ceremony stops.
+    pub until: Until,
     /// JSON-RPC address of the client.
     pub http_addr: IpAddr,
     /// JSON-RPC port of the client.
@@ -237,6 +253,44 @@ pub struct Config {
     pub check_window: Duration,
     /// Publish timeouts.
     pub timeouts: Timeouts,
+}
+
+/// Where a ceremony stops (`run --until`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Until {
+    /// Once our records are published and served (no waiting for the others).
+    Published,
+    /// Once every organisation published the same genesis hash; `genesis.json` and
+    /// `<datadir>/node/static-nodes.json` are written, no client is looked for or started.
+    Genesis,
+    /// The whole ceremony: start the client and check on chain until green.
+    Confirmed,
+}
+
+impl Until {
+    /// The phase at which the ceremony is done.
+    pub fn phase(self) -> Phase {
+        match self {
+            Until::Published => Phase::Published,
+            Until::Genesis => Phase::Agreed,
+            Until::Confirmed => Phase::Confirmed,
+        }
+    }
+}
+
+/// How [`run`] ended without a failure.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Stopped at the [`Until`] phase asked for (no client started); `already` when the
+    /// state file showed it reached before and nothing had to be done.
+    Stopped {
+        /// The phase reached.
+        phase: Phase,
+        /// Whether a previous run had finished it already.
+        already: bool,
+    },
+    /// The on-chain check is green; the client runs, for the caller to supervise.
+    Running(Box<Running>),
 }
 
 /// What the ceremony reports while it runs (the CLI prints these).
@@ -289,12 +343,17 @@ impl Config {
         self.datadir.join("genesis.json")
     }
 
-    /// The client's command line.
-    pub fn node_spec(&self) -> NodeSpec {
+    /// `<datadir>/node`, the client's data directory.
+    pub fn node_datadir(&self) -> PathBuf {
+        self.datadir.join("node")
+    }
+
+    /// The client's command line, with `program` as the client.
+    pub fn node_spec(&self, program: PathBuf) -> NodeSpec {
         NodeSpec {
-            program: self.client.clone(),
+            program,
             format: self.manifest.profile.into(),
-            datadir: self.datadir.join("node"),
+            datadir: self.node_datadir(),
             genesis: self.genesis_path(),
             keys: self.keys.clone(),
             port: self.port,
@@ -358,7 +417,16 @@ pub fn ensure_keys(dir: &Path, manifest: &Manifest) -> Result<(Identity, bool), 
     .iter()
     .any(|f| dir.join(f).exists());
     if any {
-        return Ok((Identity::load(dir)?, false));
+        let id = Identity::load(dir)?;
+        if id.profile() != manifest.profile {
+            return Err(CeremonyError::KeyProfile {
+                dir: dir.to_path_buf(),
+                found: id.profile().as_str(),
+                wanted: manifest.profile.as_str(),
+            }
+            .into());
+        }
+        return Ok((id, false));
     }
     std::fs::create_dir_all(dir).map_err(|source| Error::Write {
         path: dir.to_path_buf(),
@@ -517,9 +585,27 @@ pub async fn wait_agreement(
     }
 }
 
-/// Run the ceremony up to a green on-chain check; the running client is returned for the
-/// caller to supervise ([`Running::supervise`]).
-pub async fn run(cfg: &Config, progress: &mut dyn FnMut(Event)) -> Result<Running, Error> {
+/// Whether a previous run finished the ceremony up to genesis agreement: the state file says
+/// so and `genesis.json` (with the recorded hash) and `static-nodes.json` are in place.
+fn agreed_before(cfg: &Config, state: &State) -> bool {
+    if state.phase < Phase::Agreed {
+        return false;
+    }
+    let Some(recorded) = &state.genesis_hash else {
+        return false;
+    };
+    let genesis_ok = std::fs::read(cfg.genesis_path())
+        .map(|b| hex::encode(<[u8; 32]>::from(sha2::Sha256::digest(&b))) == *recorded)
+        .unwrap_or(false);
+    genesis_ok && cfg.node_datadir().join("static-nodes.json").is_file()
+}
+
+/// Run the ceremony up to [`Config::until`]: either stopped there, or (the whole ceremony)
+/// with a green on-chain check and the running client returned for the caller to supervise
+/// ([`Running::supervise`]). A restarted `--until genesis` run that finds the ceremony agreed
+/// before (state file, `genesis.json` with the recorded hash, `static-nodes.json`) does
+/// nothing and asks no server.
+pub async fn run(cfg: &Config, progress: &mut dyn FnMut(Event)) -> Result<Outcome, Error> {
     let manifest = &cfg.manifest;
     let org = manifest
         .org(&cfg.org)
@@ -551,6 +637,17 @@ pub async fn run(cfg: &Config, progress: &mut dyn FnMut(Event)) -> Result<Runnin
             phase: Phase::Started,
             genesis_hash: None,
         },
+    };
+    if cfg.until == Until::Genesis && agreed_before(cfg, &state) {
+        return Ok(Outcome::Stopped {
+            phase: Phase::Agreed,
+            already: true,
+        });
+    }
+    // Looked up before anything is published, and only when a client will be started.
+    let program = match cfg.until {
+        Until::Confirmed => Some(node::find_client(cfg.client.as_deref())?),
+        Until::Published | Until::Genesis => None,
     };
     let deadline = cfg.deadline.map(|d| Instant::now() + d);
     let reach = |state: &mut State, phase: Phase, progress: &mut dyn FnMut(Event)| {
@@ -590,6 +687,12 @@ pub async fn run(cfg: &Config, progress: &mut dyn FnMut(Event)) -> Result<Runnin
     )
     .await?;
     reach(&mut state, Phase::Published, progress)?;
+    if cfg.until == Until::Published {
+        return Ok(Outcome::Stopped {
+            phase: Phase::Published,
+            already: false,
+        });
+    }
 
     let peers = wait_secure(cfg, deadline, progress).await?;
     reach(&mut state, Phase::PeersSecure, progress)?;
@@ -627,15 +730,21 @@ pub async fn run(cfg: &Config, progress: &mut dyn FnMut(Event)) -> Result<Runnin
     reach(&mut state, Phase::HashPublished, progress)?;
 
     wait_agreement(cfg, &peers, &genesis.hash(), deadline, progress).await?;
-    reach(&mut state, Phase::Agreed, progress)?;
-
-    let spec = cfg.node_spec();
     let others: Vec<String> = peers
         .iter()
         .filter(|(name, _)| *name != cfg.org)
         .map(|(_, p)| p.enode_url())
         .collect();
-    node::write_static_nodes(&spec.datadir, &others)?;
+    node::write_static_nodes(&cfg.node_datadir(), &others)?;
+    reach(&mut state, Phase::Agreed, progress)?;
+    let Some(program) = program else {
+        return Ok(Outcome::Stopped {
+            phase: Phase::Agreed,
+            already: false,
+        });
+    };
+
+    let spec = cfg.node_spec(program);
     let mut running = node::start(&spec, &cfg.datadir.join("node.log"))?;
     progress(Event::NodeStarted {
         rpc: spec.rpc_url(),
@@ -671,7 +780,7 @@ pub async fn run(cfg: &Config, progress: &mut dyn FnMut(Event)) -> Result<Runnin
         tokio::time::sleep(cfg.poll.min(Duration::from_secs(2))).await;
     }
     reach(&mut state, Phase::Confirmed, progress)?;
-    Ok(running)
+    Ok(Outcome::Running(Box::new(running)))
 }
 
 #[cfg(test)]

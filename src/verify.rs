@@ -274,6 +274,14 @@ impl Session {
             Lookup::Absent { zone, .. } => Some(zone.clone()),
             _ => None,
         });
+        // Failing that, the zone a failure names (the org zone in the usual cases).
+        let zone = zone.or_else(|| {
+            all.iter().find_map(|(_, _, l)| match l {
+                Lookup::Bogus { why } => why.zone().filter(|z| z.zone_of(&org.host)).cloned(),
+                Lookup::Insecure { at_zone, .. } if !at_zone.is_root() => Some(at_zone.clone()),
+                _ => None,
+            })
+        });
         let mut report = OrgReport {
             name: org.name.clone(),
             host: org.host.clone(),

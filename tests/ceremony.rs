@@ -20,8 +20,12 @@ const ORGS: [(&str, &str, &str); 4] = [
 ];
 
 fn lab() -> Hierarchy {
+    lab_of(4)
+}
+
+fn lab_of(n: usize) -> Hierarchy {
     Hierarchy::builder()
-        .zones(ORGS.iter().map(|(_, zone, _)| {
+        .zones(ORGS[..n].iter().map(|(_, zone, _)| {
             OrgZone::new(zone).signing(Signing::Dynamic {
                 algorithm: Algorithm::EcdsaP256,
                 nsec3: None,
@@ -34,14 +38,19 @@ fn lab() -> Hierarchy {
 
 /// The manifest every organisation receives (template mode when `template` is set).
 fn manifest(lab: &Hierarchy, template: bool) -> String {
+    manifest_of(lab, template, "v1", 4)
+}
+
+/// The manifest for the first `n` organisations in `profile`.
+fn manifest_of(lab: &Hierarchy, template: bool, profile: &str, n: usize) -> String {
     let mut m =
         format!(
-        "[ceremony]\nname = \"loopback-net\"\nprofile = \"v1\"\n\n[genesis]\nchain_id = 65110000\n\
+        "[ceremony]\nname = \"loopback-net\"\nprofile = \"{profile}\"\n\n[genesis]\nchain_id = 65110000\n\
          operator = \"0x{op}\"\nepoch_period = 30\n{tpl}\n",
         op = "ab".repeat(20),
         tpl = if template { "template = \"genesis.template.json\"\n" } else { "" }
     );
-    for (name, _, host) in ORGS {
+    for (name, _, host) in &ORGS[..n] {
         m.push_str(&format!(
             "[[orgs]]\nname = \"{name}\"\nhost = \"{host}\"\n\n"
         ));
@@ -85,6 +94,10 @@ struct Run {
     datadir: PathBuf,
     keys: PathBuf,
     rpc_port: u16,
+    /// More flags for `run`.
+    extra: Vec<String>,
+    /// Whether `--autonity` names the stand-in (otherwise no client is given).
+    client: bool,
 }
 
 impl Run {
@@ -111,6 +124,8 @@ impl Run {
                 datadir: dir.join("data"),
                 keys: dir.join("keys"),
                 rpc_port,
+                extra: Vec::new(),
+                client: true,
             },
             &z.server.to_string(),
             &tsig.file,
@@ -148,7 +163,12 @@ impl Run {
             .args(["--server", server])
             .args(["--tsig", tsig.to_str().unwrap()])
             .args(["--datadir", self.datadir.to_str().unwrap()])
-            .args(["--autonity", STANDIN])
+            .args(if self.client {
+                vec!["--autonity", STANDIN]
+            } else {
+                vec![]
+            })
+            .args(&self.extra)
             .args(["--rpc-port", &self.rpc_port.to_string()])
             .args(["--check-window", "3s"])
             .env("DNSCEREMONY_LOG", "info")
@@ -256,6 +276,8 @@ fn four_organisations_confirm_and_a_killed_run_resumes() {
         datadir: first.datadir.clone(),
         keys: first.keys.clone(),
         rpc_port: first.rpc_port,
+        extra: Vec::new(),
+        client: true,
     };
     drop(first);
     let restarted = restarted.spawn(
@@ -473,9 +495,10 @@ fn alarms_name_what_is_wrong() {
     });
     assert!(runs[2].log().contains("keys: found"), "{}", runs[2].log());
     assert_eq!(runs[0].phase(), "node_started");
-    assert!(runs[0]
-        .log()
-        .contains("on-chain check not green yet: missing from the committee: org3"));
+    wait_for(&mut runs[..1], "org1's own check to name org3", 30, |r| {
+        r.log()
+            .contains("on-chain check not green yet: missing from the committee: org3")
+    });
 
     // Validator left out: the alarm names the organisation.
     let out = check(&runs[0], &mdir, "3s");
@@ -512,4 +535,240 @@ fn alarms_name_what_is_wrong() {
 
     // A healthy node stays green against the manifest.
     assert_eq!(check(&runs[3], &mdir, "3s").status.code(), Some(0));
+}
+
+#[test]
+fn legacy_profile_ceremony_confirms() {
+    let lab = lab_of(2);
+    let base = tempfile::tempdir().unwrap();
+    let mdir = base.path().join("manifest");
+    std::fs::create_dir(&mdir).unwrap();
+    std::fs::write(
+        mdir.join("manifest.toml"),
+        manifest_of(&lab, false, "v0.7", 2),
+    )
+    .unwrap();
+    let mut runs: Vec<Run> = (0..2)
+        .map(|i| Run::start(&lab, base.path(), i, &mdir))
+        .collect();
+    wait_for(&mut runs, "both nodes confirmed", 120, |r| {
+        if let Some(code) = r.exited() {
+            panic!("{} exited with {code}:\n{}", r.datadir.display(), r.log());
+        }
+        r.phase() == "confirmed"
+    });
+    let genesis: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(runs[0].datadir.join("genesis.json")).unwrap())
+            .unwrap();
+    let users = genesis["config"]["autonityContract"]["users"]
+        .as_array()
+        .unwrap();
+    assert_eq!(users.len(), 2);
+    assert!(users.iter().all(|u| u["type"] == "validator"));
+    // v0.7 keys: a nodekey, and the client was started with --nodekey, without --consensus.port.
+    assert!(runs[0].keys.join("nodekey").exists());
+    let log = runs[0].log();
+    let started = log
+        .lines()
+        .find(|l| l.starts_with("client started: "))
+        .unwrap();
+    assert!(
+        started.contains("--nodekey") && started.contains("--mine"),
+        "{started}"
+    );
+    assert!(!started.contains("--consensus.port"), "{started}");
+    let statics: Vec<String> = serde_json::from_slice(
+        &std::fs::read(runs[0].datadir.join("node").join("static-nodes.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(statics.len(), 1);
+    assert!(statics[0].ends_with("@127.0.0.2:30303"), "{statics:?}");
+
+    // v1 keys in a v0.7 ceremony are refused before anything is published.
+    let wrong = base.path().join("wrong-keys");
+    std::fs::create_dir(&wrong).unwrap();
+    dnsceremony::identity::Identity::generate(dnsceremony::manifest::Profile::V1)
+        .write_new(&wrong)
+        .unwrap();
+    let z = lab.zone(ORGS[0].1).unwrap();
+    let out = Command::new(CLI)
+        .arg("run")
+        .args(["--manifest", mdir.join("manifest.toml").to_str().unwrap()])
+        .args([
+            "--org",
+            "org1",
+            "--keys",
+            wrong.to_str().unwrap(),
+            "--ip",
+            "127.0.0.1",
+        ])
+        .args(["--server", &z.server.to_string()])
+        .args(["--tsig", z.tsig.as_ref().unwrap().file.to_str().unwrap()])
+        .args([
+            "--datadir",
+            base.path().join("wrong-data").to_str().unwrap(),
+        ])
+        .args(["--autonity", STANDIN])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("holds v1 keys but the manifest's profile is v0.7"),
+        "{stderr}"
+    );
+}
+
+/// A run of organisation `i` in `lab` with `extra` flags, without a client unless `client`.
+fn run_in(
+    lab: &Hierarchy,
+    base: &Path,
+    i: usize,
+    mdir: &Path,
+    server: Option<&str>,
+    extra: &[&str],
+    client: bool,
+) -> Run {
+    let (name, zone, _) = ORGS[i];
+    let z = lab.zone(zone).unwrap();
+    let dir = base.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let rpc_port = std::fs::read_to_string(dir.join("rpc-port"))
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| {
+            let p = free_port();
+            std::fs::write(dir.join("rpc-port"), p.to_string()).unwrap();
+            p
+        });
+    let server = server.map_or_else(|| z.server.to_string(), String::from);
+    Run {
+        child: Command::new("true").spawn().unwrap(),
+        datadir: dir.join("data"),
+        keys: dir.join("keys"),
+        rpc_port,
+        extra: extra.iter().map(|s| s.to_string()).collect(),
+        client,
+    }
+    .spawn(
+        &server,
+        &z.tsig.as_ref().unwrap().file,
+        mdir,
+        name,
+        i,
+        // No `autonity` on this PATH: a run that looked for a client would fail.
+        &[("PATH", "/usr/bin:/bin".to_string())],
+    )
+}
+
+fn wait_exit(runs: &mut [Run], secs: u64) -> Vec<i32> {
+    wait_for(runs, "every run to stop", secs, |r| r.exited().is_some());
+    runs.iter_mut().map(|r| r.exited().unwrap()).collect()
+}
+
+#[test]
+fn until_genesis_stops_at_agreement_without_a_client() {
+    let lab = lab_of(2);
+    let base = tempfile::tempdir().unwrap();
+    let mdir = base.path().join("manifest");
+    std::fs::create_dir(&mdir).unwrap();
+    std::fs::write(
+        mdir.join("manifest.toml"),
+        manifest_of(&lab, false, "v1", 2),
+    )
+    .unwrap();
+
+    // --until published: org1 publishes and stops, without waiting for org2.
+    let mut first = vec![run_in(
+        &lab,
+        base.path(),
+        0,
+        &mdir,
+        None,
+        &["--until", "published"],
+        false,
+    )];
+    assert_eq!(wait_exit(&mut first, 60), [0], "{}", first[0].log());
+    assert_eq!(first[0].phase(), "published");
+    assert!(
+        first[0].log().contains("stopped at published"),
+        "{}",
+        first[0].log()
+    );
+    drop(first);
+
+    // --until genesis: both stop at agreement, genesis and static nodes written, no client.
+    let mut runs: Vec<Run> = (0..2)
+        .map(|i| {
+            run_in(
+                &lab,
+                base.path(),
+                i,
+                &mdir,
+                None,
+                &["--until", "genesis"],
+                false,
+            )
+        })
+        .collect();
+    let codes = wait_exit(&mut runs, 120);
+    for (r, code) in runs.iter().zip(codes) {
+        assert_eq!(code, 0, "{}", r.log());
+        assert_eq!(r.phase(), "agreed", "{}", r.log());
+        assert!(
+            r.log()
+                .contains("stopped at agreed as asked (--until): done"),
+            "{}",
+            r.log()
+        );
+        assert!(!r.datadir.join("node.log").exists());
+        let statics: Vec<String> = serde_json::from_slice(
+            &std::fs::read(r.datadir.join("node").join("static-nodes.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(statics.len(), 1, "{statics:?}");
+    }
+    let hash = runs[0].genesis_hash();
+    assert_eq!(hash.len(), 64);
+    assert_eq!(runs[1].genesis_hash(), hash);
+    let genesis = std::fs::read(runs[0].datadir.join("genesis.json")).unwrap();
+    assert_eq!(
+        std::fs::read(runs[1].datadir.join("genesis.json")).unwrap(),
+        genesis
+    );
+    drop(runs);
+
+    // Restarted, a finished --until genesis run is a no-op: its server is unreachable
+    // (nothing listens on 127.0.0.1:9), yet it succeeds without asking anything.
+    let mut again = vec![run_in(
+        &lab,
+        base.path(),
+        0,
+        &mdir,
+        Some("127.0.0.1:9"),
+        &["--until", "genesis", "--root", "127.0.0.1:9"],
+        false,
+    )];
+    assert_eq!(wait_exit(&mut again, 30), [0], "{}", again[0].log());
+    assert!(
+        again[0]
+            .log()
+            .contains("stopped at agreed as asked (--until): already reached before"),
+        "{}",
+        again[0].log()
+    );
+    assert_eq!(again[0].genesis_hash(), hash);
+    // Without genesis.json it is not finished: the same unreachable servers now fail the run.
+    std::fs::remove_file(again[0].datadir.join("genesis.json")).unwrap();
+    let mut broken = vec![run_in(
+        &lab,
+        base.path(),
+        0,
+        &mdir,
+        Some("127.0.0.1:9"),
+        &["--until", "genesis", "--root", "127.0.0.1:9"],
+        false,
+    )];
+    drop(again);
+    assert_eq!(wait_exit(&mut broken, 60), [4], "{}", broken[0].log());
 }

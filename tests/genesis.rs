@@ -376,3 +376,19 @@ host = "validator3.ogr3.io"
         ));
     }
 }
+
+use proptest::prelude::*;
+
+proptest! {
+    /// Any permutation of the validators gives the same bytes, in both formats.
+    #[test]
+    fn any_order_gives_the_same_bytes(perm in proptest::sample::subsequence((0..4usize).collect::<Vec<_>>(), 4).prop_shuffle()) {
+        let ms = members();
+        let shuffled: Vec<Member> = perm.iter().map(|&i| ms[i].clone()).collect();
+        for format in [Format::V1, Format::V07] {
+            let want = genesis::build_from(format, &params(), &ms).unwrap();
+            let got = genesis::build_from(format, &params(), &shuffled).unwrap();
+            prop_assert_eq!(got.bytes(), want.bytes());
+        }
+    }
+}

@@ -404,3 +404,33 @@ fn watch_alarms_on_the_transition_with_hook_and_webhook() {
     );
     assert!(request.contains("\"advancing\":false"), "{request}");
 }
+
+#[test]
+fn watching_an_unreachable_node_alarms_once_and_keeps_watching() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("alarms");
+    let cmd = format!("echo \"$DNSCEREMONY_PROBLEM\" >> {}", out_file.display());
+    let port = free_port();
+    let mut watch = Command::new(CLI)
+        .args(["check", "--rpc", &format!("http://127.0.0.1:{port}")])
+        .args(["--watch", "--interval", "200ms", "--alarm-cmd", &cmd])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        watch.try_wait().unwrap().is_none(),
+        "watch ended on an unreachable node"
+    );
+    let _ = watch.kill();
+    let out = watch.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("alarm (").count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("node unreachable: RPC http://127.0.0.1:"),
+        "{stderr}"
+    );
+    let alarms = std::fs::read_to_string(&out_file).unwrap();
+    assert_eq!(alarms.lines().count(), 1, "{alarms}");
+}

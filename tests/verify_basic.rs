@@ -184,6 +184,13 @@ host = "validator5.ogr5.com"
             body.push_str(&format!("{} 300 A {ip}\n", org.host.to_ascii()));
         } else {
             body.push_str(&record_lines(&org.host, &identity, &manifest, ip));
+            // An RRset too large for one UDP answer: fetched over TCP.
+            for k in 0..12 {
+                body.push_str(&format!(
+                    "big.{zone} 300 TXT \"{k:02}{}\"\n",
+                    "x".repeat(200)
+                ));
+            }
         }
         com_body.push_str(&format!("{zone} NS ns.{zone}\nns.{zone} A {o}\n"));
         let ds = match i {
@@ -256,6 +263,15 @@ fn n(s: &str) -> Name {
 }
 
 async fn check_lookups(s: &Session) {
+    let before = s.queries_sent();
+    let l = s.lookup(&n("big.ogr2.com."), RecordType::TXT).await;
+    assert!(matches!(l, Lookup::Bogus { .. }), "{l:?}");
+    let l = s.lookup(&n("big.ogr1.com."), RecordType::TXT).await;
+    match &l {
+        Lookup::Secure { rrset, .. } => assert_eq!(rrset.len(), 12),
+        other => panic!("{other:?}"),
+    }
+    assert!(s.queries_sent() > before);
     let l = s.lookup(&n("validator1.ogr1.com."), RecordType::A).await;
     assert!(matches!(l, Lookup::Secure { .. }), "{l:?}");
     let l = s.lookup(&n("nothing.ogr1.com."), RecordType::A).await;
@@ -348,7 +364,9 @@ async fn check_verify(s: &Session, lab: &Lab) {
     assert_eq!(peer.ipv4, Some(Ipv4Addr::new(10, 0, 0, 1)));
     assert_eq!(peer.port, 30303);
     assert_eq!(report.exit_code(), 2);
-    assert_eq!(report.orgs[0].zone, Some(n("ogr1.com.")));
+    for (i, o) in report.orgs.iter().enumerate() {
+        assert_eq!(o.zone, Some(n(&format!("ogr{}.com.", i + 1))), "{o:?}");
+    }
     assert!(
         report.orgs[4]
             .reason
@@ -377,6 +395,34 @@ async fn iterative_and_resolver_modes_give_the_same_verdicts() {
         "a cached zone costs one query"
     );
     assert!(s.resolver().chain(&n("com.")).is_some());
+
+    // wait's poll: an organisation that was secure and whose zone serial did not move keeps
+    // its verdict for one SOA query, asked of the zone's own servers.
+    let before = s.queries_sent();
+    assert_eq!(s.probe_serial(&n("ogr1.com.")).await, Some(1));
+    assert_eq!(s.queries_sent() - before, 1);
+    let mut previous = s.verify(&lab.manifest).await;
+    for i in [0, 4] {
+        let o = &mut previous.orgs[i];
+        o.status = Status::Secure;
+        o.serial = Some(1);
+    }
+    let again = s.poll(&lab.manifest, Some(&previous)).await;
+    assert_eq!(again.orgs[0], previous.orgs[0]);
+    assert_eq!(
+        again.orgs[4], previous.orgs[4],
+        "unchanged serial: verdict kept"
+    );
+    assert_eq!(
+        again.orgs[1].status,
+        Status::Bogus,
+        "not secure: checked again"
+    );
+    // A serial that moved makes the organisation be checked again.
+    previous.orgs[4].serial = Some(0);
+    let again = s.poll(&lab.manifest, Some(&previous)).await;
+    assert_eq!(again.orgs[4].status, Status::Pending);
+    assert_eq!(again.orgs[4].serial, Some(1));
 
     let s = session(&lab, true);
     check_lookups(&s).await;

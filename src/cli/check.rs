@@ -24,7 +24,7 @@ pub struct CheckArgs {
     #[arg(long)]
     manifest: Option<PathBuf>,
     #[command(flatten)]
-    dns: crate::cli::run::DnsSource,
+    dns: crate::cli::dnsargs::DnsArgs,
     /// How long blocks may take to advance, e.g. 30s, 2m, 500ms.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     window: Duration,
@@ -69,7 +69,7 @@ fn expectation(args: &CheckArgs) -> Result<Result<Expectation, u8>, Error> {
     let mut expect = Expectation::default();
     if let Some(path) = &args.manifest {
         let manifest = dnsceremony::manifest::Manifest::load(path)?;
-        let options = crate::cli::run::verify_options(&manifest, &args.dns)?;
+        let options = args.dns.options(&manifest)?;
         let rt = crate::cli::runtime()?;
         let report = rt.block_on(dnsceremony::verify::Session::new(options).verify(&manifest));
         if !report.complete() {
@@ -121,15 +121,14 @@ struct Alarm<'a> {
     advancing: bool,
 }
 
-async fn raise(args: &CheckArgs, report: &CheckReport) {
-    let problem = report.problem();
-    crate::cli::report_line(&format!("alarm ({}: {problem})", report.rpc));
+async fn raise(args: &CheckArgs, rpc: &str, problem: String, missing: &[String], advancing: bool) {
+    crate::cli::report_line(&format!("alarm ({rpc}: {problem})"));
     let details = serde_json::to_string(&Alarm {
         schema: "dnsceremony.alarm/v1",
-        rpc: &report.rpc,
+        rpc,
         problem: problem.clone(),
-        missing: &report.missing,
-        advancing: report.advancing,
+        missing,
+        advancing,
     })
     .unwrap_or_default();
     if let Some(url) = &args.alarm_webhook {
@@ -147,8 +146,8 @@ async fn raise(args: &CheckArgs, report: &CheckReport) {
             .arg(cmd)
             .env("DNSCEREMONY_ALARM", details)
             .env("DNSCEREMONY_PROBLEM", &problem)
-            .env("DNSCEREMONY_MISSING", report.missing.join(","))
-            .env("DNSCEREMONY_ADVANCING", report.advancing.to_string())
+            .env("DNSCEREMONY_MISSING", missing.join(","))
+            .env("DNSCEREMONY_ADVANCING", advancing.to_string())
             .status();
         match status {
             Ok(s) if s.success() => {}
@@ -169,8 +168,8 @@ fn show(args: &CheckArgs, report: &CheckReport) {
             report.block_start,
             report.block_end,
             report.committee.len(),
-            if args.genesis.is_some() {
-                " and every validator of the genesis"
+            if args.genesis.is_some() || args.manifest.is_some() {
+                " and every expected validator"
             } else {
                 ""
             }
@@ -192,10 +191,30 @@ pub fn run(args: CheckArgs) -> crate::cli::Outcome {
     rt.block_on(async {
         let mut last_ok: Option<bool> = None;
         loop {
-            let report = rpc::check(&client, &expect, args.window).await?;
+            let report = match rpc::check(&client, &expect, args.window).await {
+                Ok(r) => r,
+                // Watching, a node that does not answer is an alarm, not the end.
+                Err(e) if args.watch => {
+                    if last_ok != Some(false) {
+                        let problem = format!("node unreachable: {e}");
+                        raise(&args, client.url(), problem, &[], false).await;
+                    }
+                    last_ok = Some(false);
+                    tokio::time::sleep(args.interval).await;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
             show(&args, &report);
             if !report.ok && last_ok != Some(false) {
-                raise(&args, &report).await;
+                raise(
+                    &args,
+                    &report.rpc,
+                    report.problem(),
+                    &report.missing,
+                    report.advancing,
+                )
+                .await;
             } else if report.ok && last_ok == Some(false) && !args.json {
                 crate::cli::print("recovered: the check is green again\n");
             }

@@ -8,8 +8,6 @@ use dnsceremony::verify::Session;
 use dnsceremony::{exit, genesis, node, Error};
 use serde::Serialize;
 
-use crate::cli::run::{verify_options, DnsSource};
-
 /// Flags of `dnsceremony genesis`.
 #[derive(Debug, Args)]
 pub struct GenesisArgs {
@@ -17,7 +15,7 @@ pub struct GenesisArgs {
     #[arg(long)]
     manifest: PathBuf,
     #[command(flatten)]
-    dns: DnsSource,
+    dns: crate::cli::dnsargs::DnsArgs,
     /// Where to write genesis.json.
     #[arg(long)]
     out: PathBuf,
@@ -51,7 +49,7 @@ struct GenesisOut {
 /// Run `dnsceremony genesis`.
 pub fn run(args: GenesisArgs) -> crate::cli::Outcome {
     let manifest = Manifest::load(&args.manifest)?;
-    let options = verify_options(&manifest, &args.dns)?;
+    let options = args.dns.options(&manifest)?;
     let rt = crate::cli::runtime()?;
     let report = rt.block_on(Session::new(options).verify(&manifest));
     if !report.complete() {

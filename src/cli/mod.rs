@@ -14,7 +14,7 @@ mod genesis;
 mod keys;
 mod manifest;
 mod publish;
-pub mod run;
+mod run;
 mod verify;
 
 /// Start a private Autonity network between organisations that share nothing but DNSSEC-signed DNS.

@@ -5,77 +5,17 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use dnsceremony::ceremony::{self, Config, Event};
+use dnsceremony::ceremony::{self, Config, Event, Outcome, Until};
 use dnsceremony::dns::tsig::TsigKey;
 use dnsceremony::dns::update::Timeouts;
 use dnsceremony::identity::Address;
 use dnsceremony::manifest::Manifest;
-use dnsceremony::verify::{Source, VerifyOptions};
-use dnsceremony::{exit, node, Error};
+use dnsceremony::{exit, Error};
 
 use crate::cli::check::parse_duration;
 
-/// Where DNS data comes from (defaults: the manifest's `[dns]`, else the IANA root).
-#[derive(Debug, Args)]
-pub struct DnsSource {
-    /// Trust anchor file (DNSKEY or DS lines); default: the manifest's, else the IANA root.
-    #[arg(long)]
-    anchor: Option<PathBuf>,
-    /// Iterate from this root server address (repeatable; default port 53).
-    #[arg(long = "root")]
-    roots: Vec<String>,
-    /// Fetch through this resolver (asked with DO+CD; the tool validates itself).
-    #[arg(long)]
-    resolver: Option<String>,
-}
-
 fn socket(s: &str, flag: &'static str) -> Result<SocketAddr, Error> {
-    s.parse::<SocketAddr>()
-        .or_else(|_| s.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
-        .map_err(|_| Error::Usage {
-            flag,
-            why: format!("{s:?} is not an IP address or IP:PORT"),
-        })
-}
-
-/// The validation options from the flags and the manifest's `[dns]`.
-pub fn verify_options(m: &Manifest, dns: &DnsSource) -> Result<VerifyOptions, Error> {
-    let anchors = match dns.anchor.as_ref().or(m.dns.anchor.as_ref()) {
-        Some(path) => {
-            dnsceremony::dns::anchor::TrustAnchors::from_file(path).map_err(|e| Error::Usage {
-                flag: "--anchor",
-                why: e.to_string(),
-            })?
-        }
-        None => dnsceremony::dns::anchor::TrustAnchors::iana_root(),
-    };
-    let source = if let Some(r) = &dns.resolver {
-        Source::Resolver(socket(r, "--resolver")?)
-    } else if !dns.roots.is_empty() {
-        Source::Iterative {
-            roots: dns
-                .roots
-                .iter()
-                .map(|r| socket(r, "--root"))
-                .collect::<Result<_, _>>()?,
-        }
-    } else if let Some(r) = m.dns.resolver {
-        Source::Resolver(r)
-    } else if !m.dns.roots.is_empty() {
-        Source::Iterative {
-            roots: m.dns.roots.clone(),
-        }
-    } else {
-        Source::Iterative {
-            roots: dnsceremony::dns::resolve::root_hints(),
-        }
-    };
-    Ok(VerifyOptions {
-        anchors,
-        source,
-        timeout: Duration::from_secs(3),
-        concurrency: 32,
-    })
+    crate::cli::dnsargs::parse_addr(s).map_err(|why| Error::Usage { flag, why })
 }
 
 /// Flags of `dnsceremony run`.
@@ -100,7 +40,7 @@ pub struct RunArgs {
     #[arg(long)]
     tsig: PathBuf,
     #[command(flatten)]
-    dns: DnsSource,
+    dns: crate::cli::dnsargs::DnsArgs,
     /// The Autonity client (default: `autonity` on PATH; `autonity-standin` is the stand-in).
     #[arg(long)]
     autonity: Option<PathBuf>,
@@ -116,7 +56,10 @@ pub struct RunArgs {
     /// Treasury address (v1); default: the node's own address.
     #[arg(long)]
     treasury: Option<String>,
-    /// The client's JSON-RPC port (on 127.0.0.1).
+    /// The client's JSON-RPC address (`--http.addr`; 0.0.0.0 to serve other hosts).
+    #[arg(long, default_value = "127.0.0.1")]
+    rpc_addr: IpAddr,
+    /// The client's JSON-RPC port.
     #[arg(long, default_value_t = 8545)]
     rpc_port: u16,
     /// TTL of our records.
@@ -128,9 +71,35 @@ pub struct RunArgs {
     /// Give up waiting after this long (default: the manifest's deadline, else never).
     #[arg(long, value_parser = parse_duration)]
     deadline: Option<Duration>,
+    /// Stop after this phase: `published` (our records are served), `genesis` (every
+    /// organisation published the same genesis hash; no client is looked for or started),
+    /// `confirmed` (the whole ceremony, then supervise the client).
+    #[arg(long, value_enum, default_value = "confirmed")]
+    until: UntilArg,
     /// Window for blocks to advance in one on-chain check.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     check_window: Duration,
+}
+
+/// Values of `--until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum UntilArg {
+    /// Our records are published and served by every authoritative server.
+    Published,
+    /// Every organisation published the same genesis hash.
+    Genesis,
+    /// The client runs and the on-chain check is green.
+    Confirmed,
+}
+
+impl From<UntilArg> for Until {
+    fn from(u: UntilArg) -> Until {
+        match u {
+            UntilArg::Published => Until::Published,
+            UntilArg::Genesis => Until::Genesis,
+            UntilArg::Confirmed => Until::Confirmed,
+        }
+    }
 }
 
 fn say(e: &Event) -> String {
@@ -158,7 +127,7 @@ fn say(e: &Event) -> String {
 /// Run `dnsceremony run`.
 pub fn run(args: RunArgs) -> crate::cli::Outcome {
     let manifest = Manifest::load(&args.manifest)?;
-    let verify = verify_options(&manifest, &args.dns)?;
+    let verify = args.dns.options(&manifest)?;
     let tsig = TsigKey::load(&args.tsig)?;
     let server = socket(&args.server, "--server")?;
     let treasury = match &args.treasury {
@@ -172,7 +141,6 @@ pub fn run(args: RunArgs) -> crate::cli::Outcome {
         ),
         None => None,
     };
-    let client = node::find_client(args.autonity.as_deref())?;
     let cfg = Config {
         poll: args.interval.unwrap_or(manifest.timing.poll_interval),
         deadline: args.deadline.or(manifest.timing.deadline),
@@ -188,8 +156,9 @@ pub fn run(args: RunArgs) -> crate::cli::Outcome {
         tsig,
         verify,
         datadir: args.datadir,
-        client,
-        http_addr: IpAddr::from([127, 0, 0, 1]),
+        client: args.autonity,
+        until: args.until.into(),
+        http_addr: args.rpc_addr,
         http_port: args.rpc_port,
         check_window: args.check_window,
         timeouts: Timeouts::default(),
@@ -201,6 +170,21 @@ pub fn run(args: RunArgs) -> crate::cli::Outcome {
             r = ceremony::run(&cfg, &mut progress) => r?,
             _ = stop_signal() => {
                 crate::cli::print("stopped by a signal before the client started\n");
+                return Ok(exit::OK);
+            }
+        };
+        let running = match running {
+            Outcome::Running(r) => r,
+            Outcome::Stopped { phase, already } => {
+                let how = if already {
+                    "already reached before; nothing to do"
+                } else {
+                    "done"
+                };
+                crate::cli::print(&format!(
+                    "stopped at {} as asked (--until): {how}\n",
+                    phase.as_str()
+                ));
                 return Ok(exit::OK);
             }
         };

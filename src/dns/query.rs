@@ -11,9 +11,11 @@
 //! # Limitations
 //! No DNS cookies, no 0x20 case randomisation; UDP source ports come from the OS.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{Name, RecordType};
@@ -61,7 +63,12 @@ pub struct Transport {
     sem: Semaphore,
     sent: AtomicU64,
     timeout: Duration,
+    /// Servers that did not answer, and until when they are skipped.
+    dead: Mutex<HashMap<SocketAddr, Instant>>,
 }
+
+/// How long a server that did not answer is skipped (then it is tried again).
+const DEAD_FOR: Duration = Duration::from_secs(30);
 
 /// Most attempts spent on one question, whatever the number of server addresses.
 const MAX_ATTEMPTS: usize = 6;
@@ -75,6 +82,7 @@ impl Transport {
             sem: Semaphore::new(concurrency.max(1)),
             sent: AtomicU64::new(0),
             timeout,
+            dead: Mutex::new(HashMap::new()),
         }
     }
 
@@ -101,16 +109,37 @@ impl Transport {
         if servers.is_empty() {
             return Err(fail("no server address known".into()));
         }
-        let attempts = servers.len().clamp(2, MAX_ATTEMPTS);
+        // A server that did not answer a moment ago is skipped, so a dead server costs its
+        // timeout once per run, not once per question.
+        let now = Instant::now();
+        let live: Vec<SocketAddr> = {
+            let dead = self.dead.lock().unwrap_or_else(|e| e.into_inner());
+            servers
+                .iter()
+                .copied()
+                .filter(|s| dead.get(s).is_none_or(|until| *until <= now))
+                .collect()
+        };
+        if live.is_empty() {
+            return Err(fail(
+                "did not answer earlier in this run (skipped for 30 s)".into(),
+            ));
+        }
+        let attempts = live.len().clamp(2, MAX_ATTEMPTS);
         let mut why = String::new();
         for i in 0..attempts {
-            let server = servers[i % servers.len()];
+            let server = live[i % live.len()];
             match self.query_one(server, name, rtype, mode).await {
                 Ok(msg) => match msg.metadata.response_code {
                     ResponseCode::NoError | ResponseCode::NXDomain => return Ok(msg),
                     rc => why = format!("{server} answered {rc}"),
                 },
-                Err(e) => why = format!("{server}: {e}"),
+                Err(e) => {
+                    why = format!("{server}: {e}");
+                    if let Ok(mut dead) = self.dead.lock() {
+                        dead.insert(server, Instant::now() + DEAD_FOR);
+                    }
+                }
             }
         }
         Err(fail(why))

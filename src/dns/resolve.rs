@@ -169,6 +169,13 @@ enum ZoneState {
 
 type Cell = Arc<OnceCell<ZoneState>>;
 
+fn state_zone(state: &ZoneState) -> &Name {
+    match state {
+        ZoneState::Secure { chain, .. } => &chain.zone,
+        ZoneState::Insecure { at_zone, .. } => at_zone,
+    }
+}
+
 /// One run's resolution machinery: transport, anchors, caches.
 #[derive(Debug)]
 pub struct Resolver {
@@ -177,6 +184,7 @@ pub struct Resolver {
     source: Source,
     zones: Mutex<HashMap<Name, Cell>>,
     addrs: Mutex<HashMap<Name, Vec<SocketAddr>>>,
+    cuts: Mutex<HashMap<Name, Arc<tokio::sync::Mutex<bool>>>>,
 }
 
 /// Longest chain of referrals / cuts followed for one name.
@@ -203,6 +211,7 @@ impl Resolver {
             source,
             zones: Mutex::new(HashMap::new()),
             addrs: Mutex::new(HashMap::new()),
+            cuts: Mutex::new(HashMap::new()),
         }
     }
 
@@ -278,6 +287,11 @@ impl Resolver {
         out
     }
 
+    fn cut_lock(&self, label: &Name) -> Arc<tokio::sync::Mutex<bool>> {
+        let mut c = self.cuts.lock().unwrap_or_else(|e| e.into_inner());
+        c.entry(label.clone()).or_default().clone()
+    }
+
     fn cell(&self, zone: &Name) -> Cell {
         let mut z = self.zones.lock().unwrap_or_else(|e| e.into_inner());
         z.entry(zone.clone()).or_default().clone()
@@ -348,6 +362,25 @@ impl Resolver {
                     }
                 }
             };
+            // Lookups that go through the same label below this zone ask one at a time until
+            // the cut there is known, so one referral and one DNSKEY fetch serve them all.
+            let lock = (name.num_labels() > chain.zone.num_labels())
+                .then(|| self.cut_lock(&name.trim_to(chain.zone.num_labels() as usize + 1)));
+            let mut guard = match &lock {
+                Some(m) => Some(m.lock().await),
+                None => None,
+            };
+            if guard.is_some() {
+                if let Some(deeper) = self.deepest_known(&start, &anchor) {
+                    if state_zone(&deeper).num_labels() > chain.zone.num_labels() {
+                        zone = deeper;
+                        continue;
+                    }
+                }
+                if guard.as_deref() == Some(&true) {
+                    guard = None;
+                }
+            }
             let servers = self.servers_of(&zone);
             let msg = match self
                 .transport
@@ -362,6 +395,29 @@ impl Resolver {
                     }
                 }
             };
+            if let Some(child) = referral_child(&msg, &chain.zone, name, rtype) {
+                if deeper_signer(&msg, &chain.zone, &child).is_some() {
+                    // The referring zone lies below this one (establishing it looks up its DS
+                    // through the same label, so the lock is let go first).
+                    drop(guard.take());
+                }
+                let chain = match self.referring_zone(&chain, &servers, &child, &msg).await {
+                    Ok(z) => z,
+                    Err(l) => return l,
+                };
+                match self.referral(&chain, &child, &msg).await {
+                    Ok(z) => {
+                        zone = z;
+                        continue;
+                    }
+                    Err(l) => return l,
+                }
+            }
+            // No cut at that label as seen from this zone: stop serialising there.
+            if let Some(g) = guard.as_mut() {
+                **g = true;
+            }
+            drop(guard);
             match self.step(&chain, &servers, name, rtype, &msg).await {
                 Step::Done(l) => return l,
                 Step::Descend(z) => zone = z,
@@ -448,7 +504,7 @@ impl Resolver {
         if !answer.is_empty() {
             let sigs = sigs_for(&msg.answers, name, rtype);
             if sigs.is_empty() {
-                return Step::Done(self.unsigned(zone, name, rtype).await);
+                return Step::Done(self.unsigned(zone, servers, name, rtype).await);
             }
             let zone = match self.signing_zone(zone, servers, name, rtype, &sigs).await {
                 Ok(z) => z,
@@ -499,25 +555,15 @@ impl Resolver {
             }
         }
         let rcode = msg.metadata.response_code;
-        // Referral: NS for a child zone between this zone and the name, not authoritative.
-        if rcode == ResponseCode::NoError && !msg.metadata.authoritative {
-            let child = msg
-                .authorities
-                .iter()
-                .filter(|r| r.record_type() == RecordType::NS)
-                .map(|r| r.name.clone())
-                .find(|c| {
-                    c != &zone.zone
-                        && zone.zone.zone_of(c)
-                        && c.zone_of(name)
-                        && !(rtype == RecordType::DS && c == name)
-                });
-            if let Some(child) = child {
-                return match self.referral(zone, &child, msg).await {
-                    Ok(z) => Step::Descend(z),
-                    Err(l) => Step::Done(l),
-                };
-            }
+        if let Some(child) = referral_child(msg, &zone.zone, name, rtype) {
+            let zone = match self.referring_zone(zone, servers, &child, msg).await {
+                Ok(z) => z,
+                Err(l) => return Step::Done(l),
+            };
+            return match self.referral(&zone, &child, msg).await {
+                Ok(z) => Step::Descend(z),
+                Err(l) => Step::Done(l),
+            };
         }
         // A negative answer: NXDOMAIN or NODATA, proven by NSEC/NSEC3 of the zone.
         let nxdomain = rcode == ResponseCode::NXDomain;
@@ -533,7 +579,7 @@ impl Resolver {
             .map(|s| s.input().signer_name.clone())
             .collect();
         if signers.is_empty() {
-            return Step::Done(self.unsigned(zone, name, rtype).await);
+            return Step::Done(self.unsigned(zone, servers, name, rtype).await);
         }
         let claimed = soa_owner.unwrap_or_else(|| signers[0].clone());
         let zone = if claimed == zone.zone {
@@ -561,14 +607,22 @@ impl Resolver {
                     zone: zone.zone.clone(),
                     nxdomain: false,
                 },
-                Ok(Denial::UnsignedDelegation) => Lookup::Insecure {
-                    at_zone: name.clone(),
-                    why: format!(
+                Ok(Denial::UnsignedDelegation) => {
+                    let why = format!(
                         "{} is an unsigned delegation from {}: insecure",
                         dotless(name),
                         dotless(&zone.zone)
-                    ),
-                },
+                    );
+                    // Remember the insecure cut: later lookups below it stop there at once.
+                    let _ = self.cell(name).set(ZoneState::Insecure {
+                        at_zone: name.clone(),
+                        why: why.clone(),
+                    });
+                    Lookup::Insecure {
+                        at_zone: name.clone(),
+                        why,
+                    }
+                }
                 Ok(Denial::OptOut { name: span }) => Lookup::Insecure {
                     at_zone: zone.zone.clone(),
                     why: format!(
@@ -708,6 +762,25 @@ impl Resolver {
         match state {
             ZoneState::Secure { chain, .. } => Ok(chain),
             ZoneState::Insecure { at_zone, why } => Err(Lookup::Insecure { at_zone, why }),
+        }
+    }
+
+    /// The zone a referral to `child` comes from: `zone`, or a zone between it and `child` that
+    /// the same servers also serve (`uk` and `co.uk` on one server: the referral to
+    /// `ogr4.co.uk` comes from `co.uk`), named by the signer of the DS or denial records.
+    async fn referring_zone(
+        &self,
+        zone: &Arc<ZoneChain>,
+        servers: &[SocketAddr],
+        child: &Name,
+        msg: &Message,
+    ) -> Result<Arc<ZoneChain>, Lookup> {
+        match deeper_signer(msg, &zone.zone, child) {
+            Some(signer) => {
+                self.signing_zone_named(zone, servers, child, RecordType::DS, &signer)
+                    .await
+            }
+            None => Ok(zone.clone()),
         }
     }
 
@@ -887,7 +960,13 @@ impl Resolver {
 
     /// An answer without any signature from a zone known to be signed: find out whether an
     /// unsigned delegation lies between the zone and the name (then insecure), else bogus.
-    async fn unsigned(&self, zone: &ZoneChain, name: &Name, rtype: RecordType) -> Lookup {
+    async fn unsigned(
+        &self,
+        zone: &Arc<ZoneChain>,
+        servers: &[SocketAddr],
+        name: &Name,
+        rtype: RecordType,
+    ) -> Lookup {
         let missing = Lookup::Bogus {
             why: BogusReason::NoRrsig {
                 name: name.clone(),
@@ -902,16 +981,70 @@ impl Resolver {
         let mut depth = zone.zone.num_labels() + 1;
         while depth <= stop {
             let cut = name.trim_to(depth as usize);
+            depth += 1;
+            let known = self
+                .zones
+                .lock()
+                .ok()
+                .and_then(|z| z.get(&cut).and_then(|c| c.get().cloned()));
+            match known {
+                Some(ZoneState::Secure { .. }) => continue,
+                Some(ZoneState::Insecure { at_zone, why }) => {
+                    return Lookup::Insecure { at_zone, why }
+                }
+                None => {}
+            }
             match self.lookup(&cut, RecordType::DS).await {
                 Lookup::Insecure { at_zone, why } => return Lookup::Insecure { at_zone, why },
-                // Not a cut, or a signed cut: the chain goes on below.
-                Lookup::Absent { .. } | Lookup::Secure { .. } => {}
+                // Not a cut: the chain goes on below.
+                Lookup::Absent { .. } => {}
+                // A signed cut: the zone's keys must validate (this names e.g. a missing
+                // DNSKEY set), and the chain goes on below it.
+                Lookup::Secure { .. } => {
+                    if let Err(l) = self
+                        .signing_zone_named(zone, servers, name, rtype, &cut)
+                        .await
+                    {
+                        return l;
+                    }
+                }
                 other => return other,
             }
-            depth += 1;
         }
         missing
     }
+}
+
+/// The child zone a referral from `zone` points to, on the way to `name`.
+fn referral_child(msg: &Message, zone: &Name, name: &Name, rtype: RecordType) -> Option<Name> {
+    if msg.metadata.response_code != ResponseCode::NoError
+        || msg.metadata.authoritative
+        || msg.answers.iter().any(|r| &r.name == name)
+    {
+        return None;
+    }
+    msg.authorities
+        .iter()
+        .filter(|r| r.record_type() == RecordType::NS)
+        .map(|r| r.name.clone())
+        .find(|c| {
+            c != zone
+                && zone.zone_of(c)
+                && c.zone_of(name)
+                && !(rtype == RecordType::DS && c == name)
+        })
+}
+
+/// The deepest signer of a referral's DS or denial records strictly between `zone` and
+/// `child`: the zone the referral really comes from when one server serves both.
+fn deeper_signer(msg: &Message, zone: &Name, child: &Name) -> Option<Name> {
+    msg.authorities
+        .iter()
+        .filter_map(as_rrsig)
+        .map(|s| &s.input().signer_name)
+        .filter(|s| *s != zone && zone.zone_of(s) && s.zone_of(child) && *s != child)
+        .max_by_key(|s| s.num_labels())
+        .cloned()
 }
 
 /// What one answer led to.

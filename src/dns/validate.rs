@@ -240,6 +240,28 @@ pub enum BogusReason {
     },
 }
 
+impl BogusReason {
+    /// The zone the failure is in, when the reason names one.
+    pub fn zone(&self) -> Option<&Name> {
+        use BogusReason::*;
+        match self {
+            WrongSigner { zone, .. }
+            | UnknownKey { zone, .. }
+            | DsMismatch { zone, .. }
+            | AnchorMismatch { zone, .. }
+            | NoDnskey { zone }
+            | BadDenial { zone, .. }
+            | UnprovenDelegation { zone, .. } => Some(zone),
+            Expired { name, rtype, .. } | NotYetValid { name, rtype, .. }
+                if *rtype == RecordType::DNSKEY =>
+            {
+                Some(name)
+            }
+            _ => None,
+        }
+    }
+}
+
 /// What a denial of existence lacked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DenialFlaw {
@@ -1079,9 +1101,8 @@ fn nsec3_denial(
         if !n3.iter().any(|n| n.covers(&wildcard)) {
             return Err(DenialFlaw::WildcardNotCovered);
         }
-        if nc_cover.rec.opt_out() {
-            return Ok(Denial::OptOut { name: next_closer });
-        }
+        // An opt-out span over the next closer name is accepted for NXDOMAIN, as BIND does:
+        // a denial only ever makes a record absent (pending), never trusted data.
         return Ok(Denial::NxDomain);
     }
     // Wildcard NODATA (RFC 5155 8.7).

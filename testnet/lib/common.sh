@@ -67,9 +67,17 @@ verify_json() {
     --root "${ADDR[root]}" --anchor /etc/dnsceremony/root.key --json 2>/dev/null
 }
 
-# Phase reached by an organisation's validator, from its /data/status.json.
-phase_of() { jq -r '.phase + (if .exit != null then " (exit \(.exit))" else "" end)' \
-  "$TESTNET_STATE/validators/$1/data/status.json" 2>/dev/null || echo "-"; }
+# Phase reached by an organisation's validator: the ceremony's own phase (/data/ceremony.json,
+# e.g. confirmed), else the entrypoint's step (/data/status.json); its exit status if it ended.
+phase_of() {
+  local d="$TESTNET_STATE/validators/$1/data" p="" x=""
+  [ -f "$d/ceremony.json" ] && p=$(jq -r '.phase // empty' "$d/ceremony.json" 2>/dev/null)
+  [ -f "$d/status.json" ] && {
+    [ -n "$p" ] || p=$(jq -r '.phase // empty' "$d/status.json" 2>/dev/null)
+    x=$(jq -r 'if .exit != null then " (exit \(.exit))" else "" end' "$d/status.json" 2>/dev/null)
+  }
+  echo "${p:--}$x"
+}
 
 # The genesis hash an organisation built (from the ceremony state, else sha256 of genesis.json).
 genesis_of() {
@@ -105,6 +113,9 @@ summary() {
       "$(genesis_of "$org" | cut -c1-14)" "$height" "$committee"
   done
 }
+
+# Have all these services stopped (none running)?
+none_running() { local s; for s in "$@"; do running "$s" && return 1; done; return 0; }
 
 # Has every organisation passed Phase 4 (`check` exits 0 in each validator)?
 all_phase4() {
