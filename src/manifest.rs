@@ -8,7 +8,8 @@
 //!
 //! **Canonical form**: compact JSON with sorted keys of the semantic content (every key of
 //! the file except `[signature]`; host names fully qualified and lowercase; durations in
-//! seconds; wei amounts as decimal strings; paths as written). Comments, whitespace, key
+//! seconds; wei amounts as decimal strings; the anchor path as written; the genesis template
+//! as `template_sha256`, the SHA-256 of its contents, instead of its path). Comments, whitespace, key
 //! order and equivalent spellings do not change it. **Ceremony id** = SHA-256 of it.
 //!
 //! **Operator signature**: secp256k1, `r ‖ s ‖ v` (`v` in {0,1}) over
@@ -21,7 +22,9 @@
 //! # Limitations
 //! - Only TOML 1.0 as read by the `toml` crate 0.8.
 //! - Internationalised host names must be written in their A-label (`xn--`) form.
-//! - The ceremony id covers paths (`template`, `anchor`) as written, not the files' contents.
+//! - The ceremony id covers the genesis template's contents (SHA-256, read when the manifest is
+//!   loaded) but the anchor file's path as written, not its contents (the anchor decides what
+//!   is trusted, and each organisation may hold its own copy of the root keys).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -140,6 +143,9 @@ pub struct GenesisOptions {
     pub network_id: Option<u64>,
     /// A genesis template with `fqdn://HOST` placeholders, resolved against the manifest's directory.
     pub template: Option<PathBuf>,
+    /// The template file's bytes, read when the manifest was loaded: the ceremony id covers
+    /// their SHA-256 (not the path) and the genesis is built from exactly these bytes.
+    pub template_bytes: Option<Vec<u8>>,
     /// v1 `minBaseFee` (wei).
     pub min_base_fee: Option<u128>,
     /// v1 `epochPeriod` (blocks, non-zero).
@@ -908,8 +914,13 @@ impl Manifest {
                 gen.insert(k, Json::from(v.to_string()));
             }
         }
-        if let Some(t) = &g.template {
-            gen.insert("template", Json::from(rel(t)));
+        // The template's contents, not its path: organisations with different templates get
+        // different ids, moving the file changes nothing.
+        if let Some(bytes) = &g.template_bytes {
+            gen.insert(
+                "template_sha256",
+                Json::from(hex::encode(Sha256::digest(bytes))),
+            );
         }
         if !g.alloc.is_empty() {
             let alloc: serde_json::Map<String, Json> = g
@@ -1099,7 +1110,15 @@ fn parse_genesis(
         if s.is_empty() {
             return Err(cx.invalid("genesis.template", "empty path"));
         }
-        g.template = Some(base.join(s));
+        let path = base.join(s);
+        let bytes = std::fs::read(&path).map_err(|e| {
+            cx.invalid(
+                "genesis.template",
+                format!("cannot read the template {}: {e}", path.display()),
+            )
+        })?;
+        g.template = Some(path);
+        g.template_bytes = Some(bytes);
     }
     if let Some(v) = t.get("alloc") {
         let a = cx.table("genesis.alloc", v)?;
@@ -1370,6 +1389,55 @@ name = "acme"
         assert!(a
             .canonical()
             .starts_with("{\"ceremony\":{\"name\":\"acme\",\"profile\":\"v1\"}"));
+    }
+
+    #[test]
+    fn ceremony_id_binds_the_template_contents_not_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let with =
+            |tpl: &str| MIN.replace("[genesis]\n", &format!("[genesis]\ntemplate = \"{tpl}\"\n"));
+        assert!(
+            with("t.json").contains("template = \"t.json\""),
+            "{}",
+            with("t.json")
+        );
+        let load = |text: &str| Manifest::parse(text, &dir.path().join("m.toml"));
+        std::fs::write(dir.path().join("a.json"), b"{\"x\": 1}\n").unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/b.json"), b"{\"x\": 1}\n").unwrap();
+        std::fs::write(dir.path().join("c.json"), b"{\"x\": 2}\n").unwrap();
+        let a = load(&with("a.json")).unwrap();
+        // Same bytes elsewhere: same id. Different bytes: another id. No template: another id.
+        assert_eq!(
+            a.ceremony_id(),
+            load(&with("sub/b.json")).unwrap().ceremony_id()
+        );
+        assert_ne!(
+            a.ceremony_id(),
+            load(&with("c.json")).unwrap().ceremony_id()
+        );
+        assert_ne!(a.ceremony_id(), load(MIN).unwrap().ceremony_id());
+        assert!(a.canonical().contains(&format!(
+            "\"template_sha256\":\"{}\"",
+            hex::encode(Sha256::digest(b"{\"x\": 1}\n"))
+        )));
+        assert!(!a.canonical().contains("a.json"));
+        assert_eq!(
+            a.genesis.template_bytes.as_deref(),
+            Some(&b"{\"x\": 1}\n"[..])
+        );
+        // A missing template is refused at load, naming the file and the key.
+        let e = load(&with("missing.json")).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("genesis.template") && text.contains("missing.json"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&dir.path().join("m.toml").display().to_string()),
+            "{text}"
+        );
+        assert_eq!(crate::Error::from(e).exit_code(), crate::exit::BAD_INPUT);
     }
 
     #[test]

@@ -399,10 +399,10 @@ fn four_organisations_confirm_and_a_killed_run_resumes() {
 }
 
 #[test]
-fn a_different_genesis_stops_everyone_naming_who_differs() {
+fn a_different_template_is_another_ceremony_refused_before_genesis() {
     let lab = lab();
     let base = tempfile::tempdir().unwrap();
-    // Same manifest text (same ceremony id) everywhere; org4's template file differs.
+    // Same manifest text everywhere; org4's template file differs, so its ceremony id does.
     let mut dirs = Vec::new();
     for (i, (name, _, _)) in ORGS.iter().enumerate() {
         let d = base.path().join(format!("manifest-{name}"));
@@ -415,29 +415,109 @@ fn a_different_genesis_stops_everyone_naming_who_differs() {
     let mut runs: Vec<Run> = (0..4)
         .map(|i| Run::start(&lab, base.path(), i, &dirs[i]))
         .collect();
-    wait_for(&mut runs, "every run to stop", 150, |r| {
-        r.exited().is_some()
-    });
-    for (i, r) in runs.iter_mut().enumerate() {
-        assert_eq!(r.exited(), Some(9), "{}", r.log());
+    let codes = wait_exit(&mut runs, 150);
+    for (i, (r, code)) in runs.iter().zip(codes).enumerate() {
+        assert_eq!(code, 2, "{}", r.log());
         let log = r.log();
         let line = log
             .lines()
-            .find(|l| l.starts_with("dnsceremony: genesis mismatch"))
-            .unwrap_or_else(|| panic!("no mismatch line:\n{log}"));
-        // Every organisation named as differing really differs; the others at most pending.
+            .find(|l| l.starts_with("dnsceremony: not secure"))
+            .unwrap_or_else(|| panic!("no refusal line:\n{log}"));
+        assert!(line.contains("made for ceremony"), "{line}");
+        // The others refuse org4 (and only org4); org4 refuses whom it saw.
         let named: Vec<&str> = ["org1", "org2", "org3", "org4"]
             .into_iter()
-            .filter(|o| line.contains(&format!("{o} published")))
+            .filter(|o| line.contains(&format!("{o} (")))
             .collect();
         if i == 3 {
             assert!(!named.is_empty() && !named.contains(&"org4"), "{line}");
         } else {
             assert_eq!(named, ["org4"], "{line}");
         }
+        // Nobody built a genesis or started a client.
+        assert!(!r.datadir.join("genesis.json").exists());
+        assert!(!r.datadir.join("node.log").exists());
+    }
+}
+
+#[test]
+fn a_different_genesis_stops_everyone_naming_who_differs() {
+    // Everything that decides the genesis is in the ceremony id (the manifest, the template's
+    // contents) or in DNS (the same records for everyone), so a differing genesis comes from
+    // outside both: another build of the genesis rules, say. org4 stands for it: it publishes
+    // its records with `run --until published`, then a genesis hash of its own, properly
+    // signed by its node key for this ceremony.
+    let lab = lab();
+    let base = tempfile::tempdir().unwrap();
+    let mdir = base.path().join("manifest");
+    std::fs::create_dir(&mdir).unwrap();
+    std::fs::write(mdir.join("manifest.toml"), manifest(&lab, true)).unwrap();
+    std::fs::write(mdir.join("genesis.template.json"), template(10_000)).unwrap();
+    let mut org4 = vec![run_in(
+        &lab,
+        base.path(),
+        3,
+        &mdir,
+        None,
+        &["--until", "published"],
+        false,
+    )];
+    assert_eq!(wait_exit(&mut org4, 60), [0], "{}", org4[0].log());
+    let (_, zone, _) = ORGS[3];
+    let z = lab.zone(zone).unwrap();
+    let manifest = dnsceremony::manifest::Manifest::load(&mdir.join("manifest.toml")).unwrap();
+    let identity = dnsceremony::identity::Identity::load(&org4[0].keys).unwrap();
+    let theirs = [0x5a; 32];
+    let record = dnsceremony::records::encode_genesis_hash(
+        &manifest.org("org4").unwrap().host,
+        &identity,
+        &manifest.ceremony_id(),
+        &theirs,
+    );
+    let tsig = dnsceremony::dns::tsig::TsigKey::load(&z.tsig.as_ref().unwrap().file).unwrap();
+    let t = dnsceremony::dns::update::Timeouts::default();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let plan = dnsceremony::dns::update::prepare((z.server, 53).into(), &[record], t)
+            .await
+            .unwrap();
+        dnsceremony::dns::update::apply(&plan, &tsig, t)
+            .await
+            .unwrap();
+        dnsceremony::dns::update::read_back(&plan, t).await.unwrap();
+    });
+
+    let mut runs: Vec<Run> = (0..3)
+        .map(|i| Run::start(&lab, base.path(), i, &mdir))
+        .collect();
+    let codes = wait_exit(&mut runs, 150);
+    let mut ours = Vec::new();
+    for (r, code) in runs.iter().zip(codes) {
+        assert_eq!(code, 9, "{}", r.log());
+        let log = r.log();
+        let line = log
+            .lines()
+            .find(|l| l.starts_with("dnsceremony: genesis mismatch"))
+            .unwrap_or_else(|| panic!("no mismatch line:\n{log}"));
+        // Only org4 differs, with the hash it published; org1-3 agree among themselves.
+        assert!(
+            line.contains(&format!("org4 published {}", hex(&theirs))),
+            "{line}"
+        );
+        for o in ["org1", "org2", "org3"] {
+            assert!(!line.contains(&format!("{o} published")), "{line}");
+        }
+        ours.push(r.genesis_hash());
         // No client was started.
         assert!(!r.datadir.join("node.log").exists());
     }
+    assert!(
+        ours.iter().all(|h| h.len() == 64 && *h == ours[0]),
+        "{ours:?}"
+    );
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn check(r: &Run, mdir: &Path, window: &str) -> std::process::Output {

@@ -1242,6 +1242,102 @@ mod tests {
         assert!(!nsec_covers(&name("z.example."), &z, &name("other."), &z));
     }
 
+    fn nsec(owner: &str, next: &str, types: &[RecordType]) -> Record {
+        Record::from_rdata(
+            name(owner),
+            300,
+            RData::DNSSEC(DNSSECRData::NSEC(NSEC::new(
+                name(next),
+                types.iter().copied(),
+            ))),
+        )
+    }
+
+    // Zone example. with names: example. < a.example. < d.example. (delegation) < z.example.
+    fn zone_nsecs() -> Vec<Record> {
+        use RecordType::*;
+        vec![
+            nsec("example.", "a.example.", &[SOA, NS, NSEC, RRSIG, DNSKEY]),
+            nsec("a.example.", "d.example.", &[A, TXT, NSEC, RRSIG]),
+            nsec("d.example.", "z.example.", &[NS, NSEC, RRSIG]),
+            nsec("z.example.", "example.", &[A, NSEC, RRSIG]),
+        ]
+    }
+
+    #[test]
+    fn nsec_denials() {
+        let z = name("example.");
+        let all = zone_nsecs();
+        // b.example. is covered by a -> d, and *.example. by example. -> a.
+        assert_eq!(
+            check_denial(&name("b.example."), RecordType::A, &z, true, &all),
+            Ok(Denial::NxDomain)
+        );
+        // Without the NSEC covering the wildcard, NXDOMAIN is not proven.
+        let err =
+            check_denial(&name("b.example."), RecordType::A, &z, true, &all[1..]).unwrap_err();
+        assert!(matches!(
+            err,
+            BogusReason::BadDenial {
+                why: DenialFlaw::WildcardNotCovered,
+                ..
+            }
+        ));
+        // NODATA: a.example. has no AAAA, but it has TXT.
+        assert_eq!(
+            check_denial(&name("a.example."), RecordType::AAAA, &z, false, &all),
+            Ok(Denial::NoData)
+        );
+        let err = check_denial(&name("a.example."), RecordType::TXT, &z, false, &all).unwrap_err();
+        assert!(matches!(
+            err,
+            BogusReason::BadDenial {
+                why: DenialFlaw::TypePresent,
+                ..
+            }
+        ));
+        // The delegation NSEC proves the DS is absent (unsigned delegation) ...
+        assert_eq!(
+            check_denial(&name("d.example."), RecordType::DS, &z, false, &all),
+            Ok(Denial::UnsignedDelegation)
+        );
+        // ... but nothing about data below or at the child (RFC 6840 4.1).
+        let err = check_denial(&name("x.d.example."), RecordType::A, &z, true, &all).unwrap_err();
+        assert!(matches!(
+            err,
+            BogusReason::BadDenial {
+                why: DenialFlaw::FromDelegation,
+                ..
+            }
+        ));
+        let err = check_denial(&name("d.example."), RecordType::A, &z, false, &all).unwrap_err();
+        assert!(matches!(
+            err,
+            BogusReason::BadDenial {
+                why: DenialFlaw::FromDelegation,
+                ..
+            }
+        ));
+        // An NXDOMAIN for a name that has an NSEC is a lie.
+        let err = check_denial(&name("z.example."), RecordType::A, &z, true, &all).unwrap_err();
+        assert!(matches!(
+            err,
+            BogusReason::BadDenial {
+                why: DenialFlaw::NameExists,
+                ..
+            }
+        ));
+        // No records at all.
+        let err = check_denial(&name("b.example."), RecordType::A, &z, true, &[]).unwrap_err();
+        assert!(matches!(
+            err,
+            BogusReason::BadDenial {
+                why: DenialFlaw::NoRecords,
+                ..
+            }
+        ));
+    }
+
     #[test]
     fn reasons_read_as_sentences() {
         let r = BogusReason::Expired {

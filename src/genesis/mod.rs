@@ -666,7 +666,8 @@ pub fn member(org: &str, peer: &crate::records::Peer) -> Result<Member, GenesisE
 /// Build the genesis for `manifest` from every organisation's secure records
 /// (`(org name, peer)`, any order; exactly one per organisation of the manifest).
 ///
-/// With `genesis.template` set, the template file is read and filled (template mode);
+/// With `genesis.template` set, the template (the bytes read when the manifest was loaded) is
+/// filled (template mode);
 /// otherwise the manifest's profile decides the format.
 pub fn build(
     manifest: &crate::manifest::Manifest,
@@ -692,10 +693,14 @@ pub fn build(
     }
     match &manifest.genesis.template {
         Some(path) => {
-            let text = std::fs::read(path).map_err(|e| GenesisError::Template {
-                path: path.clone(),
-                source: serde_json::Error::io(e),
-            })?;
+            // The bytes the ceremony id covers (read at load); the file only when absent.
+            let text = match &manifest.genesis.template_bytes {
+                Some(b) => b.clone(),
+                None => std::fs::read(path).map_err(|e| GenesisError::Template {
+                    path: path.clone(),
+                    source: serde_json::Error::io(e),
+                })?,
+            };
             let template: Value =
                 serde_json::from_slice(&text).map_err(|source| GenesisError::Template {
                     path: path.clone(),
