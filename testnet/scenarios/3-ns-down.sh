@@ -3,7 +3,7 @@
 # after it returns.
 . "$(dirname "$0")/lib.sh"
 fresh
-"$TESTNET/up" --no-wait --hold org1 >/dev/null 2>&1 || exit 1
+up_quiet --no-wait --hold org1 || exit 1
 note "org2-4 started; org1 held so the ceremony cannot finish yet"
 check "org2 sees org3 secure" until_ok 120 is_status org2 org3 secure
 dc stop -t 1 ns-ogr3 >/dev/null 2>&1
