@@ -204,6 +204,11 @@ fn lab() -> Lab {
         }
         b = b.zone(z);
     }
+    // A zone BIND signs itself (dnssec-policy, inline signing), as in production.
+    b = b.zone(OrgZone::new("inline.com").signing(Signing::Dynamic {
+        algorithm: dnsceremony::lab::hierarchy::Algorithm::EcdsaP256,
+        nsec3: Some(Nsec3::default()),
+    }));
     let hierarchy = b.build().expect("hierarchy builds");
     Lab {
         hierarchy,
@@ -319,8 +324,16 @@ fn zones_by_name_and_the_cli() {
             .map(|z| Name::from_ascii(format!("{z}.")).unwrap())
             .collect()
     };
-    // Clean zones only: exit 0.
-    let clean = run(&config(&lab, names(&["good.com", "goodn3.net"]), false));
+    // Clean zones only, one of them signed by BIND itself: exit 0.
+    let clean = run(&config(
+        &lab,
+        names(&["good.com", "goodn3.net", "inline.com"]),
+        false,
+    ));
+    assert_eq!(
+        clean.zone("inline.com.").map(|z| z.status),
+        Some(audit::ChainStatus::Secure)
+    );
     assert_eq!(clean.exit_code(), 0, "{:#?}", clean.findings());
     // A warning-only zone: exit 12.
     let warn = run(&config(&lab, names(&["revoked.com"]), false));
