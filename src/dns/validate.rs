@@ -1242,6 +1242,193 @@ mod tests {
         assert!(!nsec_covers(&name("z.example."), &z, &name("other."), &z));
     }
 
+    fn nsec(owner: &str, next: &str, types: &[RecordType]) -> Record {
+        Record::from_rdata(
+            name(owner),
+            300,
+            RData::DNSSEC(DNSSECRData::NSEC(NSEC::new(
+                name(next),
+                types.iter().copied(),
+            ))),
+        )
+    }
+
+    // Zone example. with names: example. < a.example. < d.example. (delegation) < z.example.
+    fn zone_nsecs() -> Vec<Record> {
+        use RecordType::*;
+        vec![
+            nsec("example.", "a.example.", &[SOA, NS, NSEC, RRSIG, DNSKEY]),
+            nsec("a.example.", "d.example.", &[A, TXT, NSEC, RRSIG]),
+            nsec("d.example.", "z.example.", &[NS, NSEC, RRSIG]),
+            nsec("z.example.", "example.", &[A, NSEC, RRSIG]),
+        ]
+    }
+
+    #[test]
+    fn nsec_denials() {
+        let z = name("example.");
+        let all = zone_nsecs();
+        // b.example. is covered by a -> d, and *.example. by example. -> a.
+        assert_eq!(
+            check_denial(&name("b.example."), RecordType::A, &z, true, &all),
+            Ok(Denial::NxDomain)
+        );
+        // Without the NSEC covering the wildcard, NXDOMAIN is not proven.
+        let err =
+            check_denial(&name("b.example."), RecordType::A, &z, true, &all[1..]).unwrap_err();
+        assert!(matches!(
+            err,
+            BogusReason::BadDenial {
+                why: DenialFlaw::WildcardNotCovered,
+                ..
+            }
+        ));
+        // NODATA: a.example. has no AAAA, but it has TXT.
+        assert_eq!(
+            check_denial(&name("a.example."), RecordType::AAAA, &z, false, &all),
+            Ok(Denial::NoData)
+        );
+        let err = check_denial(&name("a.example."), RecordType::TXT, &z, false, &all).unwrap_err();
+        assert!(matches!(
+            err,
+            BogusReason::BadDenial {
+                why: DenialFlaw::TypePresent,
+                ..
+            }
+        ));
+        // The delegation NSEC proves the DS is absent (unsigned delegation) ...
+        assert_eq!(
+            check_denial(&name("d.example."), RecordType::DS, &z, false, &all),
+            Ok(Denial::UnsignedDelegation)
+        );
+        // ... but nothing about data below or at the child (RFC 6840 4.1).
+        let err = check_denial(&name("x.d.example."), RecordType::A, &z, true, &all).unwrap_err();
+        assert!(matches!(
+            err,
+            BogusReason::BadDenial {
+                why: DenialFlaw::FromDelegation,
+                ..
+            }
+        ));
+        let err = check_denial(&name("d.example."), RecordType::A, &z, false, &all).unwrap_err();
+        assert!(matches!(
+            err,
+            BogusReason::BadDenial {
+                why: DenialFlaw::FromDelegation,
+                ..
+            }
+        ));
+        // An NXDOMAIN for a name that has an NSEC is a lie.
+        let err = check_denial(&name("z.example."), RecordType::A, &z, true, &all).unwrap_err();
+        assert!(matches!(
+            err,
+            BogusReason::BadDenial {
+                why: DenialFlaw::NameExists,
+                ..
+            }
+        ));
+        // No records at all.
+        let err = check_denial(&name("b.example."), RecordType::A, &z, true, &[]).unwrap_err();
+        assert!(matches!(
+            err,
+            BogusReason::BadDenial {
+                why: DenialFlaw::NoRecords,
+                ..
+            }
+        ));
+    }
+
+    fn nsec3(owner: &str, next: &str, types: &[RecordType]) -> Record {
+        Record::from_rdata(
+            name(&format!("{owner}.example.")),
+            300,
+            RData::DNSSEC(DNSSECRData::NSEC3(NSEC3::new(
+                Nsec3HashAlgorithm::SHA1,
+                true,
+                12,
+                hex::decode("aabbccdd").unwrap(),
+                base32hex_decode(next.as_bytes()).unwrap(),
+                types.iter().copied(),
+            ))),
+        )
+    }
+
+    // RFC 5155 appendix B: the NSEC3 records of each example response.
+    #[test]
+    fn rfc5155_appendix_b_denials() {
+        use RecordType::*;
+        let z = name("example.");
+        // B.1 name error: a.c.x.w.example; closest encloser x.w.example.
+        let b1 = vec![
+            nsec3(
+                "0p9mhaveqvm6t7vbl5lop2u3t2rp3tom",
+                "2t7b4g4vsa5smi47k61mv5bv1a22bojr",
+                &[MX, DNSKEY, NS, SOA, NSEC3PARAM, RRSIG],
+            ),
+            nsec3(
+                "b4um86eghhds6nea196smvmlo4ors995",
+                "gjeqe526plbf1g8mklp59enfd789njgi",
+                &[MX, RRSIG],
+            ),
+            nsec3(
+                "35mthgpgcu1qg68fab165klnsnk3dpvl",
+                "b4um86eghhds6nea196smvmlo4ors995",
+                &[NS, DS, RRSIG],
+            ),
+        ];
+        assert_eq!(
+            check_denial(&name("a.c.x.w.example."), A, &z, true, &b1),
+            Ok(Denial::NxDomain)
+        );
+        // Without the record covering the wildcard the proof is incomplete.
+        let err = check_denial(&name("a.c.x.w.example."), A, &z, true, &b1[..2]).unwrap_err();
+        assert!(matches!(
+            err,
+            BogusReason::BadDenial {
+                why: DenialFlaw::WildcardNotCovered,
+                ..
+            }
+        ));
+        // Without the closest encloser's record there is no proof at all.
+        let err = check_denial(
+            &name("a.c.x.w.example."),
+            A,
+            &z,
+            true,
+            &[b1[0].clone(), b1[2].clone()],
+        )
+        .unwrap_err();
+        assert!(matches!(err, BogusReason::BadDenial { .. }));
+        // B.2 no data: ns1.example MX.
+        let b2 = vec![nsec3(
+            "2t7b4g4vsa5smi47k61mv5bv1a22bojr",
+            "2vptu5timamqttgl4luu9kg21e0aor3s",
+            &[A, RRSIG],
+        )];
+        assert_eq!(
+            check_denial(&name("ns1.example."), MX, &z, false, &b2),
+            Ok(Denial::NoData)
+        );
+        let err = check_denial(&name("ns1.example."), A, &z, false, &b2).unwrap_err();
+        assert!(matches!(
+            err,
+            BogusReason::BadDenial {
+                why: DenialFlaw::TypePresent,
+                ..
+            }
+        ));
+        // B.2.1 no data at an empty non-terminal: y.w.example A.
+        let b21 = vec![nsec3(
+            "ji6neoaepv8b5o6k4ev33abha8ht9fgc",
+            "k8udemvp1j2f7eg6jebps17vp3n8i58h",
+            &[],
+        )];
+        assert_eq!(
+            check_denial(&name("y.w.example."), A, &z, false, &b21),
+            Ok(Denial::NoData)
+        );
+    }
+
     #[test]
     fn reasons_read_as_sentences() {
         let r = BogusReason::Expired {
