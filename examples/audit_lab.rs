@@ -6,8 +6,9 @@
 //! manifest and writes `DIR/audit.html`, `DIR/audit.txt`, `DIR/audit.md` and `DIR/audit.json`.
 //!
 //! `cargo run --release --example audit_lab -- bench N` builds N clean organisation zones
-//! (each with its full set of ceremony records) and prints the wall time of one audit of all
-//! of them, the queries sent and the findings.
+//! (each with its full set of ceremony records) and prints the wall time, queries and
+//! findings of two audits of all of them: by zone name (DNSSEC only) and with the manifest
+//! (plus the ceremony records, decoded and verified like `verify` does).
 //!
 //! # Limitations
 //! Needs Debian's `bind9` and the right to bind port 53 (root), like every lab.
@@ -114,6 +115,13 @@ fn config(h: &Hierarchy, m: &Manifest) -> AuditConfig {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("DNSCEREMONY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     match args.first().map(String::as_str) {
         Some("report") => {
@@ -197,17 +205,28 @@ fn main() {
             let t = Instant::now();
             let (h, m) = build(work.path(), &cases);
             eprintln!("built {n} zones in {:.1} s", t.elapsed().as_secs_f64());
-            let cfg = config(&h, &m);
-            let t = Instant::now();
-            let report = rt.block_on(audit::run(&cfg)).expect("audit");
-            let wall = t.elapsed();
-            let (e, w, i) = render::counts(&report);
-            println!(
-                "audit of {n} organisation zones: {:.2} s wall, {} queries, {} zones reported, findings: {e} errors, {w} warnings, {i} info",
-                wall.as_secs_f64(),
-                report.queries,
-                report.zones.len()
-            );
+            // Twice: the zones by name (DNSSEC only), then the manifest (plus every
+            // organisation's ceremony records, decoded and their signatures checked).
+            let by_zone = AuditConfig {
+                zones: zones
+                    .iter()
+                    .map(|z| Name::from_ascii(format!("{z}.")).expect("zone name"))
+                    .collect(),
+                manifest: None,
+                ..config(&h, &m)
+            };
+            for (what, cfg) in [("--zone", by_zone), ("--manifest", config(&h, &m))] {
+                let t = Instant::now();
+                let report = rt.block_on(audit::run(&cfg)).expect("audit");
+                let wall = t.elapsed();
+                let (e, w, i) = render::counts(&report);
+                println!(
+                    "audit {what} of {n} organisation zones: {:.2} s wall, {} queries, {} zones reported, findings: {e} errors, {w} warnings, {i} info",
+                    wall.as_secs_f64(),
+                    report.queries,
+                    report.zones.len()
+                );
+            }
         }
         _ => usage(),
     }

@@ -480,6 +480,7 @@ pub async fn run(cfg: &AuditConfig) -> Result<Report, AuditError> {
     if cfg.zones.is_empty() && cfg.manifest.as_ref().is_none_or(|m| m.orgs.is_empty()) {
         return Err(AuditError::Empty);
     }
+    let started = std::time::Instant::now();
     let collector = collect::Collector::new(
         crate::dns::query::Transport::new(cfg.timeout, cfg.in_flight),
         cfg.roots.clone(),
@@ -561,6 +562,11 @@ pub async fn run(cfg: &AuditConfig) -> Result<Report, AuditError> {
             .collect(),
         None => Vec::new(),
     };
+    tracing::debug!(
+        "audit: collected in {} ms, {} queries",
+        started.elapsed().as_millis(),
+        collector.queries()
+    );
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let clock = analyse::Clock {
         now,
@@ -591,5 +597,9 @@ pub async fn run(cfg: &AuditConfig) -> Result<Report, AuditError> {
         }
     }
     report.normalise();
+    tracing::debug!(
+        "audit: analysed, {} ms in all",
+        started.elapsed().as_millis()
+    );
     Ok(report)
 }
