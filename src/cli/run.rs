@@ -121,6 +121,14 @@ fn say(e: &Event) -> String {
         Event::Genesis { hash, path } => format!("genesis: {} sha256 {hash}", path.display()),
         Event::NodeStarted { rpc, command } => format!("client started: {command} (RPC {rpc})"),
         Event::CheckNotYet(why) => format!("on-chain check not green yet: {why}"),
+        Event::LeftoverStopped { pid, forced } => format!(
+            "stopped the client left running by an earlier run (pid {pid}, {})",
+            if *forced {
+                "SIGKILL after SIGTERM was ignored"
+            } else {
+                "SIGTERM"
+            }
+        ),
     }
 }
 
