@@ -14,6 +14,9 @@ use dnsceremony::manifest::{Manifest, Profile};
 use dnsceremony::records::{self, PublishParams};
 use hickory_proto::rr::{Name, RData};
 
+#[path = "support/audit_schema.rs"]
+mod audit_schema;
+
 /// (zone, how it is built, expected findings: code and severity)
 /// One lab zone: name, fault, NSEC3 parameters, expected findings (code, severity).
 type Case = (
@@ -379,6 +382,8 @@ fn zones_by_name_and_the_cli() {
     );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["schema"], "dnsceremony.audit/v1");
+    let violations = audit_schema::schema_violations(&doc);
+    assert!(violations.is_empty(), "{violations:#?}");
     let findings = doc["findings"].as_array().unwrap();
     assert!(
         findings.iter().any(|f| f["code"] == "RRSIG_EXPIRED"
