@@ -6,12 +6,14 @@ need=()
 command -v named >/dev/null 2>&1 || need+=(bind9)
 command -v delv >/dev/null 2>&1 || need+=(bind9-dnsutils)
 command -v dnssec-signzone >/dev/null 2>&1 || need+=(bind9-utils)
+command -v jq >/dev/null 2>&1 || need+=(jq)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # Debian starts the packaged named service; the tests run their own instances. Only that
+  # service is stopped (named processes of running tests are left alone).
+  if command -v systemctl >/dev/null 2>&1; then systemctl stop named >/dev/null 2>&1 || true; fi
+  if command -v service >/dev/null 2>&1; then service named stop >/dev/null 2>&1 || true; fi
 fi
-# Debian starts named from the package; the tests run their own instances.
-if command -v systemctl >/dev/null 2>&1; then systemctl stop named >/dev/null 2>&1 || true; fi
-pkill -x named >/dev/null 2>&1 || true

@@ -6,7 +6,9 @@
 //! State lives in `<datadir>/ceremony.json` (schema `dnsceremony.ceremony/v1`: ceremony id,
 //! organisation, phase reached, genesis hash), written atomically after every phase. Publishing
 //! is idempotent (an unchanged record set sends no update), so a restart never duplicates
-//! records; once a genesis hash has been published, a different genesis is refused.
+//! records; once a genesis hash has been published, a different genesis is refused. The client
+//! started is recorded in `<datadir>/client.json`; a restarted run stops that process if it
+//! still runs (its predecessor was killed without stopping it) before starting its own.
 //!
 //! # Limitations
 //! One organisation per data directory. The wait loops poll with a fresh validation session
@@ -330,6 +332,13 @@ pub enum Event {
     },
     /// One on-chain check that is not green yet.
     CheckNotYet(String),
+    /// The client an earlier run left running was stopped (`forced`: SIGKILL was needed).
+    LeftoverStopped {
+        /// Its process id.
+        pid: u32,
+        /// Whether it ignored SIGTERM.
+        forced: bool,
+    },
 }
 
 impl Config {
@@ -341,6 +350,11 @@ impl Config {
     /// `<datadir>/genesis.json`.
     pub fn genesis_path(&self) -> PathBuf {
         self.datadir.join("genesis.json")
+    }
+
+    /// `<datadir>/client.json`, the record of the client started ([`node::ClientRecord`]).
+    pub fn client_record_path(&self) -> PathBuf {
+        self.datadir.join("client.json")
     }
 
     /// `<datadir>/node`, the client's data directory.
@@ -745,7 +759,14 @@ pub async fn run(cfg: &Config, progress: &mut dyn FnMut(Event)) -> Result<Outcom
     };
 
     let spec = cfg.node_spec(program);
+    // A run killed with SIGKILL could not stop its client; that client would hold our ports.
+    if let Some((pid, forced)) =
+        node::stop_leftover(&cfg.client_record_path(), Duration::from_secs(10)).await?
+    {
+        progress(Event::LeftoverStopped { pid, forced });
+    }
     let mut running = node::start(&spec, &cfg.datadir.join("node.log"))?;
+    node::record_client(&cfg.client_record_path(), &running)?;
     progress(Event::NodeStarted {
         rpc: spec.rpc_url(),
         command: format!("{} {}", spec.program.display(), spec.args().join(" ")),

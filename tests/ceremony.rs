@@ -852,3 +852,73 @@ fn until_genesis_stops_at_agreement_without_a_client() {
     drop(again);
     assert_eq!(wait_exit(&mut broken, 60), [4], "{}", broken[0].log());
 }
+
+/// Whether process `pid` exists and is not a zombie.
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            let state = s.rsplit_once(')').map(|(_, rest)| rest.trim_start());
+            !matches!(state.and_then(|r| r.chars().next()), Some('Z' | 'X') | None)
+        })
+        .unwrap_or(false)
+}
+
+#[test]
+fn a_run_killed_after_starting_its_client_stops_that_client_when_restarted() {
+    let lab = lab_of(2);
+    let base = tempfile::tempdir().unwrap();
+    let mdir = base.path().join("manifest");
+    std::fs::create_dir(&mdir).unwrap();
+    std::fs::write(
+        mdir.join("manifest.toml"),
+        manifest_of(&lab, false, "v1", 2),
+    )
+    .unwrap();
+    let mut runs: Vec<Run> = (0..2)
+        .map(|i| run_in(&lab, base.path(), i, &mdir, None, &[], true))
+        .collect();
+    wait_for(&mut runs, "both nodes confirmed", 120, |r| {
+        if let Some(code) = r.exited() {
+            panic!("{} exited with {code}:\n{}", r.datadir.display(), r.log());
+        }
+        r.phase() == "confirmed"
+    });
+    let hash = runs[0].genesis_hash();
+
+    // SIGKILL org1's run: its client is left running, holding the RPC port.
+    let _ = runs[0].child.kill();
+    let _ = runs[0].child.wait();
+    let before = runs[0].log().matches("phase: confirmed").count();
+    let restarted = run_in(&lab, base.path(), 0, &mdir, None, &[], true);
+    let old = runs.remove(0);
+    runs.insert(0, restarted);
+    wait_for(&mut runs[..1], "org1 confirmed again", 120, |r| {
+        if let Some(code) = r.exited() {
+            panic!("restarted run exited with {code}:\n{}", r.log());
+        }
+        r.log().matches("phase: confirmed").count() > before
+    });
+    drop(old);
+    let log = runs[0].log();
+    let line = log
+        .lines()
+        .find(|l| l.starts_with("stopped the client left running by an earlier run"))
+        .unwrap_or_else(|| panic!("no line about the old client:\n{log}"));
+    let pid: u32 = line
+        .split("pid ")
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in {line}"));
+    assert!(!alive(pid), "the old client {pid} still runs");
+    assert_eq!(runs[0].genesis_hash(), hash);
+    // The new client is recorded, alive, and not the old one.
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(runs[0].datadir.join("client.json")).unwrap())
+            .unwrap();
+    assert_eq!(record["schema"], "dnsceremony.client/v1");
+    let new_pid = record["pid"].as_u64().unwrap() as u32;
+    assert_ne!(new_pid, pid);
+    assert!(alive(new_pid));
+    assert_eq!(check(&runs[0], &mdir, "3s").status.code(), Some(0));
+}

@@ -1250,3 +1250,52 @@ fn org(o: &OrgInput, done: &BTreeMap<Name, (ChainStatus, Vec<DNSKEY>)>, clock: C
     rep.records.retain(|_| k.next().unwrap_or(true));
     rep
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_times_use_serial_arithmetic() {
+        let now: i64 = 1_800_000_000;
+        assert_eq!(serial_time(now as u32 + 3600, now), now + 3600);
+        assert_eq!(serial_time(now as u32 - 86_400, now), now - 86_400);
+        // After 2106 the 32-bit field wraps; the nearest time to `now` is meant.
+        let later: i64 = (1i64 << 32) + 100;
+        assert_eq!(serial_time(200, later), later + 100);
+    }
+
+    #[test]
+    fn findings_on_every_server_lose_the_server() {
+        let f = |code| Finding::new(code, "", "d").record("x. SOA");
+        let merged = merge_servers(
+            vec![
+                (
+                    "a".into(),
+                    vec![f(Code::RrsigExpired), f(Code::RrsigInvalid)],
+                ),
+                ("b".into(), vec![f(Code::RrsigExpired)]),
+            ],
+            2,
+        );
+        let expired: Vec<_> = merged
+            .iter()
+            .filter(|m| m.code == Code::RrsigExpired)
+            .collect();
+        assert_eq!(expired.len(), 1);
+        assert_eq!(expired[0].server, None);
+        let invalid: Vec<_> = merged
+            .iter()
+            .filter(|m| m.code == Code::RrsigInvalid)
+            .collect();
+        assert_eq!(invalid.len(), 1);
+        assert_eq!(invalid[0].server.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn par_map_keeps_order() {
+        let items: Vec<u32> = (0..1000).collect();
+        let out = par_map(&items, |x| x * 2);
+        assert_eq!(out, items.iter().map(|x| x * 2).collect::<Vec<_>>());
+    }
+}

@@ -9,7 +9,6 @@ use clap::Args;
 use dnsceremony::audit::anchor::Anchor;
 use dnsceremony::audit::render::{self, OutputFormat};
 use dnsceremony::audit::{self, AuditConfig, AuditError};
-use dnsceremony::manifest::Manifest;
 use dnsceremony::Error;
 use hickory_proto::rr::Name;
 
@@ -20,6 +19,9 @@ pub struct AuditArgs {
     /// The ceremony manifest: audit every organisation's zone and ceremony records.
     #[arg(long)]
     manifest: Option<PathBuf>,
+    /// Demand a manifest signed by this operator address (exit 3 when unsigned or signed by another).
+    #[arg(long, value_name = "ADDR", requires = "manifest")]
+    operator: Option<dnsceremony::identity::Address>,
     /// A zone to audit (repeatable), e.g. --zone ogr1.com.
     #[arg(long)]
     zone: Vec<String>,
@@ -124,7 +126,7 @@ pub fn run(args: AuditArgs) -> super::Outcome {
         OutputFormat::parse(&args.format).unwrap_or_default()
     };
     let manifest = match &args.manifest {
-        Some(p) => Some(Manifest::load(p)?),
+        Some(p) => Some(super::manifest::load(p, args.operator.as_ref())?),
         None => None,
     };
     let anchor = match (

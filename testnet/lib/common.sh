@@ -60,11 +60,25 @@ check_json() {
     --genesis /data/genesis.json --window 10s --json 2>/dev/null
 }
 
-# `dnsceremony verify --json` inside an organisation's validator.
+# The compose network's name (docker-compose 1.x and the compose plugin name it alike).
+net_name() { docker network ls -q --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME" \
+  --format '{{.Name}}' | head -n1; }
+
+# `dnsceremony verify --json` (schema dnsceremony.verify/v1) as an organisation's validator sees
+# it: inside its container while it runs, else in a one-off container of the node image on the
+# testnet's network with that organisation's files (a validator that refused and exited can
+# still be asked).
 verify_json() {
-  local org="$1"
-  in_svc "${ORG_SERVICE[$org]}" dnsceremony verify --manifest /etc/dnsceremony/manifest.toml \
-    --root "${ADDR[root]}" --anchor /etc/dnsceremony/root.key --json 2>/dev/null
+  local org="$1" svc="${ORG_SERVICE[$1]}"
+  local args=(verify --manifest /etc/dnsceremony/manifest.toml --root "${ADDR[root]}"
+    --anchor /etc/dnsceremony/root.key --json)
+  if running "$svc"; then
+    in_svc "$svc" dnsceremony "${args[@]}" 2>/dev/null
+  else
+    docker run --rm --network "$(net_name)" --label dnsceremony.testnet=oneoff \
+      -v "$TESTNET_STATE/validators/$org/etc:/etc/dnsceremony:ro" \
+      --entrypoint dnsceremony "$NODE_IMAGE" "${args[@]}" 2>/dev/null
+  fi
 }
 
 # Phase reached by an organisation's validator: the ceremony's own phase (/data/ceremony.json,

@@ -6,10 +6,15 @@ fresh
 "$TESTNET/up" --no-wait --fault wrong-ds=ogr3.io >/dev/null 2>&1 || exit 1
 check "BIND's delv also finds ogr3.io bogus (oracle)" "! qdelv ogr3.io SOA 2>&1 | grep -q 'fully validated'"
 for o in org1 org2 org4; do
-  check "$o sees org3 bogus" until_ok 120 is_status "$o" org3 bogus
-  r=$(reason_seen "$o" org3); note "$o's reason: $r"
-  check "$o's reason names the zone ogr3.io and the DS" 'grep -q ogr3.io <<<"$r" && grep -qi DS <<<"$r"'
-  for p in org1 org2 org4; do check "$o sees $p secure" is_status "$o" "$p" secure; done
+  svc="${ORG_SERVICE[$o]}"
+  check "$o's validator refuses and stops" until_ok 120 "! running $svc"
+  check "$o: run exits with status 2 (security)" '[ "$(exit_code '"$svc"')" = 2 ]'
+  line=$("$TESTNET/logs" "$o" 2>&1 | grep 'dnsceremony:' | tail -n1 | sed 's/^[^|]*| //'); note "$o said: $line"
+  check "$o's error names org3 as bogus, the zone ogr3.io and the DS" \
+    'grep -q "org3 (bogus" <<<"$line" && grep -q ogr3.io <<<"$line" && grep -q DS <<<"$line"'
+  r=$(reason_seen "$o" org3); note "$o's verify reason for org3: $r"
+  check "$o's verify: org3 bogus, the reason names ogr3.io and the DS" \
+    'is_status '"$o"' org3 bogus && grep -q ogr3.io <<<"$r" && grep -q DS <<<"$r"'
+  for p in org1 org2 org4; do check "$o's verify: $p secure" is_status "$o" "$p" secure; done
 done
-sleep "${HOLD:-20}"
 check "no organisation built a genesis or started a client" none_started "${ORGS[@]}"
