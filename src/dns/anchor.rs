@@ -273,9 +273,11 @@ fn parse_bind(text: &str, path: &Path) -> Result<Vec<Anchor>, AnchorError> {
             let rtype = match kind.to_ascii_lowercase().as_str() {
                 "static-key" | "initial-key" => "DNSKEY",
                 "static-ds" | "initial-ds" => "DS",
-                _ => return Err(err(format!(
+                _ => {
+                    return Err(err(format!(
                     "anchor type {kind:?} is not static-key, initial-key, static-ds or initial-ds"
-                ))),
+                )))
+                }
             };
             (rtype, &words[2..])
         };
