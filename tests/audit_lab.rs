@@ -438,3 +438,47 @@ fn zones_by_name_and_the_cli() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("/nonexistent/anchor"), "{err}");
 }
+
+#[test]
+fn a_silent_server_and_a_wrong_anchor() {
+    let mut hierarchy = Hierarchy::builder()
+        .zone(OrgZone::new("pair.com").fault(Fault::SecondServerSerial))
+        .build()
+        .expect("hierarchy builds");
+    let zone = vec![Name::from_ascii("pair.com.").unwrap()];
+    let root = hierarchy.root;
+    let cfg = |anchor: &std::path::Path| AuditConfig {
+        anchor: Anchor::from_file(anchor).expect("anchor"),
+        roots: vec![SocketAddr::from((root, 53))],
+        zones: zone.clone(),
+        manifest: None,
+        warn_days: 7,
+        timeout: Duration::from_millis(500),
+        in_flight: 16,
+    };
+    // The anchor of another root key: the root itself does not validate.
+    let wrong = hierarchy.wrong_anchor().expect("wrong anchor");
+    let r = run(&cfg(&wrong.ds));
+    assert!(
+        findings_of(&r, "").contains(&(Code::AnchorNoMatch, Severity::Error)),
+        "{:#?}",
+        r.findings()
+    );
+    assert!(
+        findings_of(&r, "pair.com").contains(&(Code::ParentInsecure, Severity::Error)),
+        "{:#?}",
+        r.findings()
+    );
+    // Stop the primary of pair.com: its second server still answers, the first does not.
+    let primary = hierarchy.zone("pair.com").unwrap().server;
+    let anchor = hierarchy.anchor.ds.clone();
+    assert!(hierarchy.stop_server(primary));
+    let r = run(&cfg(&anchor));
+    let got = findings_of(&r, "pair.com");
+    assert!(
+        got.contains(&(Code::ServerUnreachable, Severity::Error)),
+        "{got:?}"
+    );
+    let z = r.zone("pair.com.").unwrap();
+    assert_eq!(z.servers.iter().filter(|s| s.answered).count(), 1, "{z:?}");
+}
