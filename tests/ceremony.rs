@@ -922,3 +922,130 @@ fn a_run_killed_after_starting_its_client_stops_that_client_when_restarted() {
     assert!(alive(new_pid));
     assert_eq!(check(&runs[0], &mdir, "3s").status.code(), Some(0));
 }
+
+/// `run`'s configuration for organisation `i` of `lab` (as the CLI would build it).
+fn config(lab: &Hierarchy, base: &Path, i: usize, mdir: &Path) -> dnsceremony::ceremony::Config {
+    use dnsceremony::verify::{Source, VerifyOptions};
+    let (name, zone, _) = ORGS[i];
+    let z = lab.zone(zone).unwrap();
+    let manifest = dnsceremony::manifest::Manifest::load(&mdir.join("manifest.toml")).unwrap();
+    dnsceremony::ceremony::Config {
+        verify: VerifyOptions {
+            anchors: dnsceremony::dns::anchor::TrustAnchors::from_file(&lab.anchor.dnskey).unwrap(),
+            source: Source::Iterative {
+                roots: vec![std::net::SocketAddr::new(lab.root.into(), 53)],
+            },
+            timeout: Duration::from_secs(2),
+            concurrency: 16,
+        },
+        manifest,
+        org: name.into(),
+        keys: base.join(name).join("keys"),
+        ip: Ipv4Addr::new(127, 0, 0, 1 + i as u8).into(),
+        port: 30303,
+        consensus_port: 20203,
+        treasury: None,
+        ttl: 300,
+        server: std::net::SocketAddr::new(z.server.into(), 53),
+        tsig: dnsceremony::dns::tsig::TsigKey::load(&z.tsig.as_ref().unwrap().file).unwrap(),
+        datadir: base.join(name).join("data"),
+        client: None,
+        until: dnsceremony::ceremony::Until::Genesis,
+        http_addr: Ipv4Addr::LOCALHOST.into(),
+        http_port: 8545,
+        poll: Duration::from_millis(100),
+        deadline: None,
+        check_window: Duration::from_secs(3),
+        timeouts: dnsceremony::dns::update::Timeouts::default(),
+    }
+}
+
+#[test]
+fn the_wait_loops_poll_cheaply_between_full_reads() {
+    use dnsceremony::ceremony::{wait_agreement, wait_secure};
+    use dnsceremony::verify::Session;
+    let lab = lab_of(2);
+    let base = tempfile::tempdir().unwrap();
+    let mdir = base.path().join("manifest");
+    std::fs::create_dir(&mdir).unwrap();
+    std::fs::write(
+        mdir.join("manifest.toml"),
+        manifest_of(&lab, false, "v1", 2),
+    )
+    .unwrap();
+    let publish = |i: usize| {
+        let mut r = vec![run_in(
+            &lab,
+            base.path(),
+            i,
+            &mdir,
+            None,
+            &["--until", "published"],
+            false,
+        )];
+        assert_eq!(wait_exit(&mut r, 60), [0], "{}", r[0].log());
+    };
+    publish(0);
+    let cfg = config(&lab, base.path(), 0, &mdir);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let polls = |e: dnsceremony::Error| match e {
+        dnsceremony::Error::Ceremony(dnsceremony::ceremony::CeremonyError::Deadline {
+            polls,
+            ..
+        }) => polls,
+        other => panic!("{other}"),
+    };
+    // What one full check of both organisations costs with nothing cached.
+    let full = rt.block_on(async {
+        let s = Session::new(cfg.verify.clone());
+        s.verify(&cfg.manifest).await;
+        s.queries_sent()
+    });
+
+    // org2 has published nothing: org1 stays secure at one SOA query a poll, only org2 is
+    // read again (a fresh full check every poll would cost `full` each time).
+    let session = Session::new(cfg.verify.clone());
+    let deadline = Some(std::time::Instant::now() + Duration::from_secs(2));
+    let e = rt
+        .block_on(wait_secure(&cfg, &session, deadline, &mut |_| {}))
+        .unwrap_err();
+    let (n, q) = (polls(e), session.queries_sent());
+    assert!(n >= 2, "{n} polls");
+    assert!(
+        q < full * u64::from(n),
+        "{q} queries in {n} polls, a full check is {full}"
+    );
+    // The first poll is a full check plus one SOA query per organisation.
+    let per_poll_after_first = q.saturating_sub(full + 2) / u64::from(n - 1);
+    assert!(
+        per_poll_after_first < full,
+        "{per_poll_after_first} per poll, full {full}"
+    );
+
+    // Both published; nobody has a genesis hash yet: after the first reading each poll costs
+    // one SOA query per organisation.
+    publish(1);
+    let session = Session::new(cfg.verify.clone());
+    let peers = rt
+        .block_on(wait_secure(&cfg, &session, None, &mut |_| {}))
+        .unwrap();
+    assert_eq!(peers.len(), 2);
+    let before = session.queries_sent();
+    let deadline = Some(std::time::Instant::now() + Duration::from_secs(2));
+    let e = rt
+        .block_on(wait_agreement(
+            &cfg,
+            &session,
+            &peers,
+            &[7; 32],
+            deadline,
+            &mut |_| {},
+        ))
+        .unwrap_err();
+    let (n, q) = (polls(e), session.queries_sent() - before);
+    assert!(n >= 2, "{n} polls");
+    assert!(
+        q <= full + 2 * u64::from(n),
+        "{q} queries in {n} polls, a full check is {full}"
+    );
+}
