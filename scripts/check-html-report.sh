@@ -29,7 +29,7 @@ fi
 
 chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars \
     --proxy-server='127.0.0.1:9' --proxy-bypass-list='<-loopback>' \
-    --window-size=1400,1800 --screenshot="$out/audit.png" "file://$out/audit.html" \
+    --window-size=1600,1800 --screenshot="$out/audit.png" "file://$out/audit.html" \
     >/dev/null 2>&1 || true
 if [ ! -s "$out/audit.png" ]; then
     echo "chromium wrote no screenshot" >&2

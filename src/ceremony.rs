@@ -6,11 +6,15 @@
 //! State lives in `<datadir>/ceremony.json` (schema `dnsceremony.ceremony/v1`: ceremony id,
 //! organisation, phase reached, genesis hash), written atomically after every phase. Publishing
 //! is idempotent (an unchanged record set sends no update), so a restart never duplicates
-//! records; once a genesis hash has been published, a different genesis is refused.
+//! records; once a genesis hash has been published, a different genesis is refused. The client
+//! started is recorded in `<datadir>/client.json`; a restarted run stops that process if it
+//! still runs (its predecessor was killed without stopping it) before starting its own.
 //!
 //! # Limitations
-//! One organisation per data directory. The wait loops poll with a fresh validation session
-//! each round (no stale cache), so each round costs the full set of queries.
+//! One organisation per data directory. The wait loops share one validation session: shared
+//! ancestors (root, TLD keys) are validated once per run, and an organisation whose zone's SOA
+//! serial did not move since it was read keeps that reading for one query (the `wait`
+//! command's probe); a change the zone's serial does not show is not seen until it does.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -116,12 +120,14 @@ pub enum CeremonyError {
         orgs: Vec<(String, String)>,
     },
     /// The deadline passed while some organisations were still pending.
-    #[error("deadline passed while waiting for {what}: {}", list(.orgs))]
+    #[error("deadline passed while waiting for {what} (after {polls} polls): {}", list(.orgs))]
     Deadline {
         /// What was awaited.
         what: &'static str,
         /// `(organisation, why pending)`.
         orgs: Vec<(String, String)>,
+        /// How many times it was looked at.
+        polls: u32,
     },
     /// Organisations published another genesis hash than ours.
     #[error("genesis mismatch ({}; ours is {ours}{})", published(.orgs), not_yet(.pending))]
@@ -330,6 +336,13 @@ pub enum Event {
     },
     /// One on-chain check that is not green yet.
     CheckNotYet(String),
+    /// The client an earlier run left running was stopped (`forced`: SIGKILL was needed).
+    LeftoverStopped {
+        /// Its process id.
+        pid: u32,
+        /// Whether it ignored SIGTERM.
+        forced: bool,
+    },
 }
 
 impl Config {
@@ -341,6 +354,11 @@ impl Config {
     /// `<datadir>/genesis.json`.
     pub fn genesis_path(&self) -> PathBuf {
         self.datadir.join("genesis.json")
+    }
+
+    /// `<datadir>/client.json`, the record of the client started ([`node::ClientRecord`]).
+    pub fn client_record_path(&self) -> PathBuf {
+        self.datadir.join("client.json")
     }
 
     /// `<datadir>/node`, the client's data directory.
@@ -449,15 +467,22 @@ fn past(deadline: Option<Instant>) -> bool {
 }
 
 /// Wait until every organisation is secure; their peers in manifest order.
+///
+/// Polls with one [`Session`] ([`Session::poll`], as `wait` does): an organisation found
+/// secure before whose zone's SOA serial did not move keeps its verdict for one query; any
+/// other is checked again with its zone's cached keys dropped.
 pub async fn wait_secure(
     cfg: &Config,
+    session: &Session,
     deadline: Option<Instant>,
     progress: &mut dyn FnMut(Event),
 ) -> Result<Vec<(String, Peer)>, Error> {
     let mut last = None;
+    let mut previous = None;
+    let mut polls = 0u32;
     loop {
-        let session = Session::new(cfg.verify.clone());
-        let report = session.verify(&cfg.manifest).await;
+        let report = session.poll(&cfg.manifest, previous.as_ref()).await;
+        polls += 1;
         let failed: Vec<(String, String)> = report
             .orgs
             .iter()
@@ -487,6 +512,7 @@ pub async fn wait_secure(
             return Err(CeremonyError::Deadline {
                 what: "every organisation to be secure",
                 orgs: pending,
+                polls,
             }
             .into());
         }
@@ -497,13 +523,27 @@ pub async fn wait_secure(
             });
             last = Some(pending);
         }
+        previous = Some(report);
         tokio::time::sleep(cfg.poll).await;
     }
 }
 
+/// What one organisation's genesis record said.
+#[derive(Debug, Clone)]
+enum HashSeen {
+    Ours,
+    Other(String),
+    Pending(String),
+}
+
 /// Wait until every organisation published `ours` as its genesis hash.
+///
+/// Polls with one [`Session`]: an organisation whose zone's SOA serial did not move since its
+/// record was read keeps that reading for one query; otherwise its zone's cached keys are
+/// dropped and the record read and validated again.
 pub async fn wait_agreement(
     cfg: &Config,
+    session: &Session,
     peers: &[(String, Peer)],
     ours: &[u8; 32],
     deadline: Option<Instant>,
@@ -511,49 +551,55 @@ pub async fn wait_agreement(
 ) -> Result<(), Error> {
     let ceremony = cfg.manifest.ceremony_id();
     let mut last = None;
+    let mut polls = 0u32;
+    // Per organisation: its zone, and the serial with the reading taken at it.
+    let mut zones: std::collections::BTreeMap<&str, hickory_proto::rr::Name> = Default::default();
+    let mut seen: std::collections::BTreeMap<&str, (u32, HashSeen)> = Default::default();
     loop {
-        let session = Session::new(cfg.verify.clone());
+        polls += 1;
         let mut pending = Vec::new();
         let mut differing = Vec::new();
         for (org, peer) in peers {
-            let names = RecordNames::for_host(&peer.host);
-            match session.lookup(&names.genesis, RecordType::TXT).await {
-                Lookup::Secure { rrset, .. } => {
-                    let txts: Vec<Vec<Vec<u8>>> = rrset
-                        .iter()
-                        .filter_map(|r| match &r.data {
-                            RData::TXT(t) => Some(t.txt_data.iter().map(|s| s.to_vec()).collect()),
-                            _ => None,
-                        })
-                        .collect();
-                    match records::decode_genesis_hash(
-                        &peer.host,
-                        &txts,
-                        &ceremony,
-                        &peer.enode_key,
-                    ) {
-                        Ok(h) if h == *ours => {}
-                        Ok(h) => differing.push((org.clone(), hex::encode(h))),
-                        Err(e) if e.is_missing() => pending.push((org.clone(), e.to_string())),
-                        Err(e) => {
-                            return Err(CeremonyError::GenesisRecord {
-                                org: org.clone(),
-                                why: e.to_string(),
-                            }
-                            .into())
+            let serial = match zones.get(org.as_str()) {
+                Some(z) => session.probe_serial(z).await,
+                None => None,
+            };
+            let kept = match (serial, seen.get(org.as_str())) {
+                (Some(now), Some((then, s))) if now == *then => Some(s.clone()),
+                _ => None,
+            };
+            let reading = match kept {
+                Some(s) => s,
+                None => {
+                    if let Some(z) = zones.get(org.as_str()) {
+                        session.forget(z);
+                    }
+                    let names = RecordNames::for_host(&peer.host);
+                    let lookup = session.lookup(&names.genesis, RecordType::TXT).await;
+                    let zone = match &lookup {
+                        Lookup::Secure { .. } => lookup.signer().cloned(),
+                        Lookup::Absent { zone, .. } => Some(zone.clone()),
+                        _ => None,
+                    };
+                    let reading = read_genesis_hash(org, peer, &lookup, &ceremony, ours)?;
+                    seen.remove(org.as_str());
+                    if let Some(z) = zone {
+                        let at = match (serial, zones.get(org.as_str())) {
+                            (Some(s), Some(was)) if *was == z => Some(s),
+                            _ => session.probe_serial(&z).await,
+                        };
+                        if let Some(at) = at {
+                            seen.insert(org.as_str(), (at, reading.clone()));
                         }
+                        zones.insert(org.as_str(), z);
                     }
+                    reading
                 }
-                l @ (Lookup::Absent { .. } | Lookup::Unreachable { .. }) => {
-                    pending.push((org.clone(), l.describe()))
-                }
-                l => {
-                    return Err(CeremonyError::GenesisRecord {
-                        org: org.clone(),
-                        why: l.describe(),
-                    }
-                    .into())
-                }
+            };
+            match reading {
+                HashSeen::Ours => {}
+                HashSeen::Other(h) => differing.push((org.clone(), h)),
+                HashSeen::Pending(why) => pending.push((org.clone(), why)),
             }
         }
         if !differing.is_empty() {
@@ -571,6 +617,7 @@ pub async fn wait_agreement(
             return Err(CeremonyError::Deadline {
                 what: "every organisation's genesis hash",
                 orgs: pending,
+                polls,
             }
             .into());
         }
@@ -582,6 +629,44 @@ pub async fn wait_agreement(
             last = Some(pending);
         }
         tokio::time::sleep(cfg.poll).await;
+    }
+}
+
+/// One organisation's genesis-hash record, read from `lookup`.
+fn read_genesis_hash(
+    org: &str,
+    peer: &Peer,
+    lookup: &Lookup,
+    ceremony: &crate::manifest::CeremonyId,
+    ours: &[u8; 32],
+) -> Result<HashSeen, Error> {
+    let bad = |why: String| -> Error {
+        CeremonyError::GenesisRecord {
+            org: org.to_string(),
+            why,
+        }
+        .into()
+    };
+    match lookup {
+        Lookup::Secure { rrset, .. } => {
+            let txts: Vec<Vec<Vec<u8>>> = rrset
+                .iter()
+                .filter_map(|r| match &r.data {
+                    RData::TXT(t) => Some(t.txt_data.iter().map(|s| s.to_vec()).collect()),
+                    _ => None,
+                })
+                .collect();
+            match records::decode_genesis_hash(&peer.host, &txts, ceremony, &peer.enode_key) {
+                Ok(h) if h == *ours => Ok(HashSeen::Ours),
+                Ok(h) => Ok(HashSeen::Other(hex::encode(h))),
+                Err(e) if e.is_missing() => Ok(HashSeen::Pending(e.to_string())),
+                Err(e) => Err(bad(e.to_string())),
+            }
+        }
+        l @ (Lookup::Absent { .. } | Lookup::Unreachable { .. }) => {
+            Ok(HashSeen::Pending(l.describe()))
+        }
+        l => Err(bad(l.describe())),
     }
 }
 
@@ -694,7 +779,9 @@ pub async fn run(cfg: &Config, progress: &mut dyn FnMut(Event)) -> Result<Outcom
         });
     }
 
-    let peers = wait_secure(cfg, deadline, progress).await?;
+    // One session for every wait: cached ancestors, SOA-serial probes between full reads.
+    let session = Session::new(cfg.verify.clone());
+    let peers = wait_secure(cfg, &session, deadline, progress).await?;
     reach(&mut state, Phase::PeersSecure, progress)?;
 
     let genesis: Genesis = genesis::build(manifest, &peers)?;
@@ -729,7 +816,7 @@ pub async fn run(cfg: &Config, progress: &mut dyn FnMut(Event)) -> Result<Outcom
     .await?;
     reach(&mut state, Phase::HashPublished, progress)?;
 
-    wait_agreement(cfg, &peers, &genesis.hash(), deadline, progress).await?;
+    wait_agreement(cfg, &session, &peers, &genesis.hash(), deadline, progress).await?;
     let others: Vec<String> = peers
         .iter()
         .filter(|(name, _)| *name != cfg.org)
@@ -745,7 +832,14 @@ pub async fn run(cfg: &Config, progress: &mut dyn FnMut(Event)) -> Result<Outcom
     };
 
     let spec = cfg.node_spec(program);
+    // A run killed with SIGKILL could not stop its client; that client would hold our ports.
+    if let Some((pid, forced)) =
+        node::stop_leftover(&cfg.client_record_path(), Duration::from_secs(10)).await?
+    {
+        progress(Event::LeftoverStopped { pid, forced });
+    }
     let mut running = node::start(&spec, &cfg.datadir.join("node.log"))?;
+    node::record_client(&cfg.client_record_path(), &running)?;
     progress(Event::NodeStarted {
         rpc: spec.rpc_url(),
         command: format!("{} {}", spec.program.display(), spec.args().join(" ")),
@@ -760,7 +854,9 @@ pub async fn run(cfg: &Config, progress: &mut dyn FnMut(Event)) -> Result<Outcom
             .map(|(name, p)| (name.clone(), p.enode_key.to_string()))
             .collect(),
     };
+    let mut checks = 0u32;
     loop {
+        checks += 1;
         if let Some(status) = running.try_exited() {
             return Err(CeremonyError::NodeExited { status }.into());
         }
@@ -774,6 +870,7 @@ pub async fn run(cfg: &Config, progress: &mut dyn FnMut(Event)) -> Result<Outcom
             return Err(CeremonyError::Deadline {
                 what: "the on-chain check",
                 orgs: Vec::new(),
+                polls: checks,
             }
             .into());
         }

@@ -24,7 +24,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use k256::ecdsa::{RecoveryId, Signature, SigningKey, VerifyingKey};
+use k256::ecdsa::{Signature, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha3::{Digest, Keccak256};
 
@@ -256,9 +256,31 @@ pub fn recover_signer(prehash: &[u8; 32], sig: &[u8; 65]) -> Result<EnodeKey, Ke
         // High-s signatures are malleable copies; Ethereum refuses them, so do we.
         return Err(KeyError::BadSignature);
     }
-    let recid = RecoveryId::from_byte(v).ok_or(KeyError::BadSignature)?;
-    let vk = VerifyingKey::recover_from_prehash(prehash, &signature, recid)
-        .map_err(|_| KeyError::BadSignature)?;
+    // Q = r⁻¹(s·R − z·G), R the curve point with x = r and the parity v (SEC 1 §4.1.6).
+    // `VerifyingKey::recover_from_prehash` computes the same and then verifies the signature
+    // against Q, which holds by construction and doubles the cost: records checks recover
+    // three keys per organisation, so the check is left out here.
+    use k256::elliptic_curve::ops::{LinearCombination, Reduce};
+    use k256::elliptic_curve::point::DecompressPoint;
+    use k256::elliptic_curve::subtle::Choice;
+    use k256::elliptic_curve::PrimeField;
+    let (r, s) = signature.split_scalars();
+    let z = <k256::Scalar as Reduce<k256::U256>>::reduce_bytes(&k256::FieldBytes::from(*prehash));
+    let big_r = Option::<k256::AffinePoint>::from(k256::AffinePoint::decompress(
+        &r.to_repr(),
+        Choice::from(v),
+    ))
+    .ok_or(KeyError::BadSignature)?;
+    let r_inv = Option::<k256::Scalar>::from(r.invert()).ok_or(KeyError::BadSignature)?;
+    let u1 = -(r_inv * z);
+    let u2 = r_inv * *s;
+    let q = k256::ProjectivePoint::lincomb(
+        &k256::ProjectivePoint::GENERATOR,
+        &u1,
+        &k256::ProjectivePoint::from(big_r),
+        &u2,
+    );
+    let vk = VerifyingKey::from_affine(q.to_affine()).map_err(|_| KeyError::BadSignature)?;
     Ok(EnodeKey::of(&vk))
 }
 
@@ -644,11 +666,12 @@ pub fn verify_ownership_proof(
     if recover_signer(&h, &oracle_sig)?.address() != *oracle {
         return Err(KeyError::BadSignature);
     }
+    // `sig_validate(.., true)` already checks the G2 subgroup: `verify` need not repeat it.
     let sig = blst::min_pk::Signature::sig_validate(&proof[130..], true)
         .map_err(|_| KeyError::BadSignature)?;
     let pk = blst::min_pk::PublicKey::from_bytes(&consensus_key.0)
         .map_err(|e| KeyError::Bls(format!("{e:?}")))?;
-    if sig.verify(true, &treasury.0, BLS_POP_DST, &[], &pk, true) != blst::BLST_ERROR::BLST_SUCCESS
+    if sig.verify(false, &treasury.0, BLS_POP_DST, &[], &pk, true) != blst::BLST_ERROR::BLST_SUCCESS
     {
         return Err(KeyError::BadSignature);
     }
@@ -820,6 +843,29 @@ mod tests {
         let mut inf = [0u8; 48];
         inf[0] = 0xc0;
         assert!(ConsensusKey::from_bytes(inf).is_err());
+    }
+
+    #[test]
+    fn recovery_agrees_with_k256() {
+        use k256::ecdsa::RecoveryId;
+        for i in 0..32u8 {
+            let key = random_secp();
+            let h = keccak256(&[i; 7]);
+            let sig = sign_with(&key, &h);
+            let s = Signature::from_slice(&sig[..64]).unwrap();
+            let expected =
+                VerifyingKey::recover_from_prehash(&h, &s, RecoveryId::from_byte(sig[64]).unwrap())
+                    .unwrap();
+            assert_eq!(recover_signer(&h, &sig).unwrap(), EnodeKey::of(&expected));
+            assert_eq!(EnodeKey::of(&expected), EnodeKey::of(key.verifying_key()));
+            // The other parity recovers another key (or none), never the signer.
+            let mut flipped = sig;
+            flipped[64] ^= 1;
+            assert_ne!(
+                recover_signer(&h, &flipped).ok(),
+                Some(EnodeKey::of(key.verifying_key()))
+            );
+        }
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! `--networkid`, `--nat extip:IP`, HTTP JSON-RPC with `aut,eth,net,web3,admin,tendermint`.
 //!
 //! # Limitations
+//! A client left behind by a killed run is found again through `client.json` (pid and start
+//! time from `/proc`, Linux only) and stopped before a new one starts.
 //! Peers come from `<datadir>/static-nodes.json` (the committee's enodes also come from the
 //! contract); no `--bootnodes`. Signals are forwarded with `kill(1)`; only SIGTERM and SIGINT.
 
@@ -36,6 +38,14 @@ pub enum NodeError {
         program: PathBuf,
         /// How it ended.
         status: ExitStatus,
+    },
+    /// A client left running by an earlier run did not stop, even after SIGKILL.
+    #[error("the client left running by an earlier run (pid {pid}, recorded in {}) did not stop after SIGKILL", record.display())]
+    Leftover {
+        /// Its process id.
+        pid: u32,
+        /// The record that named it.
+        record: PathBuf,
     },
     /// A file for the client could not be written.
     #[error("cannot write {}: {source}", path.display())]
@@ -193,6 +203,107 @@ pub fn write_static_nodes(datadir: &Path, enodes: &[String]) -> Result<PathBuf, 
     Ok(path)
 }
 
+/// JSON schema name of [`ClientRecord`].
+pub const CLIENT_SCHEMA: &str = "dnsceremony.client/v1";
+
+/// What `<datadir>/client.json` says about the client a run started, so that a run started
+/// again after its predecessor was killed (SIGKILL: no chance to stop its client) can stop
+/// the client left behind. The start time tells a reused pid from our process.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ClientRecord {
+    /// Always [`CLIENT_SCHEMA`].
+    pub schema: String,
+    /// Process id.
+    pub pid: u32,
+    /// Start time, field 22 of `/proc/<pid>/stat` (clock ticks since boot).
+    pub start_time: u64,
+    /// The program.
+    pub program: PathBuf,
+}
+
+/// Start time (field 22 of `/proc/<pid>/stat`) of a live process; `None` when there is no
+/// such process or it has exited (a zombie waiting for its parent counts as exited).
+pub fn process_start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) state ...`: comm may hold spaces and parentheses; the fields follow the last `)`.
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    if matches!(fields.first(), Some(&("Z" | "X" | "x")) | None) {
+        return None;
+    }
+    fields.get(19)?.parse().ok()
+}
+
+/// Record the client just started in `record` (written atomically).
+pub fn record_client(record: &Path, running: &Running) -> Result<(), NodeError> {
+    let Some(pid) = running.id() else {
+        return Ok(());
+    };
+    let Some(start_time) = process_start_time(pid) else {
+        return Ok(());
+    };
+    let r = ClientRecord {
+        schema: CLIENT_SCHEMA.into(),
+        pid,
+        start_time,
+        program: running.program.clone(),
+    };
+    let mut bytes = serde_json::to_vec_pretty(&r).unwrap_or_default();
+    bytes.push(b'\n');
+    write_atomic(record, &bytes)
+}
+
+/// Stop the client an earlier run recorded in `record`, if that very process (same pid and
+/// start time) still runs: SIGTERM, up to `grace` to exit, then SIGKILL. Returns its pid and
+/// whether SIGKILL was needed; `None` when there was nothing to stop. The record is removed.
+/// An unreadable or malformed record is treated as absent (it cannot name a process safely).
+pub async fn stop_leftover(
+    record: &Path,
+    grace: std::time::Duration,
+) -> Result<Option<(u32, bool)>, NodeError> {
+    let Some(r) = std::fs::read(record)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<ClientRecord>(&b).ok())
+        .filter(|r| r.schema == CLIENT_SCHEMA)
+    else {
+        return Ok(None);
+    };
+    let ours = || process_start_time(r.pid) == Some(r.start_time);
+    if !ours() {
+        let _ = std::fs::remove_file(record);
+        return Ok(None);
+    }
+    let wait = |limit: std::time::Duration| async move {
+        let until = std::time::Instant::now() + limit;
+        while ours() && std::time::Instant::now() < until {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        !ours()
+    };
+    kill(r.pid, "TERM");
+    let mut forced = false;
+    if !wait(grace).await {
+        forced = true;
+        kill(r.pid, "KILL");
+        if !wait(std::time::Duration::from_secs(5)).await {
+            return Err(NodeError::Leftover {
+                pid: r.pid,
+                record: record.to_path_buf(),
+            });
+        }
+    }
+    let _ = std::fs::remove_file(record);
+    Ok(Some((r.pid, forced)))
+}
+
+fn kill(pid: u32, sig: &str) {
+    let _ = std::process::Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .stderr(std::process::Stdio::null())
+        .status();
+}
+
 /// A running client.
 #[derive(Debug)]
 pub struct Running {
@@ -245,10 +356,7 @@ impl Running {
     /// Send a signal (`TERM`, `INT`) to the client.
     pub fn signal(&self, sig: &str) {
         if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill")
-                .arg(format!("-{sig}"))
-                .arg(pid.to_string())
-                .status();
+            kill(pid, sig);
         }
     }
 
@@ -351,6 +459,43 @@ mod supervise_tests {
             http_addr: "127.0.0.1".parse().unwrap(),
             http_port: 8545,
         }
+    }
+
+    #[tokio::test]
+    async fn a_leftover_is_stopped_only_when_pid_and_start_time_match() {
+        let dir = tempfile::tempdir().unwrap();
+        let record = dir.path().join("client.json");
+        let mut child = std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let start_time = process_start_time(pid).unwrap();
+        let write = |start_time: u64| {
+            let r = ClientRecord {
+                schema: CLIENT_SCHEMA.into(),
+                pid,
+                start_time,
+                program: "sleep".into(),
+            };
+            std::fs::write(&record, serde_json::to_vec(&r).unwrap()).unwrap();
+        };
+        // Same pid, another start time: a reused pid, not ours; left alone, record dropped.
+        write(start_time + 1);
+        let grace = std::time::Duration::from_secs(5);
+        assert_eq!(stop_leftover(&record, grace).await.unwrap(), None);
+        assert_eq!(process_start_time(pid), Some(start_time));
+        assert!(!record.exists());
+        // Ours: stopped with SIGTERM.
+        write(start_time);
+        assert_eq!(
+            stop_leftover(&record, grace).await.unwrap(),
+            Some((pid, false))
+        );
+        assert_eq!(process_start_time(pid), None);
+        assert!(!child.wait().unwrap().success());
+        assert!(!record.exists());
+        assert_eq!(stop_leftover(&record, grace).await.unwrap(), None);
     }
 
     #[tokio::test]

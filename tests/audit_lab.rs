@@ -14,6 +14,9 @@ use dnsceremony::manifest::{Manifest, Profile};
 use dnsceremony::records::{self, PublishParams};
 use hickory_proto::rr::{Name, RData};
 
+#[path = "support/audit_schema.rs"]
+mod audit_schema;
+
 /// (zone, how it is built, expected findings: code and severity)
 /// One lab zone: name, fault, NSEC3 parameters, expected findings (code, severity).
 type Case = (
@@ -204,6 +207,11 @@ fn lab() -> Lab {
         }
         b = b.zone(z);
     }
+    // A zone BIND signs itself (dnssec-policy, inline signing), as in production.
+    b = b.zone(OrgZone::new("inline.com").signing(Signing::Dynamic {
+        algorithm: dnsceremony::lab::hierarchy::Algorithm::EcdsaP256,
+        nsec3: Some(Nsec3::default()),
+    }));
     let hierarchy = b.build().expect("hierarchy builds");
     Lab {
         hierarchy,
@@ -319,8 +327,16 @@ fn zones_by_name_and_the_cli() {
             .map(|z| Name::from_ascii(format!("{z}.")).unwrap())
             .collect()
     };
-    // Clean zones only: exit 0.
-    let clean = run(&config(&lab, names(&["good.com", "goodn3.net"]), false));
+    // Clean zones only, one of them signed by BIND itself: exit 0.
+    let clean = run(&config(
+        &lab,
+        names(&["good.com", "goodn3.net", "inline.com"]),
+        false,
+    ));
+    assert_eq!(
+        clean.zone("inline.com.").map(|z| z.status),
+        Some(audit::ChainStatus::Secure)
+    );
     assert_eq!(clean.exit_code(), 0, "{:#?}", clean.findings());
     // A warning-only zone: exit 12.
     let warn = run(&config(&lab, names(&["revoked.com"]), false));
@@ -366,6 +382,8 @@ fn zones_by_name_and_the_cli() {
     );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["schema"], "dnsceremony.audit/v1");
+    let violations = audit_schema::schema_violations(&doc);
+    assert!(violations.is_empty(), "{violations:#?}");
     let findings = doc["findings"].as_array().unwrap();
     assert!(
         findings.iter().any(|f| f["code"] == "RRSIG_EXPIRED"
@@ -419,4 +437,78 @@ fn zones_by_name_and_the_cli() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("/nonexistent/anchor"), "{err}");
+}
+
+#[test]
+fn a_silent_server_and_a_wrong_anchor() {
+    let mut hierarchy = Hierarchy::builder()
+        .zone(OrgZone::new("pair.com").fault(Fault::SecondServerSerial))
+        .build()
+        .expect("hierarchy builds");
+    let zone = vec![Name::from_ascii("pair.com.").unwrap()];
+    let root = hierarchy.root;
+    let cfg = |anchor: &std::path::Path| AuditConfig {
+        anchor: Anchor::from_file(anchor).expect("anchor"),
+        roots: vec![SocketAddr::from((root, 53))],
+        zones: zone.clone(),
+        manifest: None,
+        warn_days: 7,
+        timeout: Duration::from_millis(500),
+        in_flight: 16,
+    };
+    // The anchor of another root key: the root itself does not validate.
+    let wrong = hierarchy.wrong_anchor().expect("wrong anchor");
+    let r = run(&cfg(&wrong.ds));
+    assert!(
+        findings_of(&r, "").contains(&(Code::AnchorNoMatch, Severity::Error)),
+        "{:#?}",
+        r.findings()
+    );
+    assert!(
+        findings_of(&r, "pair.com").contains(&(Code::ParentInsecure, Severity::Error)),
+        "{:#?}",
+        r.findings()
+    );
+    // Stop the primary of pair.com: its second server still answers, the first does not.
+    let primary = hierarchy.zone("pair.com").unwrap().server;
+    let anchor = hierarchy.anchor.ds.clone();
+    assert!(hierarchy.stop_server(primary));
+    let r = run(&cfg(&anchor));
+    let got = findings_of(&r, "pair.com");
+    assert!(
+        got.contains(&(Code::ServerUnreachable, Severity::Error)),
+        "{got:?}"
+    );
+    let z = r.zone("pair.com.").unwrap();
+    assert_eq!(z.servers.iter().filter(|s| s.answered).count(), 1, "{z:?}");
+}
+
+/// `--resolver` cannot serve an audit (it would hide which server serves what): one line,
+/// exit 3, before any query. The old `--timeout`/`--in-flight` flags are the shared
+/// `--query-timeout`/`--concurrency` now.
+#[test]
+fn resolver_is_refused_and_dns_flags_are_shared() {
+    let bin = env!("CARGO_BIN_EXE_dnsceremony");
+    let out = std::process::Command::new(bin)
+        .args(["audit", "--zone", "good.com", "--resolver", "127.0.0.1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("dnsceremony: bad value for --resolver: 127.0.0.1:53: the audit asks every authoritative server directly"),
+        "{err}"
+    );
+    let help = std::process::Command::new(bin)
+        .args(["audit", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for flag in ["--anchor", "--root", "--query-timeout", "--concurrency"] {
+        assert!(help.contains(flag), "{flag} missing from:\n{help}");
+    }
+    for gone in ["--timeout", "--in-flight"] {
+        assert!(!help.contains(gone), "{gone} still in:\n{help}");
+    }
 }

@@ -852,3 +852,200 @@ fn until_genesis_stops_at_agreement_without_a_client() {
     drop(again);
     assert_eq!(wait_exit(&mut broken, 60), [4], "{}", broken[0].log());
 }
+
+/// Whether process `pid` exists and is not a zombie.
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            let state = s.rsplit_once(')').map(|(_, rest)| rest.trim_start());
+            !matches!(state.and_then(|r| r.chars().next()), Some('Z' | 'X') | None)
+        })
+        .unwrap_or(false)
+}
+
+#[test]
+fn a_run_killed_after_starting_its_client_stops_that_client_when_restarted() {
+    let lab = lab_of(2);
+    let base = tempfile::tempdir().unwrap();
+    let mdir = base.path().join("manifest");
+    std::fs::create_dir(&mdir).unwrap();
+    std::fs::write(
+        mdir.join("manifest.toml"),
+        manifest_of(&lab, false, "v1", 2),
+    )
+    .unwrap();
+    let mut runs: Vec<Run> = (0..2)
+        .map(|i| run_in(&lab, base.path(), i, &mdir, None, &[], true))
+        .collect();
+    wait_for(&mut runs, "both nodes confirmed", 120, |r| {
+        if let Some(code) = r.exited() {
+            panic!("{} exited with {code}:\n{}", r.datadir.display(), r.log());
+        }
+        r.phase() == "confirmed"
+    });
+    let hash = runs[0].genesis_hash();
+
+    // SIGKILL org1's run: its client is left running, holding the RPC port.
+    let _ = runs[0].child.kill();
+    let _ = runs[0].child.wait();
+    let before = runs[0].log().matches("phase: confirmed").count();
+    let restarted = run_in(&lab, base.path(), 0, &mdir, None, &[], true);
+    let old = runs.remove(0);
+    runs.insert(0, restarted);
+    wait_for(&mut runs[..1], "org1 confirmed again", 120, |r| {
+        if let Some(code) = r.exited() {
+            panic!("restarted run exited with {code}:\n{}", r.log());
+        }
+        r.log().matches("phase: confirmed").count() > before
+    });
+    drop(old);
+    let log = runs[0].log();
+    let line = log
+        .lines()
+        .find(|l| l.starts_with("stopped the client left running by an earlier run"))
+        .unwrap_or_else(|| panic!("no line about the old client:\n{log}"));
+    let pid: u32 = line
+        .split("pid ")
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in {line}"));
+    assert!(!alive(pid), "the old client {pid} still runs");
+    assert_eq!(runs[0].genesis_hash(), hash);
+    // The new client is recorded, alive, and not the old one.
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(runs[0].datadir.join("client.json")).unwrap())
+            .unwrap();
+    assert_eq!(record["schema"], "dnsceremony.client/v1");
+    let new_pid = record["pid"].as_u64().unwrap() as u32;
+    assert_ne!(new_pid, pid);
+    assert!(alive(new_pid));
+    assert_eq!(check(&runs[0], &mdir, "3s").status.code(), Some(0));
+}
+
+/// `run`'s configuration for organisation `i` of `lab` (as the CLI would build it).
+fn config(lab: &Hierarchy, base: &Path, i: usize, mdir: &Path) -> dnsceremony::ceremony::Config {
+    use dnsceremony::verify::{Source, VerifyOptions};
+    let (name, zone, _) = ORGS[i];
+    let z = lab.zone(zone).unwrap();
+    let manifest = dnsceremony::manifest::Manifest::load(&mdir.join("manifest.toml")).unwrap();
+    dnsceremony::ceremony::Config {
+        verify: VerifyOptions {
+            anchors: dnsceremony::dns::anchor::TrustAnchors::from_file(&lab.anchor.dnskey).unwrap(),
+            source: Source::Iterative {
+                roots: vec![std::net::SocketAddr::new(lab.root.into(), 53)],
+            },
+            timeout: Duration::from_secs(2),
+            concurrency: 16,
+        },
+        manifest,
+        org: name.into(),
+        keys: base.join(name).join("keys"),
+        ip: Ipv4Addr::new(127, 0, 0, 1 + i as u8).into(),
+        port: 30303,
+        consensus_port: 20203,
+        treasury: None,
+        ttl: 300,
+        server: std::net::SocketAddr::new(z.server.into(), 53),
+        tsig: dnsceremony::dns::tsig::TsigKey::load(&z.tsig.as_ref().unwrap().file).unwrap(),
+        datadir: base.join(name).join("data"),
+        client: None,
+        until: dnsceremony::ceremony::Until::Genesis,
+        http_addr: Ipv4Addr::LOCALHOST.into(),
+        http_port: 8545,
+        poll: Duration::from_millis(100),
+        deadline: None,
+        check_window: Duration::from_secs(3),
+        timeouts: dnsceremony::dns::update::Timeouts::default(),
+    }
+}
+
+#[test]
+fn the_wait_loops_poll_cheaply_between_full_reads() {
+    use dnsceremony::ceremony::{wait_agreement, wait_secure};
+    use dnsceremony::verify::Session;
+    let lab = lab_of(2);
+    let base = tempfile::tempdir().unwrap();
+    let mdir = base.path().join("manifest");
+    std::fs::create_dir(&mdir).unwrap();
+    std::fs::write(
+        mdir.join("manifest.toml"),
+        manifest_of(&lab, false, "v1", 2),
+    )
+    .unwrap();
+    let publish = |i: usize| {
+        let mut r = vec![run_in(
+            &lab,
+            base.path(),
+            i,
+            &mdir,
+            None,
+            &["--until", "published"],
+            false,
+        )];
+        assert_eq!(wait_exit(&mut r, 60), [0], "{}", r[0].log());
+    };
+    publish(0);
+    let cfg = config(&lab, base.path(), 0, &mdir);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let polls = |e: dnsceremony::Error| match e {
+        dnsceremony::Error::Ceremony(dnsceremony::ceremony::CeremonyError::Deadline {
+            polls,
+            ..
+        }) => polls,
+        other => panic!("{other}"),
+    };
+    // What one full check of both organisations costs with nothing cached.
+    let full = rt.block_on(async {
+        let s = Session::new(cfg.verify.clone());
+        s.verify(&cfg.manifest).await;
+        s.queries_sent()
+    });
+
+    // org2 has published nothing: org1 stays secure at one SOA query a poll, only org2 is
+    // read again (a fresh full check every poll would cost `full` each time).
+    let session = Session::new(cfg.verify.clone());
+    let deadline = Some(std::time::Instant::now() + Duration::from_secs(2));
+    let e = rt
+        .block_on(wait_secure(&cfg, &session, deadline, &mut |_| {}))
+        .unwrap_err();
+    let (n, q) = (polls(e), session.queries_sent());
+    assert!(n >= 2, "{n} polls");
+    assert!(
+        q < full * u64::from(n),
+        "{q} queries in {n} polls, a full check is {full}"
+    );
+    // The first poll is a full check plus one SOA query per organisation.
+    let per_poll_after_first = q.saturating_sub(full + 2) / u64::from(n - 1);
+    assert!(
+        per_poll_after_first < full,
+        "{per_poll_after_first} per poll, full {full}"
+    );
+
+    // Both published; nobody has a genesis hash yet: after the first reading each poll costs
+    // one SOA query per organisation.
+    publish(1);
+    let session = Session::new(cfg.verify.clone());
+    let peers = rt
+        .block_on(wait_secure(&cfg, &session, None, &mut |_| {}))
+        .unwrap();
+    assert_eq!(peers.len(), 2);
+    let before = session.queries_sent();
+    let deadline = Some(std::time::Instant::now() + Duration::from_secs(2));
+    let e = rt
+        .block_on(wait_agreement(
+            &cfg,
+            &session,
+            &peers,
+            &[7; 32],
+            deadline,
+            &mut |_| {},
+        ))
+        .unwrap_err();
+    let (n, q) = (polls(e), session.queries_sent() - before);
+    assert!(n >= 2, "{n} polls");
+    assert!(
+        q <= full + 2 * u64::from(n),
+        "{q} queries in {n} polls, a full check is {full}"
+    );
+}

@@ -354,3 +354,104 @@ fn bad_flags_are_bad_input() {
     );
     assert_eq!(o.status.code(), Some(exit::BAD_INPUT.into()));
 }
+
+#[test]
+fn every_command_that_loads_a_manifest_demands_the_operator() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("m.toml"), GOOD).unwrap();
+    fs::write(d.join("s.toml"), GOOD).unwrap();
+    fs::write(d.join("op.key"), format!("{:064x}\n", 1)).unwrap();
+    let o = run(d, &["manifest", "sign", "--key", "op.key", "s.toml"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let op = "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf";
+    let other = "0x0000000000000000000000000000000000000001";
+    // Nothing answers on 127.0.0.1:9: past the manifest, each command fails fast elsewhere.
+    let dns = ["--root", "127.0.0.1:9", "--query-timeout", "100ms"];
+    let commands: Vec<Vec<&str>> = vec![
+        [&["verify"][..], &dns].concat(),
+        [&["wait", "--timeout", "1s"][..], &dns].concat(),
+        [&["genesis", "--out", "g.json"][..], &dns].concat(),
+        vec!["audit", "--root", "127.0.0.1:9"],
+        [
+            &["check", "--rpc", "http://127.0.0.1:9", "--window", "1s"][..],
+            &dns,
+        ]
+        .concat(),
+        vec![
+            "publish",
+            "--org",
+            "org1",
+            "--keys",
+            "nokeys",
+            "--ip",
+            "192.0.2.1",
+            "--server",
+            "127.0.0.1:9",
+            "--tsig",
+            "no.key",
+        ],
+        [
+            &[
+                "run",
+                "--org",
+                "org1",
+                "--keys",
+                "nokeys",
+                "--ip",
+                "192.0.2.1",
+                "--server",
+                "127.0.0.1:9",
+                "--tsig",
+                "no.key",
+                "--datadir",
+                "data",
+            ][..],
+            &dns,
+        ]
+        .concat(),
+    ];
+    // With the right operator each goes on and stops where this setup makes it stop.
+    let accepted: [(i32, &str); 7] = [
+        (1, ""),
+        (1, "deadline reached"),
+        (1, "genesis not built: not every organisation is secure"),
+        (4, "no root server answered"),
+        (
+            1,
+            "cannot check the committee: not every organisation is secure",
+        ),
+        (3, "no key files (nokeys"),
+        (3, "cannot read TSIG key file no.key"),
+    ];
+    for (cmd, (code, why)) in commands.iter().zip(accepted) {
+        let with = |file: &str, addr: &str| {
+            let mut a = cmd.clone();
+            a.extend(["--manifest", file, "--operator", addr]);
+            run(d, &a)
+        };
+        // Unsigned: refused before anything else, naming the file.
+        let o = with("m.toml", op);
+        assert_eq!(o.status.code(), Some(exit::BAD_INPUT.into()), "{cmd:?}");
+        let line = stderr_line(&o);
+        assert!(
+            line.contains("not signed") && line.contains("m.toml"),
+            "{cmd:?}: {line}"
+        );
+        // Signed by someone else: refused, naming the signer.
+        let o = with("s.toml", other);
+        assert_eq!(o.status.code(), Some(exit::BAD_INPUT.into()), "{cmd:?}");
+        let line = stderr_line(&o);
+        assert!(
+            line.contains("signed by another operator") && line.contains(op),
+            "{cmd:?}: {line}"
+        );
+        // Signed by the operator: accepted.
+        let o = with("s.toml", op);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(!stderr.contains("signed"), "{cmd:?}: {stderr}");
+        assert_eq!(o.status.code(), Some(code), "{cmd:?}: {stderr}");
+        assert!(stderr.contains(why), "{cmd:?}: {stderr}");
+    }
+    assert!(!d.join("g.json").exists() && !d.join("data").exists());
+}

@@ -1,12 +1,19 @@
 //! The verdicts of `dnsceremony verify` checked against BIND's validator `delv`, one
 //! organisation zone per case, all in one loopback hierarchy: good zones (algorithms 8, 13,
-//! 15, NSEC3), every DNSSEC fault, a missing record, malformed records, a wrong anchor, and
-//! both the iterative (`--root`) and the resolver (`--resolver`) modes.
+//! 15, NSEC3 with and without salt and opt-out, a dynamically signed zone), every DNSSEC
+//! fault, a missing record, malformed records, a wrong anchor, and both the iterative
+//! (`--root`) and the resolver (`--resolver`) modes. The same hierarchy also checks the
+//! engine directly: the precise reason of every fault, validated denials, and DS lookups
+//! made after the child zone is already cached (they must be answered by the parent).
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::str::FromStr;
+use std::time::Duration;
 
+use dnsceremony::dns::anchor::TrustAnchors;
+use dnsceremony::dns::validate::BogusReason;
 use dnsceremony::dns::RRset;
 use dnsceremony::identity::Identity;
 use dnsceremony::lab::delv::{delv, DelvVerdict};
@@ -15,7 +22,8 @@ use dnsceremony::lab::hierarchy::{
 };
 use dnsceremony::manifest::{Manifest, Profile};
 use dnsceremony::records::{encode, PublishParams};
-use hickory_proto::rr::RecordType;
+use dnsceremony::verify::{Lookup, Session, Source, VerifyOptions};
+use hickory_proto::rr::{Name, RecordType};
 
 /// How a case's records are changed from what `records::encode` makes.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -43,6 +51,17 @@ struct Case {
     want: &'static str,
     /// Words the reason must contain (besides the zone or host name).
     because: &'static [&'static str],
+    /// What the engine must say for `key_validator.<zone>` TXT, when checked directly.
+    engine: Option<Want>,
+}
+
+/// What the engine must say for one lookup.
+#[derive(Debug, Clone, Copy)]
+enum Want {
+    Secure,
+    Insecure(&'static str),
+    /// The reason's kind and how its sentence starts.
+    Bogus(fn(&BogusReason) -> bool, &'static str),
 }
 
 fn stat(algorithm: Algorithm, nsec3: Option<Nsec3>) -> Signing {
@@ -58,6 +77,7 @@ fn cases() -> Vec<Case> {
         edit,
         want,
         because,
+        engine: engine_want(zone),
     };
     vec![
         case(
@@ -69,6 +89,32 @@ fn cases() -> Vec<Case> {
             &[],
         ),
         case("ecdsa.net", &ec, None, Edit::None, "secure", &[]),
+        case(
+            "salted.co.uk",
+            &stat(
+                Algorithm::EcdsaP256,
+                Some(Nsec3 {
+                    iterations: 5,
+                    salt: "beef".into(),
+                    opt_out: true,
+                }),
+            ),
+            None,
+            Edit::None,
+            "secure",
+            &[],
+        ),
+        case(
+            "dyn3.io",
+            &Signing::Dynamic {
+                algorithm: Algorithm::Ed25519,
+                nsec3: Some(Nsec3::default()),
+            },
+            None,
+            Edit::None,
+            "secure",
+            &[],
+        ),
         case(
             "ed.io",
             &stat(Algorithm::Ed25519, None),
@@ -189,8 +235,46 @@ fn good_cases() -> Vec<Case> {
             edit: Edit::None,
             want: "secure",
             because: &[],
+            engine: None,
         })
         .collect()
+}
+
+/// The engine's precise verdict on `key_validator.<zone>` TXT, for the zones checked directly.
+fn engine_want(zone: &str) -> Option<Want> {
+    Some(match zone {
+        "rsa.com" | "ecdsa.net" | "ed.io" | "hashed.co.uk" | "salted.co.uk" | "dyn3.io" => {
+            Want::Secure
+        }
+        "expired.com" => Want::Bogus(
+            |r| matches!(r, BogusReason::Expired { .. }),
+            "RRSIG on expired.com DNSKEY expired at ",
+        ),
+        "future.net" => Want::Bogus(
+            |r| matches!(r, BogusReason::NotYetValid { .. }),
+            "RRSIG on future.net DNSKEY is not valid before ",
+        ),
+        "dsmismatch.io" => Want::Bogus(
+            |r| matches!(r, BogusReason::DsMismatch { .. }),
+            "DS in io for dsmismatch.io matches no DNSKEY (DS tags ",
+        ),
+        "foreign.com" => Want::Bogus(
+            |r| matches!(r, BogusReason::UnknownKey { .. }),
+            "signature on validator.foreign.com A by key tag ",
+        ),
+        "unsignedds.net" => Want::Bogus(
+            |r| matches!(r, BogusReason::NoDnskey { .. }),
+            "unsignedds.net has a DS at its parent but serves no DNSKEY set",
+        ),
+        "altered.io" => Want::Bogus(
+            |r| matches!(r, BogusReason::BadSignature { .. }),
+            "RRSIG on ",
+        ),
+        "insecure.com" => {
+            Want::Insecure("insecure.com is an unsigned delegation from com: insecure")
+        }
+        _ => return None,
+    })
 }
 
 /// A ceremony of one good and one pending organisation (exit 1).
@@ -376,8 +460,187 @@ fn fixture(groups: &[&[Case]]) -> Fixture {
     Fixture { lab, manifests }
 }
 
+fn n(s: &str) -> Name {
+    Name::from_str(s).expect("name parses")
+}
+
+fn class(l: &Lookup) -> &'static str {
+    match l {
+        Lookup::Secure { .. } => "secure",
+        Lookup::Absent { .. } => "absent",
+        Lookup::Insecure { .. } => "insecure",
+        Lookup::Bogus { .. } => "bogus",
+        Lookup::Unreachable { .. } => "unreachable",
+    }
+}
+
+/// The engine's sources over the fixture: iterative with the DS anchor, the resolver with
+/// the DNSKEY anchor.
+fn engine_sources(lab: &Hierarchy) -> Vec<(&'static str, Source, TrustAnchors)> {
+    let resolver = lab.resolver.expect("resolver");
+    vec![
+        (
+            "iterative",
+            Source::Iterative {
+                roots: vec![SocketAddr::from((lab.root, 53))],
+            },
+            TrustAnchors::from_file(&lab.anchor.ds).expect("DS anchor"),
+        ),
+        (
+            "resolver",
+            Source::Resolver(SocketAddr::from((resolver, 53))),
+            TrustAnchors::from_file(&lab.anchor.dnskey).expect("DNSKEY anchor"),
+        ),
+    ]
+}
+
+fn session(source: Source, anchors: TrustAnchors) -> Session {
+    Session::new(VerifyOptions {
+        anchors,
+        source,
+        timeout: Duration::from_secs(2),
+        concurrency: 32,
+    })
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// The engine directly, both modes: the precise reason of every case (the first lookup of an
+/// organisation's records that is not secure), validated denials, and a wrong root key.
+fn engine_checks(fx: &Fixture, cases: &[Case], wrong: &mut Vec<String>) {
+    let rt = runtime();
+    for (mode, source, anchors) in engine_sources(&fx.lab) {
+        let s = session(source, anchors);
+        for c in cases {
+            let Some(want) = c.engine else { continue };
+            let mut got = None;
+            for (name, t) in delv_queries(c.zone) {
+                let rtype = RecordType::from_str(t).expect("type");
+                let l = rt.block_on(s.lookup(&n(&format!("{name}.")), rtype));
+                if !matches!(l, Lookup::Secure { .. }) || got.is_none() {
+                    let stop = !matches!(l, Lookup::Secure { .. });
+                    got = Some(l);
+                    if stop {
+                        break;
+                    }
+                }
+            }
+            let got = got.expect("at least one lookup");
+            let ok = match (want, &got) {
+                (Want::Secure, Lookup::Secure { rrset, .. }) => rrset.len() == 1,
+                (Want::Insecure(text), Lookup::Insecure { why, .. }) => why == text,
+                (Want::Bogus(kind, text), Lookup::Bogus { why }) => {
+                    kind(why) && why.to_string().starts_with(text)
+                }
+                _ => false,
+            };
+            if !ok {
+                wrong.push(format!(
+                    "engine {mode} {}: want {want:?}, got {got:?} ({})",
+                    c.zone,
+                    got.describe()
+                ));
+            }
+        }
+        for zone in ["ecdsa.net", "hashed.co.uk", "salted.co.uk", "dyn3.io"] {
+            for (name, rtype, nx) in [
+                (format!("genesis_validator.{zone}."), RecordType::TXT, true),
+                (format!("validator.{zone}."), RecordType::TXT, false),
+            ] {
+                let got = rt.block_on(s.lookup(&n(&name), rtype));
+                let want = Lookup::Absent {
+                    zone: n(&format!("{zone}.")),
+                    nxdomain: nx,
+                };
+                if got != want {
+                    wrong.push(format!(
+                        "engine {mode} {name} {rtype}: want {want:?}, got {got:?}"
+                    ));
+                }
+            }
+        }
+    }
+    let other = fx.lab.wrong_anchor().expect("wrong anchor");
+    let bad = session(
+        Source::Iterative {
+            roots: vec![SocketAddr::from((fx.lab.root, 53))],
+        },
+        TrustAnchors::from_file(&other.ds).expect("wrong DS anchor"),
+    );
+    let got = rt.block_on(bad.lookup(&n("key_validator.ecdsa.net."), RecordType::TXT));
+    if !matches!(
+        got,
+        Lookup::Bogus {
+            why: BogusReason::AnchorMismatch { .. }
+        }
+    ) {
+        wrong.push(format!("engine wrong anchor: got {got:?}"));
+    }
+}
+
+/// Regression: a DS RRset lives on the parent side of the cut. A DS lookup made once the child
+/// zone is already validated and cached must still be asked of, and checked against, the
+/// parent. (It used to start at the deepest cached zone, the child itself; through a resolver
+/// the parent-signed answer was then checked against the child's keys: "RRSIG on com DS is by
+/// . instead of the zone com" for a name under com, depending on what was cached first.)
+fn ds_after_child_is_cached(fx: &Fixture, wrong: &mut Vec<String>) {
+    let rt = runtime();
+    for (mode, source, anchors) in engine_sources(&fx.lab) {
+        let s = session(source, anchors);
+        let mut check = |name: &str, rtype: RecordType, want: &str, signer: Option<&str>| {
+            let got = rt.block_on(s.lookup(&n(name), rtype));
+            let signed_by = got.signer().map(|z| z.to_ascii());
+            if class(&got) != want || (signer.is_some() && signed_by.as_deref() != signer) {
+                wrong.push(format!(
+                    "ds-after-child {mode} {name} {rtype}: want {want} (signer {signer:?}), got {} signed by {signed_by:?}: {}",
+                    class(&got),
+                    got.describe()
+                ));
+            }
+        };
+        // Caches com, net, co.uk and the organisation zones below them.
+        check("key_validator.ecdsa.net.", RecordType::TXT, "secure", None);
+        check("key_validator.rsa.com.", RecordType::TXT, "secure", None);
+        check(
+            "key_validator.salted.co.uk.",
+            RecordType::TXT,
+            "secure",
+            None,
+        );
+        check("validator.insecure.com.", RecordType::A, "insecure", None);
+        // DS sets of cached zones: answered and signed by the parent.
+        check("com.", RecordType::DS, "secure", Some("."));
+        check("net.", RecordType::DS, "secure", Some("."));
+        check("co.uk.", RecordType::DS, "secure", Some("uk."));
+        check("ecdsa.net.", RecordType::DS, "secure", Some("net."));
+        check("salted.co.uk.", RecordType::DS, "secure", Some("co.uk."));
+        // The unsigned delegation stays insecure, the DS over an unsigned zone stays secure.
+        check("insecure.com.", RecordType::DS, "insecure", None);
+        check("unsignedds.net.", RecordType::DS, "secure", Some("net."));
+        // And lookups below them still come out as before.
+        check("validator.insecure.com.", RecordType::A, "insecure", None);
+        check(
+            "key_validator.unsignedds.net.",
+            RecordType::TXT,
+            "bogus",
+            None,
+        );
+        check(
+            "validator.ecdsa.net.",
+            RecordType::A,
+            "secure",
+            Some("ecdsa.net."),
+        );
+    }
+}
+
 #[test]
-#[ignore = "needs the `verify` subcommand; run with `cargo test --test verify_matrix -- --ignored`"]
 fn verdicts_agree_with_delv_in_both_modes() {
     let cases = cases();
     let good = good_cases();
@@ -501,5 +764,7 @@ fn verdicts_agree_with_delv_in_both_modes() {
     if !d.is_failed() {
         wrong.push(format!("wrong anchor: delv says {d:?}"));
     }
+    engine_checks(&fx, &cases, &mut wrong);
+    ds_after_child_is_cached(&fx, &mut wrong);
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

@@ -23,6 +23,9 @@ pub struct CheckArgs {
     /// The ceremony manifest: every organisation's (DNSSEC-verified) key must be in the committee.
     #[arg(long)]
     manifest: Option<PathBuf>,
+    /// Demand a manifest signed by this operator address (exit 3 when unsigned or signed by another).
+    #[arg(long, value_name = "ADDR", requires = "manifest")]
+    operator: Option<dnsceremony::identity::Address>,
     #[command(flatten)]
     dns: crate::cli::dnsargs::DnsArgs,
     /// How long blocks may take to advance, e.g. 30s, 2m, 500ms.
@@ -68,7 +71,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 fn expectation(args: &CheckArgs) -> Result<Result<Expectation, u8>, Error> {
     let mut expect = Expectation::default();
     if let Some(path) = &args.manifest {
-        let manifest = dnsceremony::manifest::Manifest::load(path)?;
+        let manifest = crate::cli::manifest::load(path, args.operator.as_ref())?;
         let options = args.dns.options(&manifest)?;
         let rt = crate::cli::runtime()?;
         let report = rt.block_on(dnsceremony::verify::Session::new(options).verify(&manifest));

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use dnsceremony::manifest::Manifest;
 use dnsceremony::verify::Session;
 use dnsceremony::{exit, genesis, node, Error};
 use serde::Serialize;
@@ -14,6 +13,9 @@ pub struct GenesisArgs {
     /// The ceremony manifest.
     #[arg(long)]
     manifest: PathBuf,
+    /// Demand a manifest signed by this operator address (exit 3 when unsigned or signed by another).
+    #[arg(long, value_name = "ADDR")]
+    operator: Option<dnsceremony::identity::Address>,
     #[command(flatten)]
     dns: crate::cli::dnsargs::DnsArgs,
     /// Where to write genesis.json.
@@ -48,7 +50,7 @@ struct GenesisOut {
 
 /// Run `dnsceremony genesis`.
 pub fn run(args: GenesisArgs) -> crate::cli::Outcome {
-    let manifest = Manifest::load(&args.manifest)?;
+    let manifest = crate::cli::manifest::load(&args.manifest, args.operator.as_ref())?;
     let options = args.dns.options(&manifest)?;
     let rt = crate::cli::runtime()?;
     let report = rt.block_on(Session::new(options).verify(&manifest));

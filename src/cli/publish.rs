@@ -9,7 +9,7 @@ use clap::Args;
 use dnsceremony::dns::tsig::TsigKey;
 use dnsceremony::dns::update::{self, Applied, PlanView, ServerState, Timeouts};
 use dnsceremony::identity::{Address, Identity};
-use dnsceremony::manifest::{self, Manifest};
+use dnsceremony::manifest;
 use dnsceremony::records::{self, PublishParams};
 use dnsceremony::{exit, Error};
 use serde::Serialize;
@@ -20,6 +20,9 @@ pub struct PublishArgs {
     /// The ceremony manifest.
     #[arg(long)]
     manifest: PathBuf,
+    /// Demand a manifest signed by this operator address (exit 3 when unsigned or signed by another).
+    #[arg(long, value_name = "ADDR")]
+    operator: Option<dnsceremony::identity::Address>,
     /// This organisation's name in the manifest.
     #[arg(long)]
     org: String,
@@ -121,7 +124,7 @@ fn resolve_server(text: &str) -> Result<SocketAddr, Error> {
 
 /// Run `dnsceremony publish`.
 pub fn run(args: PublishArgs) -> crate::cli::Outcome {
-    let manifest = Manifest::load(&args.manifest)?;
+    let manifest = crate::cli::manifest::load(&args.manifest, args.operator.as_ref())?;
     let org = manifest.org(&args.org).ok_or_else(|| Error::Usage {
         flag: "--org",
         why: format!(

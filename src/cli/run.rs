@@ -9,7 +9,6 @@ use dnsceremony::ceremony::{self, Config, Event, Outcome, Until};
 use dnsceremony::dns::tsig::TsigKey;
 use dnsceremony::dns::update::Timeouts;
 use dnsceremony::identity::Address;
-use dnsceremony::manifest::Manifest;
 use dnsceremony::{exit, Error};
 
 use crate::cli::check::parse_duration;
@@ -24,6 +23,9 @@ pub struct RunArgs {
     /// The ceremony manifest.
     #[arg(long)]
     manifest: PathBuf,
+    /// Demand a manifest signed by this operator address (exit 3 when unsigned or signed by another).
+    #[arg(long, value_name = "ADDR")]
+    operator: Option<dnsceremony::identity::Address>,
     /// Our organisation's name in the manifest.
     #[arg(long)]
     org: String,
@@ -121,12 +123,20 @@ fn say(e: &Event) -> String {
         Event::Genesis { hash, path } => format!("genesis: {} sha256 {hash}", path.display()),
         Event::NodeStarted { rpc, command } => format!("client started: {command} (RPC {rpc})"),
         Event::CheckNotYet(why) => format!("on-chain check not green yet: {why}"),
+        Event::LeftoverStopped { pid, forced } => format!(
+            "stopped the client left running by an earlier run (pid {pid}, {})",
+            if *forced {
+                "SIGKILL after SIGTERM was ignored"
+            } else {
+                "SIGTERM"
+            }
+        ),
     }
 }
 
 /// Run `dnsceremony run`.
 pub fn run(args: RunArgs) -> crate::cli::Outcome {
-    let manifest = Manifest::load(&args.manifest)?;
+    let manifest = crate::cli::manifest::load(&args.manifest, args.operator.as_ref())?;
     let verify = args.dns.options(&manifest)?;
     let tsig = TsigKey::load(&args.tsig)?;
     let server = socket(&args.server, "--server")?;

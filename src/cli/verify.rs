@@ -20,6 +20,9 @@ pub struct VerifyArgs {
     /// The ceremony manifest.
     #[arg(long, value_name = "FILE")]
     manifest: PathBuf,
+    /// Demand a manifest signed by this operator address (exit 3 when unsigned or signed by another).
+    #[arg(long, value_name = "ADDR")]
+    operator: Option<dnsceremony::identity::Address>,
     #[command(flatten)]
     dns: DnsArgs,
     /// Print one JSON document (schema dnsceremony.verify/v1) instead of the table.
@@ -36,6 +39,9 @@ pub struct WaitArgs {
     /// The ceremony manifest.
     #[arg(long, value_name = "FILE")]
     manifest: PathBuf,
+    /// Demand a manifest signed by this operator address (exit 3 when unsigned or signed by another).
+    #[arg(long, value_name = "ADDR")]
+    operator: Option<dnsceremony::identity::Address>,
     #[command(flatten)]
     dns: DnsArgs,
     /// Time between polls (default: manifest [timing] poll_interval, else 10s).
@@ -205,13 +211,16 @@ fn summary(report: &VerifyReport) -> String {
     )
 }
 
-fn load(path: &std::path::Path) -> Result<Manifest, Error> {
-    Ok(Manifest::load(path)?)
+fn load(
+    path: &std::path::Path,
+    operator: Option<&dnsceremony::identity::Address>,
+) -> Result<Manifest, Error> {
+    super::manifest::load(path, operator)
 }
 
 /// Run `dnsceremony verify`.
 pub fn run(args: VerifyArgs) -> super::Outcome {
-    let manifest = load(&args.manifest)?;
+    let manifest = load(&args.manifest, args.operator.as_ref())?;
     let options = args.dns.options(&manifest)?;
     let rt = super::runtime()?;
     let session = Session::new(options);
@@ -232,7 +241,7 @@ pub fn run(args: VerifyArgs) -> super::Outcome {
 
 /// Run `dnsceremony wait`.
 pub fn wait(args: WaitArgs) -> super::Outcome {
-    let manifest = load(&args.manifest)?;
+    let manifest = load(&args.manifest, args.operator.as_ref())?;
     let options = args.dns.options(&manifest)?;
     let interval = args.interval.unwrap_or(manifest.timing.poll_interval);
     let interval = if interval.is_zero() {
