@@ -722,6 +722,7 @@ pub fn verify_ownership_proof(
     if recover_signer(&h, &oracle_sig)?.address() != *oracle {
         return Err(KeyError::BadSignature);
     }
+    // `sig_validate(.., true)` already checks the G2 subgroup: `verify` need not repeat it.
     let sig = blst::min_pk::Signature::sig_validate(&proof[130..], true)
         .map_err(|_| KeyError::BadSignature)?;
     let pk = blst::min_pk::PublicKey::from_bytes(&consensus_key.0)
@@ -899,6 +900,29 @@ mod tests {
         let mut inf = [0u8; 48];
         inf[0] = 0xc0;
         assert!(ConsensusKey::from_bytes(inf).is_err());
+    }
+
+    #[test]
+    fn recovery_agrees_with_k256() {
+        use k256::ecdsa::RecoveryId;
+        for i in 0..32u8 {
+            let key = random_secp();
+            let h = keccak256(&[i; 7]);
+            let sig = sign_with(&key, &h);
+            let s = Signature::from_slice(&sig[..64]).unwrap();
+            let expected =
+                VerifyingKey::recover_from_prehash(&h, &s, RecoveryId::from_byte(sig[64]).unwrap())
+                    .unwrap();
+            assert_eq!(recover_signer(&h, &sig).unwrap(), EnodeKey::of(&expected));
+            assert_eq!(EnodeKey::of(&expected), EnodeKey::of(key.verifying_key()));
+            // The other parity recovers another key (or none), never the signer.
+            let mut flipped = sig;
+            flipped[64] ^= 1;
+            assert_ne!(
+                recover_signer(&h, &flipped).ok(),
+                Some(EnodeKey::of(key.verifying_key()))
+            );
+        }
     }
 
     #[test]

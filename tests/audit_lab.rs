@@ -112,6 +112,18 @@ fn cases() -> Vec<Case> {
             vec![(KeyUnused, Info)],
         ),
         (
+            "nsmis.com",
+            Some(Fault::ExtraChildNs),
+            None,
+            vec![(NsMismatch, Warning)],
+        ),
+        (
+            "gluemis.com",
+            Some(Fault::GlueMismatch),
+            None,
+            vec![(GlueMismatch, Error)],
+        ),
+        (
             "iter.net",
             None,
             n3(10, "ABCD", false),
@@ -481,4 +493,34 @@ fn a_silent_server_and_a_wrong_anchor() {
     );
     let z = r.zone("pair.com.").unwrap();
     assert_eq!(z.servers.iter().filter(|s| s.answered).count(), 1, "{z:?}");
+}
+
+/// `--resolver` cannot serve an audit (it would hide which server serves what): one line,
+/// exit 3, before any query. The old `--timeout`/`--in-flight` flags are the shared
+/// `--query-timeout`/`--concurrency` now.
+#[test]
+fn resolver_is_refused_and_dns_flags_are_shared() {
+    let bin = env!("CARGO_BIN_EXE_dnsceremony");
+    let out = std::process::Command::new(bin)
+        .args(["audit", "--zone", "good.com", "--resolver", "127.0.0.1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("dnsceremony: bad value for --resolver: 127.0.0.1:53: the audit asks every authoritative server directly"),
+        "{err}"
+    );
+    let help = std::process::Command::new(bin)
+        .args(["audit", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for flag in ["--anchor", "--root", "--query-timeout", "--concurrency"] {
+        assert!(help.contains(flag), "{flag} missing from:\n{help}");
+    }
+    for gone in ["--timeout", "--in-flight"] {
+        assert!(!help.contains(gone), "{gone} still in:\n{help}");
+    }
 }

@@ -65,6 +65,7 @@ pub fn report(
     zones.sort_by_key(|z| (z.zone.num_labels(), z.zone.to_ascii()));
     let mut done: BTreeMap<Name, (ChainStatus, Vec<DNSKEY>)> = BTreeMap::new();
     let mut reports = Vec::new();
+    let cache = SigCache::default();
     // A parent has fewer labels than its child: zones with the same label count are
     // independent once the shorter ones are judged.
     let mut start = 0;
@@ -78,7 +79,7 @@ pub fn report(
         let judged = par_map(level, |z: &&ZoneData| {
             let parent = z.delegation.as_ref().map(|d| d.parent.clone());
             let parent_state = parent.as_ref().and_then(|p| done.get(p));
-            zone(anchor, z, parent_state, clock)
+            zone(anchor, z, parent_state, clock, &cache)
         });
         for (z, (rep, keys)) in level.iter().zip(judged) {
             done.insert(z.zone.clone(), (rep.status, keys));
@@ -88,7 +89,7 @@ pub fn report(
     }
     // Organisations are independent once the zones are judged (record decoding verifies BLS
     // and secp256k1 signatures).
-    let orgs: Vec<OrgReport> = par_map(orgs, |o| org(o, &done, clock));
+    let orgs: Vec<OrgReport> = par_map(orgs, |o| org(o, &done, clock, &cache));
     let mut r = Report {
         generated_at: clock.now,
         warn_days: clock.warn_days,
@@ -226,7 +227,57 @@ struct Checked {
     findings: Vec<Finding>,
 }
 
+/// Outcomes of RRSIG checks within one report, keyed by the exact bytes they depend on (the
+/// signer, the RRset, the RRSIG and the zone's keys): servers that serve the same RRset with
+/// the same signature cost one signature verification, not one each.
+#[derive(Default)]
+struct SigCache(std::sync::Mutex<std::collections::HashMap<Vec<u8>, SigOutcome>>);
+
+/// One remembered signature check.
+type SigOutcome = Result<(), Box<BogusReason>>;
+
+impl SigCache {
+    /// `verify_rrset` of `records` with the single RRSIG `sig`, remembered.
+    fn verify(
+        &self,
+        records: &[&Record],
+        sig: &Record,
+        signer: &Name,
+        keys: &[DNSKEY],
+        now: i64,
+    ) -> Result<(), Box<BogusReason>> {
+        let mut key = Vec::with_capacity(512);
+        let mut put = |b: Vec<u8>| {
+            key.extend_from_slice(&(b.len() as u32).to_be_bytes());
+            key.extend_from_slice(&b);
+        };
+        put(signer.to_bytes().unwrap_or_default());
+        put(now.to_be_bytes().to_vec());
+        for r in records {
+            put(r.to_bytes().unwrap_or_default());
+        }
+        put(sig.to_bytes().unwrap_or_default());
+        for k in keys {
+            put(k.to_bytes().unwrap_or_default());
+        }
+        if let Some(hit) = self.0.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return hit;
+        }
+        let one = [sig.clone()];
+        let set: Vec<Record> = records.iter().map(|r| (*r).clone()).collect();
+        let key_refs: Vec<&DNSKEY> = keys.iter().collect();
+        let out = verify_rrset(&set, &one, signer, &key_refs, now as u32)
+            .map(|_| ())
+            .map_err(Box::new);
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(key, out.clone());
+        }
+        out
+    }
+}
+
 /// Check every RRSIG over `owner`/`t` in `section` with `keys` of the zone `signer`.
+#[allow(clippy::too_many_arguments)]
 fn check_rrset(
     zone: &str,
     signer: &Name,
@@ -235,6 +286,7 @@ fn check_rrset(
     t: RecordType,
     keys: &[DNSKEY],
     clock: Clock,
+    cache: &SigCache,
 ) -> Checked {
     let records = rrset(section, owner, t);
     let label = format!("{} {t}", name_str(owner));
@@ -265,11 +317,11 @@ fn check_rrset(
         let mut f = Vec::new();
         // The signature itself (signer, labels, key, cryptography) is judged by the
         // validator's own check, one RRSIG at a time; the window is judged below.
-        let one: Vec<Record> = vec![(*rec).clone()];
-        let set: Vec<Record> = records.iter().map(|r| (*r).clone()).collect();
-        let key_refs: Vec<&DNSKEY> = keys.iter().collect();
         let mut ok = true;
-        match verify_rrset(&set, &one, signer, &key_refs, clock.now as u32) {
+        match cache
+            .verify(&records, rec, signer, keys, clock.now)
+            .map_err(|b| *b)
+        {
             Ok(_) => {}
             Err(BogusReason::Expired { .. } | BogusReason::NotYetValid { .. }) => {}
             Err(reason @ BogusReason::UnknownKey { .. }) => {
@@ -443,6 +495,7 @@ fn zone(
     z: &ZoneData,
     parent: Option<&(ChainStatus, Vec<DNSKEY>)>,
     clock: Clock,
+    cache: &SigCache,
 ) -> (ZoneReport, Vec<DNSKEY>) {
     let zname = name_str(&z.zone);
     let zs = zname.as_str();
@@ -729,6 +782,7 @@ fn zone(
                     RecordType::DS,
                     &parent_keys,
                     clock,
+                    cache,
                 );
                 rep.signatures.extend(checked.sigs);
                 for f in checked.findings {
@@ -825,6 +879,7 @@ fn zone(
                 RecordType::DNSKEY,
                 &own,
                 clock,
+                cache,
             );
             if std::ptr::eq(*s, primary) {
                 rep.signatures.extend(c.sigs.clone());
@@ -872,7 +927,7 @@ fn zone(
         let mut fs = Vec::new();
         for t in [RecordType::SOA, RecordType::NS, RecordType::NSEC3PARAM] {
             if let Reply::Ok(m) = reply(s, &z.zone, t) {
-                let c = check_rrset(zs, &z.zone, &m.answers, &z.zone, t, &keys, clock);
+                let c = check_rrset(zs, &z.zone, &m.answers, &z.zone, t, &keys, clock, cache);
                 if std::ptr::eq(*s, primary) {
                     rep.signatures.extend(c.sigs.clone());
                     signers.extend(c.signers.iter().copied());
@@ -895,7 +950,16 @@ fn zone(
         if let Some(d) = &z.delegation {
             for ns in d.ns.iter().filter(|n| z.zone.zone_of(n) && **n != z.zone) {
                 if let Reply::Ok(m) = reply(s, ns, RecordType::A) {
-                    let c = check_rrset(zs, &z.zone, &m.answers, ns, RecordType::A, &keys, clock);
+                    let c = check_rrset(
+                        zs,
+                        &z.zone,
+                        &m.answers,
+                        ns,
+                        RecordType::A,
+                        &keys,
+                        clock,
+                        cache,
+                    );
                     if std::ptr::eq(*s, primary) {
                         rep.signatures.extend(c.sigs.clone());
                         signers.extend(c.signers.iter().copied());
@@ -917,7 +981,7 @@ fn zone(
                 .map(|r| (r.name.to_lowercase(), r.record_type()))
                 .collect();
             for (owner, t) in owners {
-                let c = check_rrset(zs, &z.zone, &m.authorities, &owner, t, &keys, clock);
+                let c = check_rrset(zs, &z.zone, &m.authorities, &owner, t, &keys, clock, cache);
                 if std::ptr::eq(*s, primary) {
                     signers.extend(c.signers.iter().copied());
                 }
@@ -1108,7 +1172,12 @@ fn present(r: &RData) -> String {
 }
 
 /// The ceremony records of one organisation.
-fn org(o: &OrgInput, done: &BTreeMap<Name, (ChainStatus, Vec<DNSKEY>)>, clock: Clock) -> OrgReport {
+fn org(
+    o: &OrgInput,
+    done: &BTreeMap<Name, (ChainStatus, Vec<DNSKEY>)>,
+    clock: Clock,
+    cache: &SigCache,
+) -> OrgReport {
     let host = name_str(&o.data.host);
     let mut rep = OrgReport {
         name: o.name.clone(),
@@ -1158,7 +1227,7 @@ fn org(o: &OrgInput, done: &BTreeMap<Name, (ChainStatus, Vec<DNSKEY>)>, clock: C
             };
             let recs = rrset(&m.answers, name, *t);
             contents.entry(content(&recs)).or_default().push(s.label());
-            let c = check_rrset(&zone, &zone_name, &m.answers, name, *t, &keys, clock);
+            let c = check_rrset(&zone, &zone_name, &m.answers, name, *t, &keys, clock, cache);
             if first.is_none() {
                 if !recs.is_empty() {
                     sets.push(crate::dns::RRset {

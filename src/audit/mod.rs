@@ -33,32 +33,8 @@ use crate::exit;
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
     /// The anchor file is unusable.
-    #[error("bad trust anchor ({}: line {line}: {why})", path.display())]
-    Anchor {
-        /// The anchor file.
-        path: std::path::PathBuf,
-        /// The 1-based line.
-        line: usize,
-        /// What is wrong.
-        why: String,
-    },
-    /// The anchor file could not be read.
-    #[error("cannot read trust anchor ({}: {source})", path.display())]
-    AnchorRead {
-        /// The anchor file.
-        path: std::path::PathBuf,
-        /// What the OS said.
-        source: std::io::Error,
-    },
-    /// The anchor file (zone-file form) is unusable.
     #[error(transparent)]
     DnsAnchor(#[from] crate::dns::anchor::AnchorError),
-    /// The anchor file holds no DS or DNSKEY record.
-    #[error("bad trust anchor ({}: no DS or DNSKEY record)", path.display())]
-    AnchorEmpty {
-        /// The anchor file.
-        path: std::path::PathBuf,
-    },
     /// A zone or host name given is not a domain name.
     #[error("bad zone name ({input}: {why})")]
     ZoneName {

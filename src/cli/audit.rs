@@ -1,14 +1,13 @@
 //! `dnsceremony audit`: the DNSSEC health of every organisation's zone (or of given zones) as
 //! a report in text, JSON, Markdown or HTML; the exit status is the worst finding's.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use clap::Args;
 use dnsceremony::audit::anchor::Anchor;
 use dnsceremony::audit::render::{self, OutputFormat};
 use dnsceremony::audit::{self, AuditConfig, AuditError};
+use dnsceremony::dns::resolve::root_hints;
 use dnsceremony::Error;
 use hickory_proto::rr::Name;
 
@@ -25,14 +24,10 @@ pub struct AuditArgs {
     /// A zone to audit (repeatable), e.g. --zone ogr1.com.
     #[arg(long)]
     zone: Vec<String>,
-    /// Trust anchor file (DS or DNSKEY lines, zone-file or BIND trust-anchors form); default:
-    /// the manifest's [dns] anchor, else the IANA root anchor.
-    #[arg(long)]
-    anchor: Option<PathBuf>,
-    /// Root server address (repeatable), e.g. 127.0.0.2 or 127.0.0.2:53; default: the
-    /// manifest's [dns] roots, else the IANA root servers.
-    #[arg(long = "root")]
-    roots: Vec<String>,
+    /// How to reach DNS and what to trust (--anchor, --root, --query-timeout, --concurrency;
+    /// --resolver is refused: the audit asks every authoritative server directly).
+    #[command(flatten)]
+    dns: super::dnsargs::DnsArgs,
     /// Output format.
     #[arg(long, default_value = "text", value_parser = ["text", "json", "markdown", "md", "html"])]
     format: String,
@@ -45,41 +40,6 @@ pub struct AuditArgs {
     /// Signatures valid but expiring within this many days are warnings.
     #[arg(long, default_value_t = 7)]
     warn_days: u32,
-    /// Seconds to wait for one answer from one server.
-    #[arg(long, default_value_t = 3)]
-    timeout: u64,
-    /// Queries in flight at most.
-    #[arg(long, default_value_t = 256)]
-    in_flight: usize,
-}
-
-/// The IANA root servers' IPv4 addresses (a to m).
-const IANA_ROOTS: [&str; 13] = [
-    "198.41.0.4",
-    "170.247.170.2",
-    "192.33.4.12",
-    "199.7.91.13",
-    "192.203.230.10",
-    "192.5.5.241",
-    "192.112.36.4",
-    "198.97.190.53",
-    "192.36.148.17",
-    "192.58.128.30",
-    "193.0.14.129",
-    "199.7.83.42",
-    "202.12.27.33",
-];
-
-fn parse_addr(s: &str) -> Result<SocketAddr, Error> {
-    s.parse::<SocketAddr>()
-        .or_else(|_| {
-            s.parse::<std::net::IpAddr>()
-                .map(|ip| SocketAddr::new(ip, 53))
-        })
-        .map_err(|_| Error::Usage {
-            flag: "--root",
-            why: format!("{s}: not an IP address or address:port"),
-        })
 }
 
 fn parse_zone(s: &str) -> Result<Name, Error> {
@@ -129,19 +89,25 @@ pub fn run(args: AuditArgs) -> super::Outcome {
         Some(p) => Some(super::manifest::load(p, args.operator.as_ref())?),
         None => None,
     };
+    if let Some(r) = args.dns.resolver {
+        return Err(Error::Usage {
+            flag: "--resolver",
+            why: format!(
+                "{r}: the audit asks every authoritative server directly (a resolver hides which server serves what); give --root to start from other root servers"
+            ),
+        });
+    }
     let anchor = match (
-        &args.anchor,
+        &args.dns.anchor,
         manifest.as_ref().and_then(|m| m.dns.anchor.clone()),
     ) {
         (Some(p), _) => Anchor::from_file(p)?,
         (None, Some(p)) => Anchor::from_file(&p)?,
         (None, None) => Anchor::iana_root(),
     };
-    let mut roots = args
-        .roots
-        .iter()
-        .map(|s| parse_addr(s))
-        .collect::<Result<Vec<_>, _>>()?;
+    // --root, else the manifest's [dns] roots, else the IANA root servers; a manifest's
+    // [dns] resolver is not used (see above).
+    let mut roots = args.dns.roots.clone();
     if roots.is_empty() {
         roots = manifest
             .as_ref()
@@ -149,11 +115,7 @@ pub fn run(args: AuditArgs) -> super::Outcome {
             .unwrap_or_default();
     }
     if roots.is_empty() {
-        roots = IANA_ROOTS
-            .iter()
-            .filter_map(|s| s.parse::<std::net::IpAddr>().ok())
-            .map(|ip| SocketAddr::new(ip, 53))
-            .collect();
+        roots = root_hints();
     }
     let zones = args
         .zone
@@ -166,8 +128,8 @@ pub fn run(args: AuditArgs) -> super::Outcome {
         zones,
         manifest,
         warn_days: args.warn_days,
-        timeout: Duration::from_secs(args.timeout.max(1)),
-        in_flight: args.in_flight.max(1),
+        timeout: args.dns.query_timeout,
+        in_flight: usize::from(args.dns.concurrency),
     };
     let rt = super::runtime()?;
     let report = rt.block_on(audit::run(&cfg))?;

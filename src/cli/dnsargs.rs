@@ -16,7 +16,7 @@ use dnsceremony::Error;
 /// How to reach DNS and what to trust.
 #[derive(Debug, Clone, Args)]
 pub struct DnsArgs {
-    /// Trust anchor file: DNSKEY or DS lines in zone-file format (default: manifest [dns] anchor, else the IANA root keys).
+    /// Trust anchor file: DNSKEY or DS lines in zone-file format, or BIND trust-anchors blocks (default: manifest [dns] anchor, else the IANA root keys).
     #[arg(long, value_name = "FILE")]
     pub anchor: Option<PathBuf>,
     /// Iterate from this root server, ADDR[:PORT] (repeatable; default: manifest [dns] roots, else the IANA root servers).

@@ -4,12 +4,16 @@
 //! Built in are the IANA root key-signing keys as DS records (KSK-2017, tag 20326, and
 //! KSK-2024, tag 38696; SHA-256 digests as published in IANA's `root-anchors.xml`).
 //! `--anchor FILE` replaces them, e.g. for a private root: zone-file lines holding DNSKEY or DS
-//! records (a `dnssec-keygen` `.key` file, `dnssec-dsfromkey` output, or lines cut from a zone).
+//! records (a `dnssec-keygen` `.key` file, `dnssec-dsfromkey` output, or lines cut from a zone),
+//! or BIND's configuration blocks as `named` and `delv -a` read them:
+//! `trust-anchors { . static-ds 20326 8 2 "E06D..."; . initial-key 257 3 8 "AwEAAa..."; };`,
+//! `managed-keys { ... initial-key ... };` or `trusted-keys { . 257 3 8 "AwEAAa..."; };`.
 //!
 //! # Limitations
-//! BIND's `trust-anchors { ... }` block syntax is not read; parentheses spanning lines are not
-//! supported (every record is on one line, as the BIND tools write them); RFC 5011 automatic
-//! key rollover is not followed (an anchor file is read as it is).
+//! In zone-file form, parentheses spanning lines are not supported (every record is on one
+//! line, as the BIND tools write them). RFC 5011 automatic key rollover is not followed: an
+//! anchor file is read as it is, `initial-key`/`initial-ds` entries are trusted like
+//! `static-key`/`static-ds` (no hold-down state is kept).
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -118,7 +122,7 @@ impl TrustAnchors {
         }
     }
 
-    /// Read DNSKEY and DS lines from a file in zone-file format.
+    /// Read DNSKEY and DS anchors from a file: zone-file lines or BIND `trust-anchors` blocks.
     pub fn from_file(path: &Path) -> Result<TrustAnchors, AnchorError> {
         let text = std::fs::read_to_string(path).map_err(|source| AnchorError::Read {
             path: path.to_path_buf(),
@@ -127,23 +131,14 @@ impl TrustAnchors {
         Self::parse(&text, path)
     }
 
-    /// Parse anchor text; `path` only names the input in errors.
+    /// Parse anchor text (zone-file lines, or BIND blocks when the text holds `trust-anchors`,
+    /// `managed-keys` or `trusted-keys`); `path` only names the input in errors.
     pub fn parse(text: &str, path: &Path) -> Result<TrustAnchors, AnchorError> {
-        let mut anchors = Vec::new();
-        for (i, raw) in text.lines().enumerate() {
-            let line = raw.split(';').next().unwrap_or("").trim();
-            if line.is_empty() || line.starts_with('$') {
-                continue;
-            }
-            let anchor = parse_line(line).map_err(|why| AnchorError::Line {
-                path: path.to_path_buf(),
-                line: i + 1,
-                why,
-            })?;
-            if let Some(a) = anchor {
-                anchors.push(a);
-            }
-        }
+        let anchors = if BIND_BLOCKS.iter().any(|k| text.contains(k)) {
+            parse_bind(text, path)?
+        } else {
+            parse_zone_file(text, path)?
+        };
         if anchors.is_empty() {
             return Err(AnchorError::Empty {
                 path: path.to_path_buf(),
@@ -170,9 +165,137 @@ impl TrustAnchors {
     }
 }
 
+/// The BIND configuration statements that hold trust anchors.
+const BIND_BLOCKS: [&str; 3] = ["trust-anchors", "managed-keys", "trusted-keys"];
+
+/// Zone-file form: one `owner [ttl] [class] DNSKEY|DS rdata...` record a line, `;` comments.
+fn parse_zone_file(text: &str, path: &Path) -> Result<Vec<Anchor>, AnchorError> {
+    let mut anchors = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.split(';').next().unwrap_or("").trim();
+        if line.is_empty() || line.starts_with('$') {
+            continue;
+        }
+        let anchor = parse_line(line).map_err(|why| AnchorError::Line {
+            path: path.to_path_buf(),
+            line: i + 1,
+            why,
+        })?;
+        anchors.push(anchor);
+    }
+    Ok(anchors)
+}
+
+/// Drop `//`, `#` and `/* */` comments from BIND configuration text, keeping line breaks.
+fn strip_bind_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_block = false;
+    for raw in text.lines() {
+        let mut rest = raw;
+        loop {
+            if in_block {
+                let Some(end) = rest.find("*/") else { break };
+                rest = &rest[end + 2..];
+                in_block = false;
+                continue;
+            }
+            let cut = ["//", "#", "/*"]
+                .iter()
+                .filter_map(|m| rest.find(m).map(|at| (at, *m)))
+                .min();
+            match cut {
+                Some((at, "/*")) => {
+                    out.push_str(&rest[..at]);
+                    out.push(' ');
+                    rest = &rest[at + 2..];
+                    in_block = true;
+                }
+                Some((at, _)) => {
+                    out.push_str(&rest[..at]);
+                    break;
+                }
+                None => {
+                    out.push_str(rest);
+                    break;
+                }
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// BIND form: `trust-anchors { NAME static-key|initial-key FLAGS 3 ALG "KEY";
+/// NAME static-ds|initial-ds TAG ALG DIGEST-TYPE "DIGEST"; };`, the older `managed-keys`
+/// (same entries) and `trusted-keys { NAME FLAGS 3 ALG "KEY"; };`. Comments `//`, `#` and
+/// `/* */`; quoted key and digest text may span lines. Errors name the line an entry starts on.
+fn parse_bind(text: &str, path: &Path) -> Result<Vec<Anchor>, AnchorError> {
+    // Tokens with their line; quotes and braces separate, `;` is a token of its own.
+    let mut tokens: Vec<(usize, String)> = Vec::new();
+    for (i, line) in strip_bind_comments(text).lines().enumerate() {
+        let spaced = line.replace(['{', '}', '"'], " ").replace(';', " ; ");
+        tokens.extend(spaced.split_whitespace().map(|t| (i + 1, t.to_string())));
+    }
+    let mut anchors = Vec::new();
+    let mut block: Option<&str> = None;
+    let mut entry: Vec<(usize, String)> = Vec::new();
+    for (line, tok) in tokens {
+        if let Some(b) = BIND_BLOCKS.iter().find(|b| **b == tok) {
+            block = Some(b);
+            continue;
+        }
+        if tok != ";" {
+            entry.push((line, tok));
+            continue;
+        }
+        let words = std::mem::take(&mut entry);
+        let Some(&(line, _)) = words.first() else {
+            continue; // the `;` that closes a block
+        };
+        let err = |why: String| AnchorError::Line {
+            path: path.to_path_buf(),
+            line,
+            why,
+        };
+        let Some(block) = block else {
+            return Err(err(
+                "entry outside a trust-anchors, managed-keys or trusted-keys block".into(),
+            ));
+        };
+        let words: Vec<&str> = words.iter().map(|(_, w)| w.as_str()).collect();
+        let mut owner =
+            Name::from_str(words[0]).map_err(|e| err(format!("owner name {:?}: {e}", words[0])))?;
+        owner.set_fqdn(true);
+        let (rtype, rdata) = if block == "trusted-keys" {
+            ("DNSKEY", &words[1..])
+        } else {
+            let kind = words.get(1).copied().unwrap_or("");
+            let rtype = match kind.to_ascii_lowercase().as_str() {
+                "static-key" | "initial-key" => "DNSKEY",
+                "static-ds" | "initial-ds" => "DS",
+                _ => {
+                    return Err(err(format!(
+                    "anchor type {kind:?} is not static-key, initial-key, static-ds or initial-ds"
+                )))
+                }
+            };
+            (rtype, &words[2..])
+        };
+        anchors.push(record(owner, rtype, rdata).map_err(err)?);
+    }
+    if let Some(&(line, _)) = entry.first() {
+        return Err(AnchorError::Line {
+            path: path.to_path_buf(),
+            line,
+            why: "entry not ended by `;`".into(),
+        });
+    }
+    Ok(anchors)
+}
+
 /// Parse one record line: `owner [ttl] [class] DNSKEY|DS rdata...`. Other record types are
 /// an error (an anchor file holds only anchors).
-fn parse_line(line: &str) -> Result<Option<Anchor>, String> {
+fn parse_line(line: &str) -> Result<Anchor, String> {
     let tokens: Vec<&str> = line.split_whitespace().collect();
     let owner_text = tokens.first().ok_or("empty line")?;
     let owner =
@@ -193,7 +316,11 @@ fn parse_line(line: &str) -> Result<Option<Anchor>, String> {
         }
     }
     let rtype = tokens.get(i).ok_or("record type missing")?;
-    let rdata = &tokens[i + 1..];
+    record(owner, rtype, &tokens[i + 1..])
+}
+
+/// One anchor from its owner, type (`DNSKEY` or `DS`) and rdata fields.
+fn record(owner: Name, rtype: &str, rdata: &[&str]) -> Result<Anchor, String> {
     if rtype.eq_ignore_ascii_case("DNSKEY") {
         if rdata.len() < 4 {
             return Err("DNSKEY needs flags, protocol, algorithm and key".into());
@@ -215,7 +342,7 @@ fn parse_line(line: &str) -> Result<Option<Anchor>, String> {
             return Err(format!("DNSKEY flags {flags} lack the ZONE bit (256)"));
         }
         let key = DNSKEY::with_flags(flags, PublicKeyBuf::new(key, Algorithm::from_u8(alg)));
-        Ok(Some(Anchor::Key { owner, key }))
+        Ok(Anchor::Key { owner, key })
     } else if rtype.eq_ignore_ascii_case("DS") {
         if rdata.len() < 4 {
             return Err("DS needs key tag, algorithm, digest type and digest".into());
@@ -232,7 +359,7 @@ fn parse_line(line: &str) -> Result<Option<Anchor>, String> {
         let digest =
             hex::decode(rdata[3..].concat()).map_err(|e| format!("DS digest is not hex: {e}"))?;
         let ds = DS::new(tag, Algorithm::from_u8(alg), DigestType::from(dt), digest);
-        Ok(Some(Anchor::Ds { owner, ds }))
+        Ok(Anchor::Ds { owner, ds })
     } else {
         Err(format!("record type {rtype} is not DNSKEY or DS"))
     }
@@ -267,6 +394,59 @@ mod tests {
                 .collect();
             assert_eq!(matching.len(), 1, "tag {tag}");
         }
+    }
+
+    #[test]
+    fn bind_trust_anchors_blocks() {
+        // As BIND ships them (bind.keys): quoted owner, key text split over lines, comments.
+        let text = format!(
+            "/* root */\ntrust-anchors {{\n  # KSK-2017\n  \".\" initial-key 257 3 8 \"{}\n  {}\";\n  . static-ds 20326 8 2 \"E06D44B80B8F1D39A95C0B0D\n7C65D08458E880409BBC683457104237C7F8EC8D\"; // KSK-2017 DS\n  example.com initial-ds 1 13 2 \"00FF\";\n}};\n",
+            &KSK_2017[..100],
+            &KSK_2017[100..]
+        );
+        let a = TrustAnchors::parse(&text, Path::new("bind.keys")).unwrap();
+        assert_eq!(a.anchors.len(), 3);
+        let Anchor::Key { key, owner } = &a.anchors[0] else {
+            panic!("not a key")
+        };
+        assert!(owner.is_root());
+        assert_eq!(key.calculate_key_tag().unwrap(), 20326);
+        let Anchor::Ds { ds, owner } = &a.anchors[1] else {
+            panic!("not a ds")
+        };
+        assert!(ds.covers(owner, key).unwrap());
+        assert_eq!(a.anchors[2].owner().to_ascii(), "example.com.");
+
+        // The older statements.
+        let text = format!("trusted-keys {{ . 257 3 8 \"{KSK_2017}\"; }};\nmanaged-keys {{ . initial-key 257 3 8 \"{KSK_2017}\"; }};\n");
+        let a = TrustAnchors::parse(&text, Path::new("old.conf")).unwrap();
+        assert_eq!(a.anchors.len(), 2);
+        assert_eq!(a.anchors[0], a.anchors[1]);
+
+        // Errors name the line the entry starts on.
+        let err = TrustAnchors::parse(
+            "trust-anchors {\n . static-ds 20326 8 2 \"E06D\";\n . static-dnskey 257 3 8 \"AQID\";\n};\n",
+            Path::new("e.conf"),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("bad trust anchor (e.conf:3: anchor type \"static-dnskey\""),
+            "{err}"
+        );
+        let err = TrustAnchors::parse(
+            "trust-anchors {\n . static-ds 20326 8 2 \"ZZ\";\n};\n",
+            Path::new("f.conf"),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("f.conf:2: DS digest is not hex"),
+            "{err}"
+        );
+        assert!(matches!(
+            TrustAnchors::parse("trust-anchors { };\n", Path::new("g")),
+            Err(AnchorError::Empty { .. })
+        ));
     }
 
     #[test]

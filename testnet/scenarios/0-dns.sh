@@ -4,7 +4,7 @@
 # its own names and nothing else, and another organisation's key is rejected.
 . "$(dirname "$0")/lib.sh"
 fresh
-"$TESTNET/up" --no-wait --hold org1 --hold org2 --hold org3 --hold org4 >/dev/null 2>&1 || exit 1
+up_quiet --no-wait --hold org1 --hold org2 --hold org3 --hold org4 || exit 1
 note "testnet up (validators held)"
 for q in ". SOA" "com DNSKEY" "ogr1.com SOA" "ogr2.net DNSKEY" "ogr3.io SOA" "co.uk DNSKEY" "ns1.ogr4.co.uk A"; do
   check "delv: $q fully validated" "qdelv $q 2>&1 | grep -q '^; fully validated'"

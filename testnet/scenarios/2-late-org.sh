@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 fresh
 late="${LATE:-60}"
-"$TESTNET/up" --no-wait --hold org4 >/dev/null 2>&1 || exit 1
+up_quiet --no-wait --hold org4 || exit 1
 note "org1-3 started; org4 starts in ${late}s"
 check "org1 sees org2 and org3 secure" until_ok 120 'is_status org1 org2 secure && is_status org1 org3 secure'
 check "org1 sees org4 pending" is_status org1 org4 pending

@@ -3,7 +3,7 @@
 # others refuse org3 as bogus, naming the zone and the reason, and start no network without it.
 . "$(dirname "$0")/lib.sh"
 fresh
-"$TESTNET/up" --no-wait --fault wrong-ds=ogr3.io >/dev/null 2>&1 || exit 1
+up_quiet --no-wait --fault wrong-ds=ogr3.io || exit 1
 check "BIND's delv also finds ogr3.io bogus (oracle)" "! qdelv ogr3.io SOA 2>&1 | grep -q 'fully validated'"
 for o in org1 org2 org4; do
   svc="${ORG_SERVICE[$o]}"

@@ -23,6 +23,12 @@ finish() {
 }
 trap finish EXIT
 fresh() { "$TESTNET/down" >/dev/null 2>&1 || true; }
+# testnet/up with its output kept aside; shown when it fails.
+up_quiet() {
+  local log; log=$(mktemp /tmp/dnsceremony-up.XXXXXX)
+  if "$TESTNET/up" "$@" >"$log" 2>&1; then rm -f "$log"; return 0; fi
+  note "testnet/up $* failed:"; tail -n 25 "$log" >&2; rm -f "$log"; return 1
+}
 # Poll a command until it succeeds, at most SECS seconds.
 until_ok() { local secs="$1" end; shift; end=$(( $(date +%s) + secs )); until run_ "$@"; do [ "$(date +%s)" -ge "$end" ] && return 1; sleep 2; done; }
 # Status (secure, pending, bogus, ...) of organisation $2 as $1's validator sees it (verify --json).
