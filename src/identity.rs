@@ -25,6 +25,13 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use k256::ecdsa::{Signature, SigningKey, VerifyingKey};
+use k256::elliptic_curve::group::Group;
+use k256::elliptic_curve::ops::{Invert, LinearCombination, Reduce};
+use k256::elliptic_curve::point::{AffineCoordinates, DecompressPoint};
+use k256::elliptic_curve::sec1::ToEncodedPoint;
+use k256::elliptic_curve::subtle::Choice;
+use k256::elliptic_curve::PrimeField;
+use k256::{AffinePoint, ProjectivePoint, Scalar, U256};
 use serde::{Deserialize, Serialize};
 use sha3::{Digest, Keccak256};
 
@@ -244,11 +251,12 @@ impl Serialize for ConsensusKey {
     }
 }
 
-/// Recover the public key that made `sig` (`r ‖ s ‖ v`, `v` in {0,1} or {27,28}) over `prehash`.
-pub fn recover_signer(prehash: &[u8; 32], sig: &[u8; 65]) -> Result<EnodeKey, KeyError> {
-    let v = match sig[64] {
-        0 | 27 => 0u8,
-        1 | 28 => 1u8,
+/// The checks every signature passes first: `v` in {0,1} or {27,28}, `r` and `s` in range, low `s`.
+/// Returns the signature and whether `R`'s y coordinate is odd.
+fn parse_signature(sig: &[u8; 65]) -> Result<(Signature, bool), KeyError> {
+    let y_odd = match sig[64] {
+        0 | 27 => false,
+        1 | 28 => true,
         _ => return Err(KeyError::BadSignature),
     };
     let signature = Signature::from_slice(&sig[..64]).map_err(|_| KeyError::BadSignature)?;
@@ -256,32 +264,76 @@ pub fn recover_signer(prehash: &[u8; 32], sig: &[u8; 65]) -> Result<EnodeKey, Ke
         // High-s signatures are malleable copies; Ethereum refuses them, so do we.
         return Err(KeyError::BadSignature);
     }
-    // Q = r⁻¹(s·R − z·G), R the curve point with x = r and the parity v (SEC 1 §4.1.6).
-    // `VerifyingKey::recover_from_prehash` computes the same and then verifies the signature
-    // against Q, which holds by construction and doubles the cost: records checks recover
-    // three keys per organisation, so the check is left out here.
-    use k256::elliptic_curve::ops::{LinearCombination, Reduce};
-    use k256::elliptic_curve::point::DecompressPoint;
-    use k256::elliptic_curve::subtle::Choice;
-    use k256::elliptic_curve::PrimeField;
+    Ok((signature, y_odd))
+}
+
+/// `z`, the prehash as a scalar (SEC 1 section 4.1.4 step 5 with a 256-bit hash).
+fn prehash_scalar(prehash: &[u8; 32]) -> Scalar {
+    <Scalar as Reduce<U256>>::reduce_bytes(&(*prehash).into())
+}
+
+/// Recover the public key that made `sig` (`r ‖ s ‖ v`, `v` in {0,1} or {27,28}) over `prehash`.
+///
+/// SEC 1 section 4.1.6: `R` is the point with x = `r` and y parity `v`, the key is
+/// `r⁻¹ (s R - z G)`. By construction the signature verifies against the recovered key, so
+/// no second verification is run.
+pub fn recover_signer(prehash: &[u8; 32], sig: &[u8; 65]) -> Result<EnodeKey, KeyError> {
+    let (signature, y_odd) = parse_signature(sig)?;
     let (r, s) = signature.split_scalars();
-    let z = <k256::Scalar as Reduce<k256::U256>>::reduce_bytes(&k256::FieldBytes::from(*prehash));
-    let big_r = Option::<k256::AffinePoint>::from(k256::AffinePoint::decompress(
+    let big_r = Option::<AffinePoint>::from(AffinePoint::decompress(
         &r.to_repr(),
-        Choice::from(v),
+        Choice::from(u8::from(y_odd)),
     ))
     .ok_or(KeyError::BadSignature)?;
-    let r_inv = Option::<k256::Scalar>::from(r.invert()).ok_or(KeyError::BadSignature)?;
-    let u1 = -(r_inv * z);
+    let r_inv = *Invert::invert(&r);
+    let u1 = -(r_inv * prehash_scalar(prehash));
     let u2 = r_inv * *s;
-    let q = k256::ProjectivePoint::lincomb(
-        &k256::ProjectivePoint::GENERATOR,
+    let q = ProjectivePoint::lincomb(
+        &ProjectivePoint::GENERATOR,
         &u1,
-        &k256::ProjectivePoint::from(big_r),
+        &ProjectivePoint::from(big_r),
         &u2,
     );
-    let vk = VerifyingKey::from_affine(q.to_affine()).map_err(|_| KeyError::BadSignature)?;
-    Ok(EnodeKey::of(&vk))
+    if bool::from(q.is_identity()) {
+        return Err(KeyError::BadSignature);
+    }
+    let point = q.to_affine().to_encoded_point(false);
+    let mut out = [0u8; 64];
+    out.copy_from_slice(&point.as_bytes()[1..]);
+    Ok(EnodeKey(out))
+}
+
+/// Whether `sig` over `prehash` was made by `key`: exactly `recover_signer(prehash, sig) ==
+/// Ok(key)`, at the cost of one verification instead of a recovery.
+///
+/// SEC 1 section 4.1.4: `R = z s⁻¹ G + r s⁻¹ Q` must have x = `r` (not reduced mod n, as
+/// recovery with `v` in {0,1} assumes) and y parity `v`; that `R` is exactly the point
+/// recovery starts from, so both agree. Errors are the same format errors as
+/// [`recover_signer`]; a signature by another key, or over another message, gives `Ok(false)`.
+pub fn signed_by(prehash: &[u8; 32], sig: &[u8; 65], key: &EnodeKey) -> Result<bool, KeyError> {
+    let (signature, y_odd) = parse_signature(sig)?;
+    let mut sec1 = [0u8; 65];
+    sec1[0] = 4;
+    sec1[1..].copy_from_slice(&key.0);
+    let Ok(vk) = VerifyingKey::from_sec1_bytes(&sec1) else {
+        // Not a point: no signature recovers to it.
+        return Ok(false);
+    };
+    let (r, s) = signature.split_scalars();
+    let s_inv = *Invert::invert(&s);
+    let u1 = prehash_scalar(prehash) * s_inv;
+    let u2 = *r * s_inv;
+    let big_r = ProjectivePoint::lincomb(
+        &ProjectivePoint::GENERATOR,
+        &u1,
+        &ProjectivePoint::from(*vk.as_affine()),
+        &u2,
+    );
+    if bool::from(big_r.is_identity()) {
+        return Ok(false);
+    }
+    let big_r = big_r.to_affine();
+    Ok(big_r.x() == r.to_repr() && bool::from(big_r.y_is_odd()) == y_odd)
 }
 
 /// Sign a 32-byte prehash with a secp256k1 key: `r ‖ s ‖ v`, low-s, `v` in {0,1}.
@@ -645,8 +697,12 @@ impl Identity {
     }
 }
 
-/// Check an ownership proof's two secp256k1 signatures against the node and oracle keys.
-/// (The BLS part is checked against `consensus_key` with [`BLS_POP_DST`].)
+/// Check an ownership proof: its node-key signature against `enode_key`, its oracle-key
+/// signature against `oracle`, its BLS signature against `consensus_key` with [`BLS_POP_DST`].
+///
+/// `consensus_key` must be one [`ConsensusKey::from_bytes`] validated (as every parsed one
+/// is): its group membership is not checked again here. The BLS signature is checked once for
+/// being in G2 and not the identity, then verified without repeating that check.
 pub fn verify_ownership_proof(
     proof: &[u8],
     treasury: &Address,
@@ -660,7 +716,7 @@ pub fn verify_ownership_proof(
     let h = keccak256(&treasury.0);
     let node_sig: [u8; 65] = proof[..65].try_into().expect("65 bytes");
     let oracle_sig: [u8; 65] = proof[65..130].try_into().expect("65 bytes");
-    if recover_signer(&h, &node_sig)? != *enode_key {
+    if !signed_by(&h, &node_sig, enode_key)? {
         return Err(KeyError::BadSignature);
     }
     if recover_signer(&h, &oracle_sig)?.address() != *oracle {
@@ -671,7 +727,8 @@ pub fn verify_ownership_proof(
         .map_err(|_| KeyError::BadSignature)?;
     let pk = blst::min_pk::PublicKey::from_bytes(&consensus_key.0)
         .map_err(|e| KeyError::Bls(format!("{e:?}")))?;
-    if sig.verify(false, &treasury.0, BLS_POP_DST, &[], &pk, true) != blst::BLST_ERROR::BLST_SUCCESS
+    if sig.verify(false, &treasury.0, BLS_POP_DST, &[], &pk, false)
+        != blst::BLST_ERROR::BLST_SUCCESS
     {
         return Err(KeyError::BadSignature);
     }
@@ -888,6 +945,62 @@ mod tests {
         assert_eq!(recover_signer(&h, &bad), Err(KeyError::BadSignature));
     }
 
+    /// The recovery k256 ships (which verifies again after recovering), for comparison.
+    fn k256_recover(prehash: &[u8; 32], sig: &[u8; 65]) -> Option<EnodeKey> {
+        let v = match sig[64] {
+            0 | 27 => 0,
+            1 | 28 => 1,
+            _ => return None,
+        };
+        let s = Signature::from_slice(&sig[..64]).ok()?;
+        if s.normalize_s().is_some() {
+            return None;
+        }
+        let recid = k256::ecdsa::RecoveryId::from_byte(v)?;
+        VerifyingKey::recover_from_prehash(prehash, &s, recid)
+            .ok()
+            .map(|vk| EnodeKey::of(&vk))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn recovery_and_signed_by_agree_with_k256(
+            secret in proptest::prelude::any::<[u8; 32]>(),
+            msg in proptest::prelude::any::<[u8; 32]>(),
+            flip in 0usize..70,
+            other in proptest::prelude::any::<[u8; 32]>(),
+        ) {
+            let Ok(id) = Identity::from_secrets(&secret, None) else { return Ok(()) };
+            let key = id.public().enode_key;
+            let mut sig = id.sign_prehash(&msg);
+            // Untouched, one byte changed (r, s or v), or v moved to 27/28.
+            match flip {
+                0..=64 => sig[flip] ^= 1 << (flip % 8),
+                65 => sig[64] += 27,
+                _ => {}
+            }
+            let ours = recover_signer(&msg, &sig).ok();
+            proptest::prop_assert_eq!(ours, k256_recover(&msg, &sig));
+            match signed_by(&msg, &sig, &key) {
+                Ok(b) => proptest::prop_assert_eq!(b, ours == Some(key)),
+                Err(_) => proptest::prop_assert!(ours.is_none()),
+            }
+            // Another key and another message never pass.
+            let o = Identity::from_secrets(&other, None).map(|i| i.public().enode_key);
+            if let Ok(o) = o {
+                if o != key {
+                    proptest::prop_assert_eq!(signed_by(&msg, &sig, &o).unwrap_or(false), ours == Some(o));
+                }
+            }
+            if flip > 65 {
+                proptest::prop_assert!(signed_by(&msg, &sig, &key).unwrap());
+                proptest::prop_assert!(!signed_by(&other, &sig, &key).unwrap());
+            }
+        }
+    }
+
     #[test]
     fn keccak_known_answer() {
         // keccak256("") from the Keccak team's reference.
@@ -918,6 +1031,37 @@ mod tests {
         assert!(verify_ownership_proof(
             &proof,
             &other,
+            &p.enode_key,
+            &p.oracle_address.unwrap(),
+            &p.consensus_key.unwrap()
+        )
+        .is_err());
+        // Each of the three signatures is checked: swap in another identity's part.
+        let stranger = Identity::generate(Profile::V1)
+            .ownership_proof(&tr)
+            .unwrap();
+        for (part, range) in [("node", 0..65), ("oracle", 65..130), ("bls", 130..226)] {
+            let mut bad = proof.clone();
+            bad[range.clone()].copy_from_slice(&stranger[range]);
+            assert_eq!(
+                verify_ownership_proof(
+                    &bad,
+                    &tr,
+                    &p.enode_key,
+                    &p.oracle_address.unwrap(),
+                    &p.consensus_key.unwrap()
+                ),
+                Err(KeyError::BadSignature),
+                "{part}"
+            );
+        }
+        // A BLS signature that is not a point of G2 (the identity) is refused.
+        let mut inf = proof.clone();
+        inf[130..].fill(0);
+        inf[130] = 0xc0;
+        assert!(verify_ownership_proof(
+            &inf,
+            &tr,
             &p.enode_key,
             &p.oracle_address.unwrap(),
             &p.consensus_key.unwrap()

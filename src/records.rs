@@ -730,7 +730,12 @@ fn check_attestation(
         enode_key,
     };
     let h = keccak256(&attestation_message(&binding, a));
-    match identity::recover_signer(&h, &a.signature) {
+    // One verification against the published key; recovery only to word a failure.
+    let signed = identity::signed_by(&h, &a.signature, enode_key);
+    match signed.and_then(|ok| match ok {
+        true => Ok(*enode_key),
+        false => identity::recover_signer(&h, &a.signature),
+    }) {
         Ok(k) if k == *enode_key => {}
         Ok(k) => {
             return Err(err(
@@ -832,9 +837,13 @@ pub fn decode_genesis_hash(
         ));
     }
     let sig = hexfmt::parse_fixed::<65>(s, false).map_err(|e| err("sig", e.to_string()))?;
-    match identity::recover_signer(&genesis_message(&names.host, &hash, ceremony), &sig) {
-        Ok(k) if k == *enode_key => Ok(hash),
-        Ok(_) => Err(err(
+    match identity::signed_by(
+        &genesis_message(&names.host, &hash, ceremony),
+        &sig,
+        enode_key,
+    ) {
+        Ok(true) => Ok(hash),
+        Ok(false) => Err(err(
             "sig",
             "not signed by the organisation's enode key".into(),
         )),

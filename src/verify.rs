@@ -131,6 +131,8 @@ impl VerifyReport {
 #[derive(Debug)]
 pub struct Session {
     resolver: Resolver,
+    /// Bounds the identity checks running at once (one per core) on the blocking pool.
+    checks: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 fn show(n: &Name) -> String {
@@ -141,6 +143,7 @@ fn show(n: &Name) -> String {
 impl Session {
     /// A new run with empty caches.
     pub fn new(options: VerifyOptions) -> Session {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Session {
             resolver: Resolver::new(
                 options.anchors,
@@ -148,6 +151,7 @@ impl Session {
                 options.timeout,
                 options.concurrency,
             ),
+            checks: std::sync::Arc::new(tokio::sync::Semaphore::new(cores)),
         }
     }
 
@@ -349,7 +353,7 @@ impl Session {
             autonity_txt: txts(&autonity),
             host_txt: txts(&host_txt),
         };
-        match records::decode(&org.host, &fetched, profile, ceremony) {
+        match self.decode(&org.host, fetched, profile, ceremony).await {
             Ok(peer) => {
                 report.status = Status::Secure;
                 report.peer = Some(peer);
@@ -364,6 +368,41 @@ impl Session {
             }
         }
         report
+    }
+}
+
+impl Session {
+    /// [`records::decode`] (signature and BLS checks: milliseconds of CPU) on the blocking
+    /// pool, at most one per core at once, so the checks use every core and the lookups of
+    /// other organisations are not held up behind them. Runs inline when there is no
+    /// multi-threaded runtime to hand it to.
+    async fn decode(
+        &self,
+        host: &Name,
+        fetched: FetchedRecords,
+        profile: Profile,
+        ceremony: &CeremonyId,
+    ) -> Result<Peer, records::RecordError> {
+        let multi = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        let permit = match multi {
+            true => self.checks.clone().acquire_owned().await.ok(),
+            false => None,
+        };
+        let Some(permit) = permit else {
+            return records::decode(host, &fetched, profile, ceremony);
+        };
+        let (h, c) = (host.clone(), *ceremony);
+        let job = tokio::task::spawn_blocking(move || {
+            let out = records::decode(&h, &fetched, profile, &c);
+            drop(permit);
+            out
+        });
+        match job.await {
+            Ok(out) => out,
+            // The check panicked: surface the panic as it would have surfaced inline.
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
     }
 }
 

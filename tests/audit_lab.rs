@@ -112,6 +112,18 @@ fn cases() -> Vec<Case> {
             vec![(KeyUnused, Info)],
         ),
         (
+            "nsmis.com",
+            Some(Fault::ExtraChildNs),
+            None,
+            vec![(NsMismatch, Warning)],
+        ),
+        (
+            "gluemis.com",
+            Some(Fault::GlueMismatch),
+            None,
+            vec![(GlueMismatch, Error)],
+        ),
+        (
             "iter.net",
             None,
             n3(10, "ABCD", false),

@@ -130,6 +130,12 @@ pub enum Fault {
     RevokedKey,
     /// The DNSKEY set also holds a published key that signs nothing (activation in a year).
     UnusedKey,
+    /// The zone's own NS set also names `ns3.<zone>` (address 192.0.2.54), which the
+    /// delegation at the parent does not list.
+    ExtraChildNs,
+    /// The zone gives its name server `ns1.<zone>` a second address (192.0.2.53) that the
+    /// parent's glue does not have.
+    GlueMismatch,
 }
 
 impl Fault {
@@ -911,6 +917,17 @@ fn build_zone(
         _ => ttl,
     };
     let mut text = zone_header(zone, p.server, ttl);
+    // Addresses from TEST-NET-1 (RFC 5737): never contacted, the audit reaches servers by glue.
+    match p.org.as_ref().and_then(|o| o.fault) {
+        Some(Fault::ExtraChildNs) => text.push_str(&format!(
+            "{z}. {ttl} IN NS ns3.{z}.\nns3.{z}. {ttl} IN A 192.0.2.54\n",
+            z = zone
+        )),
+        Some(Fault::GlueMismatch) => {
+            text.push_str(&format!("{} {ttl} IN A 192.0.2.53\n", ns_name(zone)))
+        }
+        _ => {}
+    }
     if let Some(a2) = p.server2 {
         text.push_str(&format!(
             "{z}. {ttl} IN NS ns2.{z}.\nns2.{z}. {ttl} IN A {a2}\n",
