@@ -7,6 +7,7 @@ command -v named >/dev/null 2>&1 || need+=(bind9)
 command -v delv >/dev/null 2>&1 || need+=(bind9-dnsutils)
 command -v dnssec-signzone >/dev/null 2>&1 || need+=(bind9-utils)
 command -v jq >/dev/null 2>&1 || need+=(jq)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
