@@ -11,6 +11,10 @@
 //! records one by one through a recursive `named` (same anchor, same root), and prints a
 //! Markdown table.
 //!
+//! For profiling: with `BENCH_HOLD=<file>` set, after building each hierarchy it prints the
+//! `verify` command line (`HOLD ...`) and keeps the hierarchy up until `<file>` is removed, so
+//! `perf record` or `valgrind --tool=callgrind` can be run on that command.
+//!
 //! Minimum queries: one DNSKEY query for the root; per intermediate zone one referral (with
 //! DS) from its parent and one DNSKEY query; per organisation one referral (with DS) from
 //! its parent, one DNSKEY query and one query per lookup the verifier is required to make:
@@ -299,6 +303,18 @@ fn main() {
             }
         };
         eprintln!("N={n}: hierarchy up in {}", ms(lab.build));
+        if let Ok(flag) = std::env::var("BENCH_HOLD") {
+            eprintln!(
+                "HOLD {} verify --manifest {} --anchor {} --root {} --json --stats",
+                args.bin.display(),
+                lab.manifest.display(),
+                lab.lab.anchor.dnskey.display(),
+                lab.lab.root
+            );
+            while Path::new(&flag).exists() {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
         let mut ours = Vec::new();
         let mut queries = None;
         let mut rss = 0u64;

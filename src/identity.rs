@@ -710,6 +710,24 @@ pub fn verify_ownership_proof(
     oracle: &Address,
     consensus_key: &ConsensusKey,
 ) -> Result<(), KeyError> {
+    let bls =
+        check_ownership_proof_except_pairing(proof, treasury, enode_key, oracle, consensus_key)?;
+    match bls.verify() {
+        true => Ok(()),
+        false => Err(KeyError::BadSignature),
+    }
+}
+
+/// Every check of [`verify_ownership_proof`] except the BLS pairing equation, which is
+/// returned to be checked alone ([`PopPairing::verify`]) or with others
+/// ([`PopPairing::verify_batch`]).
+pub fn check_ownership_proof_except_pairing(
+    proof: &[u8],
+    treasury: &Address,
+    enode_key: &EnodeKey,
+    oracle: &Address,
+    consensus_key: &ConsensusKey,
+) -> Result<PopPairing, KeyError> {
     if proof.len() != 226 {
         return Err(KeyError::BadSignature);
     }
@@ -722,17 +740,72 @@ pub fn verify_ownership_proof(
     if recover_signer(&h, &oracle_sig)?.address() != *oracle {
         return Err(KeyError::BadSignature);
     }
-    // `sig_validate(.., true)` already checks the G2 subgroup: `verify` need not repeat it.
     let sig = blst::min_pk::Signature::sig_validate(&proof[130..], true)
         .map_err(|_| KeyError::BadSignature)?;
     let pk = blst::min_pk::PublicKey::from_bytes(&consensus_key.0)
         .map_err(|e| KeyError::Bls(format!("{e:?}")))?;
-    if sig.verify(false, &treasury.0, BLS_POP_DST, &[], &pk, false)
-        != blst::BLST_ERROR::BLST_SUCCESS
-    {
-        return Err(KeyError::BadSignature);
+    Ok(PopPairing {
+        sig,
+        pk,
+        msg: treasury.0,
+    })
+}
+
+/// The pairing equation of an ownership proof's BLS signature (signature already in G2 and
+/// not the identity, key already validated), still to be checked.
+#[derive(Debug, Clone, Copy)]
+pub struct PopPairing {
+    sig: blst::min_pk::Signature,
+    pk: blst::min_pk::PublicKey,
+    msg: [u8; 20],
+}
+
+impl PopPairing {
+    /// Check this one equation: e(pk, H(treasury)) = e(G1, sig).
+    pub fn verify(&self) -> bool {
+        self.sig
+            .verify(false, &self.msg, BLS_POP_DST, &[], &self.pk, false)
+            == blst::BLST_ERROR::BLST_SUCCESS
     }
-    Ok(())
+
+    /// Check many equations at once: true only if (except with probability about 2^-63) every
+    /// one holds. Each is weighted by a fresh random non-zero 64-bit scalar, so one final
+    /// exponentiation and one Miller loop per item replace a whole pairing check per item
+    /// (the standard random-linear-combination batch check). On `false`, check them one by
+    /// one to find the culprits. An empty batch is true.
+    pub fn verify_batch(items: &[PopPairing]) -> bool {
+        use rand_core::RngCore;
+        match items {
+            [] => return true,
+            [one] => return one.verify(),
+            _ => {}
+        }
+        let rands: Vec<blst::blst_scalar> = items
+            .iter()
+            .map(|_| {
+                let mut r = [0u8; 8];
+                while r == [0u8; 8] {
+                    rand_core::OsRng.fill_bytes(&mut r);
+                }
+                let mut b = [0u8; 32];
+                b[..8].copy_from_slice(&r);
+                blst::blst_scalar { b }
+            })
+            .collect();
+        let msgs: Vec<&[u8]> = items.iter().map(|i| &i.msg[..]).collect();
+        let pks: Vec<&blst::min_pk::PublicKey> = items.iter().map(|i| &i.pk).collect();
+        let sigs: Vec<&blst::min_pk::Signature> = items.iter().map(|i| &i.sig).collect();
+        blst::min_pk::Signature::verify_multiple_aggregate_signatures(
+            &msgs,
+            BLS_POP_DST,
+            &pks,
+            false,
+            &sigs,
+            false,
+            &rands,
+            64,
+        ) == blst::BLST_ERROR::BLST_SUCCESS
+    }
 }
 
 /// Write `bytes` to `path` with mode 0600 via a temporary file in the same directory, then
@@ -1070,6 +1143,53 @@ mod tests {
         assert!(Identity::generate(Profile::V07)
             .ownership_proof(&tr)
             .is_none());
+    }
+
+    #[test]
+    fn batched_pairings_agree_with_single_checks() {
+        let tr = Address([0x33; 20]);
+        let mut good = Vec::new();
+        for _ in 0..5 {
+            let id = Identity::generate(Profile::V1);
+            let p = id.public();
+            let proof = id.ownership_proof(&tr).unwrap();
+            good.push(
+                check_ownership_proof_except_pairing(
+                    &proof,
+                    &tr,
+                    &p.enode_key,
+                    &p.oracle_address.unwrap(),
+                    &p.consensus_key.unwrap(),
+                )
+                .unwrap(),
+            );
+        }
+        assert!(good.iter().all(PopPairing::verify));
+        assert!(PopPairing::verify_batch(&good));
+        assert!(PopPairing::verify_batch(&good[..1]));
+        assert!(PopPairing::verify_batch(&[]));
+        // A BLS part made by another key: every other check passes, the pairing does not,
+        // alone or hidden in a batch.
+        let id = Identity::generate(Profile::V1);
+        let p = id.public();
+        let mut proof = id.ownership_proof(&tr).unwrap();
+        let stranger = Identity::generate(Profile::V1)
+            .ownership_proof(&tr)
+            .unwrap();
+        proof[130..].copy_from_slice(&stranger[130..]);
+        let bad = check_ownership_proof_except_pairing(
+            &proof,
+            &tr,
+            &p.enode_key,
+            &p.oracle_address.unwrap(),
+            &p.consensus_key.unwrap(),
+        )
+        .unwrap();
+        assert!(!bad.verify());
+        let mut mixed = good.clone();
+        mixed.insert(2, bad);
+        assert!(!PopPairing::verify_batch(&mixed));
+        assert!(!PopPairing::verify_batch(&[bad, good[0]]));
     }
 
     #[test]

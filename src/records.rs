@@ -584,6 +584,66 @@ pub fn decode(
     profile: Profile,
     ceremony: &CeremonyId,
 ) -> Result<Peer, RecordError> {
+    let (peer, pending) = decode_deferred(host, fetched, profile, ceremony)?;
+    match pending {
+        Some(p) => p.check().map(|()| peer),
+        None => Ok(peer),
+    }
+}
+
+/// The ownership proof's BLS pairing check, the one check [`decode_deferred`] leaves for
+/// later so that many organisations' can be checked together ([`PendingPop::check_all`]).
+#[derive(Debug, Clone)]
+pub struct PendingPop {
+    pairing: identity::PopPairing,
+    record: String,
+    treasury: Address,
+}
+
+impl PendingPop {
+    /// Check it alone; the error is the one [`decode`] gives.
+    pub fn check(&self) -> Result<(), RecordError> {
+        match self.pairing.verify() {
+            true => Ok(()),
+            false => Err(pop_error(
+                &self.record,
+                &self.treasury,
+                identity::KeyError::BadSignature,
+            )),
+        }
+    }
+
+    /// Check all at once (one batch); on failure check each to name the culprits. Returns the
+    /// index and error of each that fails.
+    pub fn check_all(pending: &[PendingPop]) -> Vec<(usize, RecordError)> {
+        let pairings: Vec<identity::PopPairing> = pending.iter().map(|p| p.pairing).collect();
+        if identity::PopPairing::verify_batch(&pairings) {
+            return Vec::new();
+        }
+        pending
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.check().err().map(|e| (i, e)))
+            .collect()
+    }
+}
+
+fn pop_error(record: &str, treasury: &Address, e: identity::KeyError) -> RecordError {
+    RecordError::Field {
+        record: record.to_string(),
+        field: "pop",
+        why: format!("does not prove ownership of the keys for treasury {treasury}: {e}"),
+    }
+}
+
+/// [`decode`] with every check done except the ownership proof's BLS pairing, which is
+/// returned (when there is a proof) and must be checked before the peer is trusted.
+pub fn decode_deferred(
+    host: &Name,
+    fetched: &FetchedRecords,
+    profile: Profile,
+    ceremony: &CeremonyId,
+) -> Result<(Peer, Option<PendingPop>), RecordError> {
     let names = RecordNames::for_host(host);
     let a_rec = rec(&names.host, RecordType::A);
     let aaaa_rec = rec(&names.host, RecordType::AAAA);
@@ -650,12 +710,13 @@ pub fn decode(
     }
 
     let att_rec = rec(&names.autonity, RecordType::TXT);
+    let mut pending = None;
     let attestation = match one_txt(&fetched.autonity_txt, &att_rec)? {
         None if profile == Profile::V1 => return Err(RecordError::Missing { record: att_rec }),
         None => None,
         Some(text) => {
             let a = Attestation::parse_txt(&text, &att_rec)?;
-            check_attestation(
+            pending = check_attestation(
                 &a,
                 &names.host,
                 ipv4,
@@ -669,14 +730,15 @@ pub fn decode(
             Some(a)
         }
     };
-    Ok(Peer {
+    let peer = Peer {
         host: names.host,
         ipv4,
         ipv6,
         enode_key,
         port,
         attestation,
-    })
+    };
+    Ok((peer, pending))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -690,7 +752,7 @@ fn check_attestation(
     profile: Profile,
     ceremony: &CeremonyId,
     record: &str,
-) -> Result<(), RecordError> {
+) -> Result<Option<PendingPop>, RecordError> {
     let err = |field: &'static str, why: String| RecordError::Field {
         record: record.to_string(),
         field,
@@ -749,20 +811,22 @@ fn check_attestation(
         }
         Err(e) => return Err(err("sig", e.to_string())),
     }
-    if let Some(pop) = &a.ownership_proof {
-        match (a.treasury, a.oracle_address, a.consensus_key) {
-            (Some(tr), Some(oa), Some(ck)) => {
-                identity::verify_ownership_proof(pop, &tr, enode_key, &oa, &ck).map_err(|e| {
-                    err(
-                        "pop",
-                        format!("does not prove ownership of the keys for treasury {tr}: {e}"),
-                    )
-                })?;
-            }
-            _ => return Err(err("pop", "present without tr, oa and ck".into())),
+    let Some(pop) = &a.ownership_proof else {
+        return Ok(None);
+    };
+    match (a.treasury, a.oracle_address, a.consensus_key) {
+        (Some(tr), Some(oa), Some(ck)) => {
+            let pairing =
+                identity::check_ownership_proof_except_pairing(pop, &tr, enode_key, &oa, &ck)
+                    .map_err(|e| pop_error(record, &tr, e))?;
+            Ok(Some(PendingPop {
+                pairing,
+                record: record.to_string(),
+                treasury: tr,
+            }))
         }
+        _ => Err(err("pop", "present without tr, oa and ck".into())),
     }
-    Ok(())
 }
 
 fn genesis_message(host: &Name, hash: &[u8; 32], ceremony: &CeremonyId) -> [u8; 32] {
@@ -1022,6 +1086,47 @@ mod tests {
             .unwrap()
             .attestation
             .is_none());
+    }
+
+    #[test]
+    fn deferred_pop_checks_name_the_bad_proof() {
+        // Five organisations; the fourth publishes a proof whose BLS part another key made
+        // (and signs its attestation over it, so only the pairing can catch it).
+        let mut pending = Vec::new();
+        for i in 0..5 {
+            let id = Identity::generate(Profile::V1);
+            let mut f = fetched_from(&host(), &encode(&host(), &id, &CER, &params()));
+            if i == 3 {
+                let mut a = attest(&host(), &id, &CER, &params());
+                let stranger = Identity::generate(Profile::V1)
+                    .ownership_proof(&params().treasury.unwrap())
+                    .unwrap();
+                a.ownership_proof.as_mut().unwrap()[130..].copy_from_slice(&stranger[130..]);
+                let key = id.public().enode_key;
+                let binding = Binding {
+                    host: &host(),
+                    ipv4: params().ipv4,
+                    ipv6: None,
+                    port: params().port,
+                    enode_key: &key,
+                };
+                a.signature = id.sign_prehash(&keccak256(&attestation_message(&binding, &a)));
+                f.autonity_txt = vec![vec![a.to_txt().into_bytes()]];
+                let e = decode(&host(), &f, Profile::V1, &CER).unwrap_err();
+                assert!(matches!(e, RecordError::Field { field: "pop", .. }), "{e}");
+            }
+            let (_, p) = decode_deferred(&host(), &f, Profile::V1, &CER).unwrap();
+            pending.push(p.expect("v1 records carry a proof"));
+        }
+        let failed = PendingPop::check_all(&pending);
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].0, 3);
+        assert_eq!(failed[0].1, pending[3].check().unwrap_err());
+        assert!(failed[0].1.to_string().starts_with(
+            "invalid record (autonity_validator1.ogr1.com TXT: pop: does not prove ownership"
+        ));
+        pending.remove(3);
+        assert!(PendingPop::check_all(&pending).is_empty());
     }
 
     #[test]

@@ -22,7 +22,7 @@ use crate::dns::query::Mode;
 use crate::dns::resolve::Resolver;
 pub use crate::dns::resolve::{Lookup, Source};
 use crate::manifest::{CeremonyId, Manifest, Org, Profile};
-use crate::records::{self, FetchedRecords, Peer, RecordNames};
+use crate::records::{self, FetchedRecords, Peer, PendingPop, RecordNames};
 
 /// How one run reaches and trusts DNS.
 #[derive(Debug, Clone)]
@@ -197,8 +197,10 @@ impl Session {
         let futures = manifest
             .orgs
             .iter()
-            .map(|org| self.verify_org(org, manifest.profile, &ceremony));
-        let orgs = futures_join(futures).await;
+            .map(|org| self.verify_org_deferred(org, manifest.profile, &ceremony));
+        let (mut orgs, pending): (Vec<OrgReport>, Vec<Option<PendingPop>>) =
+            futures_join(futures).await.into_iter().unzip();
+        self.settle(&mut orgs, pending).await;
         let mut report = VerifyReport {
             ceremony_id: ceremony,
             orgs,
@@ -256,6 +258,21 @@ impl Session {
         profile: Profile,
         ceremony: &CeremonyId,
     ) -> OrgReport {
+        let (report, pending) = self.verify_org_deferred(org, profile, ceremony).await;
+        let mut one = [report];
+        self.settle(&mut one, vec![pending]).await;
+        let [report] = one;
+        report
+    }
+
+    /// [`Session::verify_org`] with the ownership proof's BLS pairing check (if any) left
+    /// to [`Session::settle`]; until then a `secure` verdict is provisional.
+    async fn verify_org_deferred(
+        &self,
+        org: &Org,
+        profile: Profile,
+        ceremony: &CeremonyId,
+    ) -> (OrgReport, Option<PendingPop>) {
         let names = RecordNames::for_host(&org.host);
         let (a, aaaa, host_txt, key, port, autonity) = tokio::join!(
             self.lookup(&names.host, RecordType::A),
@@ -303,17 +320,17 @@ impl Session {
         if let Some((n, t, why)) = first(|l| matches!(l, Lookup::Insecure { .. })) {
             report.status = Status::Insecure;
             report.reason = Some(format!("{n} {t}: {why}"));
-            return report;
+            return (report, None);
         }
         if let Some((_, _, why)) = first(|l| matches!(l, Lookup::Bogus { .. })) {
             report.status = Status::Bogus;
             report.reason = Some(why);
-            return report;
+            return (report, None);
         }
         if let Some((n, t, why)) = first(|l| matches!(l, Lookup::Unreachable { .. })) {
             report.status = Status::Pending;
             report.reason = Some(format!("{n} {t}: {why}"));
-            return report;
+            return (report, None);
         }
         let txts = |l: &Lookup| -> Vec<Vec<Vec<u8>>> {
             match l {
@@ -353,10 +370,12 @@ impl Session {
             autonity_txt: txts(&autonity),
             host_txt: txts(&host_txt),
         };
+        let mut pending = None;
         match self.decode(&org.host, fetched, profile, ceremony).await {
-            Ok(peer) => {
+            Ok((peer, pop)) => {
                 report.status = Status::Secure;
                 report.peer = Some(peer);
+                pending = pop;
             }
             Err(e) if e.is_missing() => {
                 report.status = Status::Pending;
@@ -367,22 +386,50 @@ impl Session {
                 report.reason = Some(e.to_string());
             }
         }
-        report
+        (report, pending)
     }
 }
 
 impl Session {
-    /// [`records::decode`] (signature and BLS checks: milliseconds of CPU) on the blocking
-    /// pool, at most one per core at once, so the checks use every core and the lookups of
-    /// other organisations are not held up behind them. Runs inline when there is no
-    /// multi-threaded runtime to hand it to.
+    /// [`records::decode_deferred`] (signature and BLS checks: milliseconds of CPU) on the
+    /// blocking pool (see [`Session::cpu`]).
     async fn decode(
         &self,
         host: &Name,
         fetched: FetchedRecords,
         profile: Profile,
         ceremony: &CeremonyId,
-    ) -> Result<Peer, records::RecordError> {
+    ) -> Result<(Peer, Option<PendingPop>), records::RecordError> {
+        let (h, c) = (host.clone(), *ceremony);
+        self.cpu(move || records::decode_deferred(&h, &fetched, profile, &c))
+            .await
+    }
+
+    /// Finish the provisional verdicts: check every pending ownership-proof pairing in one
+    /// batch ([`PendingPop::check_all`]); each organisation whose proof fails becomes
+    /// `invalid` with the reason [`records::decode`] would have given.
+    async fn settle(&self, reports: &mut [OrgReport], pending: Vec<Option<PendingPop>>) {
+        let (at, pops): (Vec<usize>, Vec<PendingPop>) = pending
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.map(|p| (i, p)))
+            .unzip();
+        if pops.is_empty() {
+            return;
+        }
+        let failed = self.cpu(move || PendingPop::check_all(&pops)).await;
+        for (j, e) in failed {
+            let report = &mut reports[at[j]];
+            report.status = Status::Invalid;
+            report.reason = Some(e.to_string());
+            report.peer = None;
+        }
+    }
+
+    /// Run CPU-bound `job` on the blocking pool, at most one per core at once, so the checks
+    /// use every core and the lookups of other organisations are not held up behind them.
+    /// Runs inline when there is no multi-threaded runtime to hand it to.
+    async fn cpu<T: Send + 'static>(&self, job: impl FnOnce() -> T + Send + 'static) -> T {
         let multi = tokio::runtime::Handle::try_current()
             .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
         let permit = match multi {
@@ -390,15 +437,14 @@ impl Session {
             false => None,
         };
         let Some(permit) = permit else {
-            return records::decode(host, &fetched, profile, ceremony);
+            return job();
         };
-        let (h, c) = (host.clone(), *ceremony);
-        let job = tokio::task::spawn_blocking(move || {
-            let out = records::decode(&h, &fetched, profile, &c);
+        let task = tokio::task::spawn_blocking(move || {
+            let out = job();
             drop(permit);
             out
         });
-        match job.await {
+        match task.await {
             Ok(out) => out,
             // The check panicked: surface the panic as it would have surfaced inline.
             Err(e) => std::panic::resume_unwind(e.into_panic()),
@@ -406,9 +452,7 @@ impl Session {
     }
 }
 
-async fn futures_join<F: std::future::Future<Output = OrgReport>>(
-    futures: impl Iterator<Item = F>,
-) -> Vec<OrgReport> {
+async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
     let mut set = Vec::new();
     for f in futures {
         set.push(f);

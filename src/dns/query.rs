@@ -204,6 +204,9 @@ fn matches(request: &Message, answer: &Message) -> bool {
         && answer.queries[0].query_class() == request.queries[0].query_class()
 }
 
+/// One query over UDP. Each query gets its own socket on purpose: a fresh OS-chosen source
+/// port per question, besides the random id, is what makes forged answers hard to land
+/// (RFC 5452 section 9.2); reusing sockets would save a few system calls per query.
 async fn udp(server: SocketAddr, bytes: &[u8], request: &Message) -> Result<Message, String> {
     let local: SocketAddr = if server.is_ipv4() {
         "0.0.0.0:0".parse().expect("literal")
@@ -217,14 +220,15 @@ async fn udp(server: SocketAddr, bytes: &[u8], request: &Message) -> Result<Mess
         .await
         .map_err(|e| format!("cannot reach: {e}"))?;
     sock.send(bytes).await.map_err(|e| format!("send: {e}"))?;
-    let mut buf = vec![0u8; 65535];
+    // Room for the largest datagram, not zeroed first (recv_buf fills spare capacity).
+    let mut buf: Vec<u8> = Vec::with_capacity(65535);
     loop {
-        let n = sock
-            .recv(&mut buf)
+        buf.clear();
+        sock.recv_buf(&mut buf)
             .await
             .map_err(|e| format!("receive: {e}"))?;
         // Anything that does not decode or does not match is ignored (spoofing, stray packets).
-        if let Ok(msg) = Message::from_vec(&buf[..n]) {
+        if let Ok(msg) = Message::from_vec(&buf) {
             if matches(request, &msg) {
                 return Ok(msg);
             }
