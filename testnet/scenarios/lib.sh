@@ -37,7 +37,7 @@ status_seen() { { verify_json "$1" || true; } | jq -r --arg o "$2" '.orgs[] | se
 reason_seen() { { verify_json "$1" || true; } | jq -r --arg o "$2" '.orgs[] | select(.name == $o) | .reason // ""' 2>/dev/null; }
 is_status() { [ "$(status_seen "$1" "$2")" = "$3" ]; }
 # Has an organisation built a genesis or started its client?
-started_network() { [ -e "$TESTNET_STATE/validators/$1/data/genesis.json" ] || { running "${ORG_SERVICE[$1]}" && in_svc "${ORG_SERVICE[$1]}" pgrep -x autonity-standin >/dev/null 2>&1; }; }
+started_network() { [ -e "$TESTNET_STATE/validators/$1/data/genesis.json" ] || { running "${ORG_SERVICE[$1]}" && in_svc "${ORG_SERVICE[$1]}" pgrep -f "(^|/)autonity-standin( |$)" >/dev/null 2>&1; }; }
 none_started() { local o; for o in "$@"; do started_network "$o" && return 1; done; return 0; }
 same_genesis() {
   local first="" o h
