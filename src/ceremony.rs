@@ -361,6 +361,12 @@ impl Config {
         self.datadir.join("client.json")
     }
 
+    /// `<datadir>/client.args`: the client's arguments, one per line, for a client started
+    /// elsewhere (a sibling container) after `--until genesis`.
+    pub fn client_args_path(&self) -> PathBuf {
+        self.datadir.join("client.args")
+    }
+
     /// `<datadir>/node`, the client's data directory.
     pub fn node_datadir(&self) -> PathBuf {
         self.datadir.join("node")
@@ -685,6 +691,15 @@ fn agreed_before(cfg: &Config, state: &State) -> bool {
     genesis_ok && cfg.node_datadir().join("static-nodes.json").is_file()
 }
 
+/// Write [`Config::client_args_path`]: the arguments [`node::NodeSpec::args`] gives the
+/// client, one per line, so a client started by other means gets exactly the same flags.
+fn write_client_args(cfg: &Config) -> Result<(), Error> {
+    let mut text = cfg.node_spec(PathBuf::from("autonity")).args().join("\n");
+    text.push('\n');
+    node::write_atomic(&cfg.client_args_path(), text.as_bytes())?;
+    Ok(())
+}
+
 /// Run the ceremony up to [`Config::until`]: either stopped there, or (the whole ceremony)
 /// with a green on-chain check and the running client returned for the caller to supervise
 /// ([`Running::supervise`]). A restarted `--until genesis` run that finds the ceremony agreed
@@ -724,6 +739,7 @@ pub async fn run(cfg: &Config, progress: &mut dyn FnMut(Event)) -> Result<Outcom
         },
     };
     if cfg.until == Until::Genesis && agreed_before(cfg, &state) {
+        write_client_args(cfg)?;
         return Ok(Outcome::Stopped {
             phase: Phase::Agreed,
             already: true,
@@ -823,6 +839,7 @@ pub async fn run(cfg: &Config, progress: &mut dyn FnMut(Event)) -> Result<Outcom
         .map(|(_, p)| p.enode_url())
         .collect();
     node::write_static_nodes(&cfg.node_datadir(), &others)?;
+    write_client_args(cfg)?;
     reach(&mut state, Phase::Agreed, progress)?;
     let Some(program) = program else {
         return Ok(Outcome::Stopped {

@@ -807,6 +807,18 @@ fn until_genesis_stops_at_agreement_without_a_client() {
         )
         .unwrap();
         assert_eq!(statics.len(), 1, "{statics:?}");
+        // The client's arguments, for a client started elsewhere (the testnet's client image).
+        let args = std::fs::read_to_string(r.datadir.join("client.args")).unwrap();
+        let args: Vec<&str> = args.lines().collect();
+        let node_dir = r.datadir.join("node").display().to_string();
+        let genesis_path = r.datadir.join("genesis.json").display().to_string();
+        assert_eq!(
+            args[..4],
+            ["--datadir", &node_dir, "--genesis", &genesis_path],
+            "{args:?}"
+        );
+        assert!(args.contains(&"--autonitykeys"), "{args:?}");
+        assert!(args.contains(&"--consensus.port"), "{args:?}");
     }
     let hash = runs[0].genesis_hash();
     assert_eq!(hash.len(), 64);

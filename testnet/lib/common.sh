@@ -9,14 +9,23 @@ export TESTNET_STATE
 say() { printf 'testnet: %s\n' "$*" >&2; }
 die() { printf 'testnet: error: %s\n' "$*" >&2; exit 1; }
 
+# A client image (AUTONITY_IMAGE): given to testnet/up, remembered in the state for the other commands.
+AUTONITY_IMAGE="${AUTONITY_IMAGE:-$(cat "$TESTNET_STATE/autonity-image" 2>/dev/null || true)}"
+export AUTONITY_IMAGE
+
 # The Compose tool: the `docker compose` plugin when present, else docker-compose (>= 1.27).
+# With a client image, docker-compose.autonity.yml is added to docker-compose.yml.
 dc() {
+  local compose_files=(-f "$TESTNET/docker-compose.yml")
+  [ -z "$AUTONITY_IMAGE" ] || compose_files+=(-f "$TESTNET/docker-compose.autonity.yml")
   if docker compose version >/dev/null 2>&1; then
-    docker compose -p "$COMPOSE_PROJECT_NAME" -f "$TESTNET/docker-compose.yml" "$@"
+    docker compose -p "$COMPOSE_PROJECT_NAME" "${compose_files[@]}" "$@"
   else
-    docker-compose -p "$COMPOSE_PROJECT_NAME" -f "$TESTNET/docker-compose.yml" "$@"
+    docker-compose -p "$COMPOSE_PROJECT_NAME" "${compose_files[@]}" "$@"
   fi
 }
+# The services of an organisation: its validator, and its client with a client image.
+org_services() { echo "${ORG_SERVICE[$1]}"; [ -z "$AUTONITY_IMAGE" ] || echo "${ORG_CLIENT_SERVICE[$1]}"; }
 
 # NODE_IMAGE from the last image build (compose needs it even to stop services).
 NODE_IMAGE="${NODE_IMAGE:-$(cat "$TESTNET/images/.node-tag" 2>/dev/null || echo dnsceremony-node:latest)}"
@@ -86,6 +95,8 @@ verify_json() {
 phase_of() {
   local d="$TESTNET_STATE/validators/$1/data" p="" x=""
   [ -f "$d/ceremony.json" ] && p=$(jq -r '.phase // empty' "$d/ceremony.json" 2>/dev/null)
+  # With a client image the ceremony stops at `agreed`; the entrypoint's step says what follows.
+  [ "$p" = agreed ] && [ -f "$d/status.json" ] && grep -q '"phase":"client-' "$d/status.json" && p=""
   [ -f "$d/status.json" ] && {
     [ -n "$p" ] || p=$(jq -r '.phase // empty' "$d/status.json" 2>/dev/null)
     x=$(jq -r 'if .exit != null then " (exit \(.exit))" else "" end' "$d/status.json" 2>/dev/null)
@@ -125,6 +136,13 @@ summary() {
     fi
     printf '%-5s %-22s %-12s %-24s %-14s %-8s %s\n' "$org" "${ORG_HOST[$org]}" "$st" "$(phase_of "$org")" \
       "$(genesis_of "$org" | cut -c1-14)" "$height" "$committee"
+  done
+  [ -n "$AUTONITY_IMAGE" ] || return 0
+  local c
+  for org in "${ORGS[@]}"; do
+    c="${ORG_CLIENT_SERVICE[$org]}"
+    if [ -z "$(cid "$c")" ]; then st="not-started"; elif running "$c"; then st="running"; else st="exited($(exit_code "$c"))"; fi
+    printf '%-5s client %-10s %-12s image %s\n' "$org" "$c" "$st" "$AUTONITY_IMAGE"
   done
 }
 
