@@ -590,12 +590,13 @@ pub async fn wait_agreement(
                     let reading = read_genesis_hash(org, peer, &lookup, &ceremony, ours)?;
                     seen.remove(org.as_str());
                     if let Some(z) = zone {
-                        let at = match (serial, zones.get(org.as_str())) {
-                            (Some(s), Some(was)) if *was == z => Some(s),
-                            _ => session.probe_serial(&z).await,
-                        };
-                        if let Some(at) = at {
-                            seen.insert(org.as_str(), (at, reading.clone()));
+                        // Keep the reading only with a serial read before it (see
+                        // `Session::poll`): a hash published between the lookup and a later
+                        // serial read would otherwise never be looked at again.
+                        if let (Some(s), Some(was)) = (serial, zones.get(org.as_str())) {
+                            if *was == z {
+                                seen.insert(org.as_str(), (s, reading.clone()));
+                            }
                         }
                         zones.insert(org.as_str(), z);
                     }
