@@ -884,27 +884,7 @@ fn nsec_denial(
         if nxdomain {
             return Err(DenialFlaw::NameExists);
         }
-        let has = |t| n.type_set().contains(t);
-        if qtype == RecordType::DS {
-            if has(RecordType::SOA) && qname != zone {
-                return Err(DenialFlaw::FromDelegation);
-            }
-            if has(RecordType::DS) {
-                return Err(DenialFlaw::TypePresent);
-            }
-            return Ok(if has(RecordType::NS) {
-                Denial::UnsignedDelegation
-            } else {
-                Denial::NoData
-            });
-        }
-        if is_delegation(has) {
-            return Err(DenialFlaw::FromDelegation);
-        }
-        if has(qtype) || has(RecordType::CNAME) {
-            return Err(DenialFlaw::TypePresent);
-        }
-        return Ok(Denial::NoData);
+        return nodata_at_name(|t| n.type_set().contains(t), qname, zone, qtype);
     }
     // Otherwise the name must be covered (NXDOMAIN, or NODATA at an empty non-terminal or
     // through a wildcard).
@@ -1042,27 +1022,7 @@ fn nsec3_denial(
         if nxdomain {
             return Err(DenialFlaw::NameExists);
         }
-        let has = |t| m.rec.type_set().contains(t);
-        if qtype == RecordType::DS {
-            if has(RecordType::SOA) && qname != zone {
-                return Err(DenialFlaw::FromDelegation);
-            }
-            if has(RecordType::DS) {
-                return Err(DenialFlaw::TypePresent);
-            }
-            return Ok(if has(RecordType::NS) {
-                Denial::UnsignedDelegation
-            } else {
-                Denial::NoData
-            });
-        }
-        if is_delegation(has) {
-            return Err(DenialFlaw::FromDelegation);
-        }
-        if has(qtype) || has(RecordType::CNAME) {
-            return Err(DenialFlaw::TypePresent);
-        }
-        return Ok(Denial::NoData);
+        return nodata_at_name(|t| m.rec.type_set().contains(t), qname, zone, qtype);
     }
     // Closest encloser proof (RFC 5155 8.3).
     let mut encloser = qname.base_name();
@@ -1159,6 +1119,38 @@ pub fn algorithm_supported(a: Algorithm) -> bool {
 /// Whether a DS digest type can be checked by this tool.
 pub fn digest_supported(d: DigestType) -> bool {
     d.is_supported()
+}
+
+/// NODATA from an NSEC or NSEC3 record that matches the queried name itself, given its type
+/// bitmap (`has`): the type must be absent, and the record must not come from the parent side
+/// of a delegation (RFC 4035 5.4, RFC 5155 8.5-8.6, RFC 6840 4.1). For DS, a matching record
+/// with NS and without DS proves an unsigned delegation.
+fn nodata_at_name(
+    has: impl Fn(RecordType) -> bool,
+    qname: &Name,
+    zone: &Name,
+    qtype: RecordType,
+) -> Result<Denial, DenialFlaw> {
+    if qtype == RecordType::DS {
+        if has(RecordType::SOA) && qname != zone {
+            return Err(DenialFlaw::FromDelegation);
+        }
+        if has(RecordType::DS) {
+            return Err(DenialFlaw::TypePresent);
+        }
+        return Ok(if has(RecordType::NS) {
+            Denial::UnsignedDelegation
+        } else {
+            Denial::NoData
+        });
+    }
+    if is_delegation(&has) {
+        return Err(DenialFlaw::FromDelegation);
+    }
+    if has(qtype) || has(RecordType::CNAME) {
+        return Err(DenialFlaw::TypePresent);
+    }
+    Ok(Denial::NoData)
 }
 
 #[cfg(test)]
