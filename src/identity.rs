@@ -20,7 +20,6 @@
 
 use std::fmt;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -811,40 +810,18 @@ impl PopPairing {
 /// Write `bytes` to `path` with mode 0600 via a temporary file in the same directory, then
 /// hard-link it into place (fails if `path` exists: never overwrites), then drop the temp name.
 pub fn write_no_clobber(path: &Path, bytes: &[u8]) -> Result<(), IdentityError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    let werr = |source| IdentityError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let result = (|| {
-        let mut opts = fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts.open(&tmp).map_err(werr)?;
-        f.write_all(bytes).map_err(werr)?;
-        f.sync_all().map_err(werr)?;
-        drop(f);
-        fs::hard_link(&tmp, path).map_err(|source| {
-            if source.kind() == std::io::ErrorKind::AlreadyExists {
-                IdentityError::Exists {
-                    path: path.to_path_buf(),
-                }
-            } else {
-                werr(source)
+    crate::atomic::write_new(path, bytes, 0o600).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AlreadyExists {
+            IdentityError::Exists {
+                path: path.to_path_buf(),
             }
-        })
-    })();
-    let _ = fs::remove_file(&tmp);
-    result
+        } else {
+            IdentityError::Write {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    })
 }
 
 #[cfg(test)]

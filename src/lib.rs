@@ -9,6 +9,7 @@
 //! The library never prints and never exits; the `dnsceremony` binary is a thin layer over it.
 //! See `ARCHITECTURE.md` for the rooms and the flow of data.
 
+pub mod atomic;
 pub mod audit;
 pub mod ceremony;
 pub mod dns;

@@ -1229,37 +1229,10 @@ fn strip_signature(text: &str, path: &Path) -> Result<String, ManifestError> {
 
 /// Replace `path` atomically: write a temporary file beside it, fsync, rename over it.
 fn write_replace(path: &Path, bytes: &[u8]) -> Result<(), ManifestError> {
-    use std::io::Write;
-    let werr = |source| ManifestError::Write {
+    crate::atomic::replace(path, bytes).map_err(|source| ManifestError::Write {
         path: path.to_path_buf(),
         source,
-    };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    let res = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(werr)?;
-        if let Ok(meta) = std::fs::metadata(path) {
-            let _ = f.set_permissions(meta.permissions());
-        }
-        f.write_all(bytes).map_err(werr)?;
-        f.sync_all().map_err(werr)?;
-        std::fs::rename(&tmp, path).map_err(werr)
-    })();
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    res
+    })
 }
 
 /// A commented example manifest with the four organisations of the seed table.

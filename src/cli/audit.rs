@@ -55,26 +55,9 @@ fn parse_zone(s: &str) -> Result<Name, Error> {
 
 /// Write `text` to `path` through a temporary file in the same directory and a rename.
 fn write_atomic(path: &Path, text: &str) -> Result<(), Error> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "report".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let werr = |source| Error::Write {
+    dnsceremony::atomic::replace(path, text.as_bytes()).map_err(|source| Error::Write {
         path: path.to_path_buf(),
         source,
-    };
-    std::fs::write(&tmp, text).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        werr(e)
-    })?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        werr(e)
     })
 }
 

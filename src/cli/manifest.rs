@@ -1,6 +1,5 @@
 //! `dnsceremony manifest check|init|sign`: Phase 1, the operator's file.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
@@ -154,44 +153,12 @@ pub fn run(args: ManifestArgs) -> Result<u8, Error> {
 /// Write a new file (temporary file, then hard link into place): never overwrites, never
 /// leaves a partial file.
 fn write_new_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let werr = |source| Error::Write {
+    dnsceremony::atomic::write_new(path, bytes, 0o644).map_err(|e| Error::Write {
         path: path.to_path_buf(),
-        source,
-    };
-    if path.symlink_metadata().is_ok() {
-        return Err(werr(std::io::Error::new(
-            std::io::ErrorKind::AlreadyExists,
-            "file exists; refusing to overwrite",
-        )));
-    }
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    let res = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::hard_link(&tmp, path)
-    })();
-    let _ = std::fs::remove_file(&tmp);
-    res.map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            werr(std::io::Error::new(
-                std::io::ErrorKind::AlreadyExists,
-                "file exists; refusing to overwrite",
-            ))
+        source: if e.kind() == std::io::ErrorKind::AlreadyExists {
+            std::io::Error::new(e.kind(), "file exists; refusing to overwrite")
         } else {
-            werr(e)
-        }
+            e
+        },
     })
 }
