@@ -127,12 +127,27 @@ impl VerifyReport {
     }
 }
 
+/// Ownership proofs checked together in one pairing batch by [`Session::verify`]: large enough
+/// that the batch's one final exponentiation is a small share, small enough that the batches
+/// start while other organisations' lookups are still running.
+const POP_BATCH: usize = 64;
+
+/// Organisations looked up at once by [`Session::verify`].
+const ORGS_AT_ONCE: usize = 128;
+
 /// One run: transport, anchors and the caches of validated zones.
-#[derive(Debug)]
+///
+/// Cloning is cheap and shares the caches: each organisation is checked in its own task
+/// (so the signature checks of many organisations use every core) on a clone.
+#[derive(Debug, Clone)]
 pub struct Session {
-    resolver: Resolver,
-    /// Bounds the identity checks running at once (one per core) on the blocking pool.
+    resolver: std::sync::Arc<Resolver>,
+    /// Bounds the ownership-proof pairing batches running at once (one per core) on the
+    /// blocking pool.
     checks: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Bounds the organisations being looked up at once, so that they finish one after another
+    /// (and their CPU work spreads over the run) rather than all together at the end.
+    orgs: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 fn show(n: &Name) -> String {
@@ -145,13 +160,14 @@ impl Session {
     pub fn new(options: VerifyOptions) -> Session {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Session {
-            resolver: Resolver::new(
+            resolver: std::sync::Arc::new(Resolver::new(
                 options.anchors,
                 options.source,
                 options.timeout,
                 options.concurrency,
-            ),
+            )),
             checks: std::sync::Arc::new(tokio::sync::Semaphore::new(cores)),
+            orgs: std::sync::Arc::new(tokio::sync::Semaphore::new(ORGS_AT_ONCE)),
         }
     }
 
@@ -191,16 +207,44 @@ impl Session {
         })
     }
 
-    /// Check every organisation of the manifest, concurrently.
+    /// Check every organisation of the manifest, concurrently, each in its own task.
+    ///
+    /// The ownership proofs' pairing checks are batched ([`PendingPop::check_all`]) in groups
+    /// of [`POP_BATCH`] as organisations finish, so they run while the lookups of the others
+    /// are still under way instead of all at the end.
     pub async fn verify(&self, manifest: &Manifest) -> VerifyReport {
         let ceremony = manifest.ceremony_id();
-        let futures = manifest
-            .orgs
-            .iter()
-            .map(|org| self.verify_org_deferred(org, manifest.profile, &ceremony));
-        let (mut orgs, pending): (Vec<OrgReport>, Vec<Option<PendingPop>>) =
-            futures_join(futures).await.into_iter().unzip();
-        self.settle(&mut orgs, pending).await;
+        let profile = manifest.profile;
+        let mut orgs_left = tokio::task::JoinSet::new();
+        for (i, org) in manifest.orgs.iter().enumerate() {
+            let (session, org) = (self.clone(), org.clone());
+            orgs_left.spawn(async move {
+                let _turn = session.orgs.acquire().await;
+                let checked = session.verify_org_deferred(&org, profile, &ceremony).await;
+                (i, checked)
+            });
+        }
+        let mut orgs: Vec<Option<OrgReport>> = vec![None; manifest.orgs.len()];
+        let mut batch: Vec<(usize, PendingPop)> = Vec::new();
+        let mut batches = tokio::task::JoinSet::new();
+        while let Some(done) = orgs_left.join_next().await {
+            let (i, (report, pending)) = task_output(done);
+            orgs[i] = Some(report);
+            batch.extend(pending.map(|p| (i, p)));
+            if batch.len() >= POP_BATCH || (orgs_left.is_empty() && !batch.is_empty()) {
+                let (session, batch) = (self.clone(), std::mem::take(&mut batch));
+                batches.spawn(async move { session.failed_pops(batch).await });
+            }
+        }
+        let mut orgs: Vec<OrgReport> = orgs
+            .into_iter()
+            .map(|o| o.expect("every task reported"))
+            .collect();
+        while let Some(done) = batches.join_next().await {
+            for (i, e) in task_output(done) {
+                invalidate(&mut orgs[i], e);
+            }
+        }
         let mut report = VerifyReport {
             ceremony_id: ceremony,
             orgs,
@@ -214,26 +258,28 @@ impl Session {
     /// one query; any other is checked again (its zone's cached keys dropped first).
     pub async fn poll(&self, manifest: &Manifest, previous: Option<&VerifyReport>) -> VerifyReport {
         let ceremony = manifest.ceremony_id();
+        let profile = manifest.profile;
         let futures = manifest.orgs.iter().enumerate().map(|(i, org)| {
             let before = previous
                 .and_then(|p| p.orgs.get(i))
-                .filter(|o| o.host == org.host);
-            let ceremony = &ceremony;
+                .filter(|o| o.host == org.host)
+                .cloned();
+            let (session, org) = (self.clone(), org.clone());
             async move {
-                let zone = before.and_then(|b| b.zone.clone());
+                let zone = before.as_ref().and_then(|b| b.zone.clone());
                 let serial = match &zone {
-                    Some(z) => self.probe_serial(z).await,
+                    Some(z) => session.probe_serial(z).await,
                     None => None,
                 };
                 if let Some(b) = before {
                     if b.status == Status::Secure && serial.is_some() && serial == b.serial {
-                        return b.clone();
+                        return b;
                     }
                 }
                 if let Some(z) = &zone {
-                    self.forget(z);
+                    session.forget(z);
                 }
-                let mut report = self.verify_org(org, manifest.profile, ceremony).await;
+                let mut report = session.verify_org(&org, profile, &ceremony).await;
                 // A serial counts only when it was read before the records: one read after
                 // them could already include a change the records do not show, and that change
                 // would then never be looked at again. A newly learned zone gets its serial
@@ -245,7 +291,7 @@ impl Session {
                 report
             }
         });
-        let orgs = join_all(futures.collect()).await;
+        let orgs = each_in_own_task(futures).await;
         let mut report = VerifyReport {
             ceremony_id: ceremony,
             orgs,
@@ -374,7 +420,9 @@ impl Session {
             host_txt: txts(&host_txt),
         };
         let mut pending = None;
-        match self.decode(&org.host, fetched, profile, ceremony).await {
+        // The identity checks (about half a millisecond of CPU) run on this organisation's own
+        // task, so many organisations' checks spread over the runtime's threads.
+        match records::decode_deferred(&org.host, &fetched, profile, ceremony) {
             Ok((peer, pop)) => {
                 report.status = Status::Secure;
                 report.peer = Some(peer);
@@ -394,43 +442,37 @@ impl Session {
 }
 
 impl Session {
-    /// [`records::decode_deferred`] (signature and BLS checks: milliseconds of CPU) on the
-    /// blocking pool (see [`Session::cpu`]).
-    async fn decode(
-        &self,
-        host: &Name,
-        fetched: FetchedRecords,
-        profile: Profile,
-        ceremony: &CeremonyId,
-    ) -> Result<(Peer, Option<PendingPop>), records::RecordError> {
-        let (h, c) = (host.clone(), *ceremony);
-        self.cpu(move || records::decode_deferred(&h, &fetched, profile, &c))
-            .await
-    }
-
-    /// Finish the provisional verdicts: check every pending ownership-proof pairing in one
-    /// batch ([`PendingPop::check_all`]); each organisation whose proof fails becomes
+    /// Finish the provisional verdicts: each organisation whose ownership proof fails becomes
     /// `invalid` with the reason [`records::decode`] would have given.
     async fn settle(&self, reports: &mut [OrgReport], pending: Vec<Option<PendingPop>>) {
-        let (at, pops): (Vec<usize>, Vec<PendingPop>) = pending
+        let batch = pending
             .into_iter()
             .enumerate()
             .filter_map(|(i, p)| p.map(|p| (i, p)))
-            .unzip();
-        if pops.is_empty() {
-            return;
-        }
-        let failed = self.cpu(move || PendingPop::check_all(&pops)).await;
-        for (j, e) in failed {
-            let report = &mut reports[at[j]];
-            report.status = Status::Invalid;
-            report.reason = Some(e.to_string());
-            report.peer = None;
+            .collect();
+        for (i, e) in self.failed_pops(batch).await {
+            invalidate(&mut reports[i], e);
         }
     }
 
-    /// Run CPU-bound `job` on the blocking pool, at most one per core at once, so the checks
-    /// use every core and the lookups of other organisations are not held up behind them.
+    /// Check the pending ownership-proof pairings of `batch` (organisation index, proof) in one
+    /// batch ([`PendingPop::check_all`]) on the blocking pool; the index and error of each that
+    /// fails.
+    async fn failed_pops(
+        &self,
+        batch: Vec<(usize, PendingPop)>,
+    ) -> Vec<(usize, records::RecordError)> {
+        if batch.is_empty() {
+            return Vec::new();
+        }
+        let (at, pops): (Vec<usize>, Vec<PendingPop>) = batch.into_iter().unzip();
+        let failed = self.cpu(move || PendingPop::check_all(&pops)).await;
+        failed.into_iter().map(|(j, e)| (at[j], e)).collect()
+    }
+
+    /// Run CPU-bound `job` (a pairing batch: tens of milliseconds) on the blocking pool, at
+    /// most one per core at once, so the lookups of other organisations are not held up
+    /// behind it.
     /// Runs inline when there is no multi-threaded runtime to hand it to.
     async fn cpu<T: Send + 'static>(&self, job: impl FnOnce() -> T + Send + 'static) -> T {
         let multi = tokio::runtime::Handle::try_current()
@@ -455,53 +497,46 @@ impl Session {
     }
 }
 
-async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
-    let mut set = Vec::new();
-    for f in futures {
-        set.push(f);
+/// Run each future in its own task (so their CPU work spreads over the runtime's threads, and
+/// a wake-up polls only the task it is for), and return the outputs in the futures' order.
+/// Dropping the returned future aborts the tasks still running.
+async fn each_in_own_task<T, F>(futures: impl Iterator<Item = F>) -> Vec<T>
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = T> + Send + 'static,
+{
+    let mut set = tokio::task::JoinSet::new();
+    let mut n = 0;
+    for (i, f) in futures.enumerate() {
+        set.spawn(async move { (i, f.await) });
+        n = i + 1;
     }
-    join_all(set).await
+    let mut outs: Vec<Option<T>> = (0..n).map(|_| None).collect();
+    while let Some(done) = set.join_next().await {
+        let (i, out) = task_output(done);
+        outs[i] = Some(out);
+    }
+    outs.into_iter()
+        .map(|o| o.expect("every task reported"))
+        .collect()
 }
 
-/// Poll all futures concurrently on the current task, keeping their order.
-async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
-    use std::pin::Pin;
-    use std::task::{Context, Poll};
-    struct JoinAll<F: std::future::Future> {
-        futs: Vec<Option<Pin<Box<F>>>>,
-        outs: Vec<Option<F::Output>>,
+/// The output of a finished task.
+fn task_output<T>(done: Result<T, tokio::task::JoinError>) -> T {
+    match done {
+        Ok(out) => out,
+        // A check panicked: surface the panic as it would have surfaced inline.
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Only a runtime shutting down cancels these tasks, and then nobody awaits this.
+        Err(e) => panic!("organisation check cancelled: {e}"),
     }
-    impl<F: std::future::Future> Unpin for JoinAll<F> {}
-    impl<F: std::future::Future> std::future::Future for JoinAll<F> {
-        type Output = Vec<F::Output>;
-        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-            // Nothing is pinned in place: the futures are boxed, the outputs only moved out.
-            let this = self.get_mut();
-            let mut pending = false;
-            for (i, slot) in this.futs.iter_mut().enumerate() {
-                if let Some(f) = slot {
-                    match f.as_mut().poll(cx) {
-                        Poll::Ready(v) => {
-                            this.outs[i] = Some(v);
-                            *slot = None;
-                        }
-                        Poll::Pending => pending = true,
-                    }
-                }
-            }
-            if pending {
-                Poll::Pending
-            } else {
-                Poll::Ready(this.outs.iter_mut().filter_map(Option::take).collect())
-            }
-        }
-    }
-    let n = futures.len();
-    JoinAll {
-        futs: futures.into_iter().map(|f| Some(Box::pin(f))).collect(),
-        outs: (0..n).map(|_| None).collect(),
-    }
-    .await
+}
+
+/// An organisation whose ownership proof failed: `invalid`, with the proof's error.
+fn invalidate(report: &mut OrgReport, e: records::RecordError) {
+    report.status = Status::Invalid;
+    report.reason = Some(e.to_string());
+    report.peer = None;
 }
 
 /// Duplicate enode keys or IP:port across secure organisations make each involved invalid.
