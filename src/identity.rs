@@ -66,6 +66,29 @@ pub enum KeyError {
     /// A signature from which no public key can be recovered.
     #[error("signature does not verify (cannot recover a public key)")]
     BadSignature,
+    /// An ownership proof that fails one of its checks (which one, in words).
+    #[error("{0}")]
+    Proof(ProofFlaw),
+}
+
+/// Which part of an ownership proof failed ([`verify_ownership_proof`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ProofFlaw {
+    /// Not 226 bytes.
+    #[error("it must be 226 bytes (node signature 65, oracle signature 65, BLS signature 96)")]
+    Length,
+    /// The first signature is not by the enode key.
+    #[error("its node signature over the treasury is not by the published enode key")]
+    NodeSignature,
+    /// The second signature is not by the oracle address.
+    #[error("its oracle signature over the treasury is not by the oracle address")]
+    OracleSignature,
+    /// The BLS part is not a G2 point of the prime-order group (or is the identity).
+    #[error("its BLS part is not a valid BLS12-381 signature")]
+    BlsEncoding,
+    /// The BLS pairing equation does not hold.
+    #[error("its BLS signature does not verify under the consensus key")]
+    BlsSignature,
 }
 
 /// A 20-byte Ethereum-style account address.
@@ -713,7 +736,7 @@ pub fn verify_ownership_proof(
         check_ownership_proof_except_pairing(proof, treasury, enode_key, oracle, consensus_key)?;
     match bls.verify() {
         true => Ok(()),
-        false => Err(KeyError::BadSignature),
+        false => Err(KeyError::Proof(ProofFlaw::BlsSignature)),
     }
 }
 
@@ -728,19 +751,19 @@ pub fn check_ownership_proof_except_pairing(
     consensus_key: &ConsensusKey,
 ) -> Result<PopPairing, KeyError> {
     if proof.len() != 226 {
-        return Err(KeyError::BadSignature);
+        return Err(KeyError::Proof(ProofFlaw::Length));
     }
     let h = keccak256(&treasury.0);
     let node_sig: [u8; 65] = proof[..65].try_into().expect("65 bytes");
     let oracle_sig: [u8; 65] = proof[65..130].try_into().expect("65 bytes");
     if !signed_by(&h, &node_sig, enode_key)? {
-        return Err(KeyError::BadSignature);
+        return Err(KeyError::Proof(ProofFlaw::NodeSignature));
     }
     if recover_signer(&h, &oracle_sig)?.address() != *oracle {
-        return Err(KeyError::BadSignature);
+        return Err(KeyError::Proof(ProofFlaw::OracleSignature));
     }
     let sig = blst::min_pk::Signature::sig_validate(&proof[130..], true)
-        .map_err(|_| KeyError::BadSignature)?;
+        .map_err(|_| KeyError::Proof(ProofFlaw::BlsEncoding))?;
     let pk = blst::min_pk::PublicKey::from_bytes(&consensus_key.0)
         .map_err(|e| KeyError::Bls(format!("{e:?}")))?;
     Ok(PopPairing {
@@ -1090,7 +1113,11 @@ mod tests {
         let stranger = Identity::generate(Profile::V1)
             .ownership_proof(&tr)
             .unwrap();
-        for (part, range) in [("node", 0..65), ("oracle", 65..130), ("bls", 130..226)] {
+        for (part, range, flaw) in [
+            ("node", 0..65, ProofFlaw::NodeSignature),
+            ("oracle", 65..130, ProofFlaw::OracleSignature),
+            ("bls", 130..226, ProofFlaw::BlsSignature),
+        ] {
             let mut bad = proof.clone();
             bad[range.clone()].copy_from_slice(&stranger[range]);
             assert_eq!(
@@ -1101,7 +1128,7 @@ mod tests {
                     &p.oracle_address.unwrap(),
                     &p.consensus_key.unwrap()
                 ),
-                Err(KeyError::BadSignature),
+                Err(KeyError::Proof(flaw)),
                 "{part}"
             );
         }
@@ -1109,14 +1136,26 @@ mod tests {
         let mut inf = proof.clone();
         inf[130..].fill(0);
         inf[130] = 0xc0;
-        assert!(verify_ownership_proof(
-            &inf,
-            &tr,
-            &p.enode_key,
-            &p.oracle_address.unwrap(),
-            &p.consensus_key.unwrap()
-        )
-        .is_err());
+        assert_eq!(
+            verify_ownership_proof(
+                &inf,
+                &tr,
+                &p.enode_key,
+                &p.oracle_address.unwrap(),
+                &p.consensus_key.unwrap()
+            ),
+            Err(KeyError::Proof(ProofFlaw::BlsEncoding))
+        );
+        assert_eq!(
+            verify_ownership_proof(
+                &proof[..225],
+                &tr,
+                &p.enode_key,
+                &p.oracle_address.unwrap(),
+                &p.consensus_key.unwrap()
+            ),
+            Err(KeyError::Proof(ProofFlaw::Length))
+        );
         assert!(Identity::generate(Profile::V07)
             .ownership_proof(&tr)
             .is_none());

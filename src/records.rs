@@ -608,7 +608,7 @@ impl PendingPop {
             false => Err(pop_error(
                 &self.record,
                 &self.treasury,
-                identity::KeyError::BadSignature,
+                identity::KeyError::Proof(identity::ProofFlaw::BlsSignature),
             )),
         }
     }

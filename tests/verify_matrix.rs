@@ -15,15 +15,16 @@ use std::time::Duration;
 use dnsceremony::dns::anchor::TrustAnchors;
 use dnsceremony::dns::validate::BogusReason;
 use dnsceremony::dns::RRset;
-use dnsceremony::identity::Identity;
+use dnsceremony::identity::{keccak256, Identity};
 use dnsceremony::lab::delv::{delv, DelvVerdict};
 use dnsceremony::lab::hierarchy::{
     Algorithm, Fault, Hierarchy, Nsec3, OrgZone, Record, ResolverMode, Signing,
 };
-use dnsceremony::manifest::{Manifest, Profile};
-use dnsceremony::records::{encode, PublishParams};
+use dnsceremony::manifest::{CeremonyId, Manifest, Profile};
+use dnsceremony::records::{attest, attestation_message, encode, Binding, PublishParams};
 use dnsceremony::verify::{Lookup, Session, Source, VerifyOptions};
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::rr::rdata::TXT;
+use hickory_proto::rr::{Name, RData, RecordType};
 
 /// How a case's records are changed from what `records::encode` makes.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -41,6 +42,9 @@ enum Edit {
     TwoA,
     /// The attestation was made for another ceremony.
     OtherCeremony,
+    /// The ownership proof's BLS part was made by another key; the attestation is signed over
+    /// it, so only the (batched) pairing check can catch it.
+    ForeignProof,
 }
 
 struct Case {
@@ -221,6 +225,18 @@ fn cases() -> Vec<Case> {
             "invalid",
             &["ceremony"],
         ),
+        case(
+            "foreignproof.net",
+            &ec,
+            None,
+            Edit::ForeignProof,
+            "invalid",
+            &[
+                "autonity_",
+                "pop: does not prove ownership",
+                "its BLS signature does not verify under the consensus key",
+            ],
+        ),
     ]
 }
 
@@ -304,7 +320,34 @@ fn manifest_text(cases: &[&Case]) -> String {
     t
 }
 
-fn records(c: &Case, sets: &[RRset]) -> Vec<Record> {
+/// The `autonity_` TXT of `identity` for `host` with the BLS part of its ownership proof
+/// taken from another key's proof, signed by `identity` over those values.
+fn foreign_proof_attestation(
+    host: &Name,
+    identity: &Identity,
+    ceremony: &CeremonyId,
+    params: &PublishParams,
+) -> String {
+    let mut a = attest(host, identity, ceremony, params);
+    let treasury = params.treasury.expect("v1 has a treasury");
+    let stranger = Identity::generate(Profile::V1)
+        .ownership_proof(&treasury)
+        .expect("v1 has a proof");
+    a.ownership_proof.as_mut().expect("v1 has a proof")[130..].copy_from_slice(&stranger[130..]);
+    let key = identity.public().enode_key;
+    let binding = Binding {
+        host,
+        ipv4: params.ipv4,
+        ipv6: params.ipv6,
+        port: params.port,
+        enode_key: &key,
+    };
+    a.signature = identity.sign_prehash(&keccak256(&attestation_message(&binding, &a)));
+    a.to_txt()
+}
+
+/// `attestation`: the `autonity_` TXT to publish instead of the one in `sets`.
+fn records(c: &Case, sets: &[RRset], attestation: Option<&str>) -> Vec<Record> {
     let h = host(c.zone);
     let mut out = Vec::new();
     for s in sets {
@@ -319,6 +362,19 @@ fn records(c: &Case, sets: &[RRset]) -> Vec<Record> {
                 out.push(Record::txt(&owner, &"01".repeat(64)))
             }
             (Edit::BadPort, RecordType::TXT, "port") => out.push(Record::txt(&owner, "70000")),
+            (_, RecordType::TXT, "autonity") if attestation.is_some() => {
+                out.extend(Record::from_rrset(&RRset {
+                    rdata: vec![RData::TXT(TXT::new(
+                        attestation
+                            .unwrap_or_default()
+                            .as_bytes()
+                            .chunks(255)
+                            .map(|c| String::from_utf8_lossy(c).into_owned())
+                            .collect(),
+                    ))],
+                    ..s.clone()
+                }))
+            }
             _ => out.extend(Record::from_rrset(s)),
         }
     }
@@ -433,9 +489,11 @@ fn fixture(groups: &[&[Case]]) -> Fixture {
                 &ceremony
             };
             let sets = encode(&org.host, &identity, made_for, &params);
+            let attestation = (c.edit == Edit::ForeignProof)
+                .then(|| foreign_proof_attestation(&org.host, &identity, made_for, &params));
             let mut z = OrgZone::new(c.zone)
                 .signing(c.signing.clone())
-                .records(records(c, &sets));
+                .records(records(c, &sets, attestation.as_deref()));
             if let Some(f) = c.fault {
                 z = z.fault(f);
             }
