@@ -11,6 +11,17 @@
 //! records one by one through a recursive `named` (same anchor, same root), and prints a
 //! Markdown table.
 //!
+//! Besides wall time it reports where the machine's CPU went during the runs: `verify`'s own
+//! (user + system, from `/usr/bin/time`) and the lab's `named` servers' (from `/proc`), since on
+//! a small machine both share the cores. With two or more cores it also runs `verify` pinned
+//! to one core with the `named` servers pinned to the others (`taskset`): that is `verify`'s
+//! wall time on one core's worth of machine. Last it measures, in this process and with no DNS
+//! at all, the CPU the checks `verify` must make cost per organisation (the floor no
+//! scheduling can go under): the RRSIG verifications of its records (ECDSA P-256 with `ring`,
+//! as in the lab), the identity checks of its records (`records::decode_deferred`: attestation
+//! signature, BLS key and proof-of-possession parts) and its share of the batched
+//! ownership-proof pairing check.
+//!
 //! For profiling: with `BENCH_HOLD=<file>` set, after building each hierarchy it prints the
 //! `verify` command line (`HOLD ...`) and keeps the hierarchy up until `<file>` is removed, so
 //! `perf record` or `valgrind --tool=callgrind` can be run on that command.
@@ -39,12 +50,17 @@ use std::time::{Duration, Instant};
 use dnsceremony::identity::Identity;
 use dnsceremony::lab::delv::{delv, DelvVerdict};
 use dnsceremony::lab::hierarchy::{Hierarchy, OrgZone, Record, ResolverMode};
+use dnsceremony::manifest::CeremonyId;
 use dnsceremony::manifest::{Manifest, Profile};
-use dnsceremony::records::{encode, PublishParams};
+use dnsceremony::records::{decode_deferred, encode, FetchedRecords, PendingPop, PublishParams};
 
 const TLDS: [&str; 4] = ["com", "net", "io", "co.uk"];
 /// Lookups the verifier must make per organisation (A, AAAA, host TXT, key_, port_, autonity_).
 const LOOKUPS_PER_ORG: usize = 6;
+/// RRSIG verifications each organisation needs at least: the DS in its parent's referral, its
+/// DNSKEY set, A, the NSEC at the host (which proves both AAAA and host TXT absent), `key_`,
+/// `port_` and `autonity_` TXT.
+const RRSIGS_PER_ORG: usize = 7;
 
 struct Args {
     orgs: Vec<usize>,
@@ -124,18 +140,46 @@ fn find_queries(v: &serde_json::Value) -> Option<u64> {
 /// One run of our verify: wall time, queries, peak RSS in KiB, and whether all were secure.
 struct Run {
     wall: Duration,
+    /// User + system CPU of `verify`.
+    cpu: Option<Duration>,
+    /// CPU the lab's `named` servers used meanwhile.
+    bind_cpu: Option<Duration>,
     queries: Option<u64>,
     rss_kib: Option<u64>,
     complete: bool,
     failure: Option<String>,
 }
 
-fn run_verify(bin: &Path, manifest: &Path, anchor: &Path, root: Ipv4Addr, dir: &Path) -> Run {
+/// How to run `verify`: on every core, or pinned to core 0 (`taskset`).
+#[derive(Clone, Copy, PartialEq)]
+enum Cores {
+    All,
+    One,
+}
+
+fn run_verify(
+    bin: &Path,
+    manifest: &Path,
+    anchor: &Path,
+    root: Ipv4Addr,
+    dir: &Path,
+    cores: Cores,
+) -> Run {
     let timefile = dir.join("time.out");
+    let servers = named_pids(dir);
+    let bind_before = cpu_of(&servers);
+    let mut cmd = match cores {
+        Cores::All => Command::new("/usr/bin/time"),
+        Cores::One => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", "0", "/usr/bin/time"]);
+            c
+        }
+    };
     let start = Instant::now();
-    let out = Command::new("/usr/bin/time")
+    let out = cmd
         .arg("-f")
-        .arg("%M")
+        .arg("%M %U %S")
         .arg("-o")
         .arg(&timefile)
         .arg(bin)
@@ -150,11 +194,14 @@ fn run_verify(bin: &Path, manifest: &Path, anchor: &Path, root: Ipv4Addr, dir: &
         .stdin(Stdio::null())
         .output();
     let wall = start.elapsed();
+    let bind_cpu = bind_before.and_then(|b| cpu_of(&servers).map(|a| a.saturating_sub(b)));
     let out = match out {
         Ok(o) => o,
         Err(e) => {
             return Run {
                 wall,
+                cpu: None,
+                bind_cpu,
                 queries: None,
                 rss_kib: None,
                 complete: false,
@@ -162,9 +209,21 @@ fn run_verify(bin: &Path, manifest: &Path, anchor: &Path, root: Ipv4Addr, dir: &
             }
         }
     };
-    let rss_kib = std::fs::read_to_string(&timefile)
-        .ok()
-        .and_then(|t| t.lines().last().and_then(|l| l.trim().parse().ok()));
+    let timed = std::fs::read_to_string(&timefile).unwrap_or_default();
+    let fields: Vec<&str> = timed
+        .lines()
+        .last()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let rss_kib = fields.first().and_then(|f| f.parse().ok());
+    let cpu = match (fields.get(1), fields.get(2)) {
+        (Some(u), Some(s)) => match (u.parse::<f64>(), s.parse::<f64>()) {
+            (Ok(u), Ok(s)) => Some(Duration::from_secs_f64(u + s)),
+            _ => None,
+        },
+        _ => None,
+    };
     let json: Option<serde_json::Value> = serde_json::from_slice(&out.stdout).ok();
     let complete = json
         .as_ref()
@@ -181,10 +240,150 @@ fn run_verify(bin: &Path, manifest: &Path, anchor: &Path, root: Ipv4Addr, dir: &
     });
     Run {
         wall,
+        cpu,
+        bind_cpu,
         queries: json.as_ref().and_then(find_queries),
         rss_kib,
         complete,
         failure,
+    }
+}
+
+/// The `named` processes serving the lab in `dir` (their command line names a file in it).
+fn named_pids(dir: &Path) -> Vec<u32> {
+    let needle = dir.to_string_lossy().into_owned();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let text = String::from_utf8_lossy(&cmdline);
+            text.starts_with("named\0") && text.contains(&needle)
+        })
+        .collect()
+}
+
+/// User + system CPU of a process from `/proc/PID/stat` (or of this process for `self`).
+fn proc_cpu(pid: &str) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name in parentheses; utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ is 100 on Linux.
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// Total CPU of `pids` so far (None if any is gone).
+fn cpu_of(pids: &[u32]) -> Option<Duration> {
+    pids.iter().map(|p| proc_cpu(&p.to_string())).sum()
+}
+
+/// Pin the lab's `named` servers to every core but core 0 (`taskset`), or back to all.
+fn pin_servers(pids: &[u32], away_from_core0: bool, cores: usize) {
+    let list = match away_from_core0 {
+        true => format!("1-{}", cores - 1),
+        false => format!("0-{}", cores - 1),
+    };
+    for pid in pids {
+        let _ = Command::new("taskset")
+            .args(["-a", "-p", "-c", &list, &pid.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// Per organisation, the CPU (all threads of this process) of the checks `verify` must make,
+/// measured with no DNS: one P-256 RRSIG verification, the identity checks of its records and
+/// its share of the batched ownership-proof pairing check.
+struct Floor {
+    rrsig: Duration,
+    identity: Duration,
+    pairing: Duration,
+}
+
+impl Floor {
+    fn per_org(&self) -> Duration {
+        self.rrsig * RRSIGS_PER_ORG as u32 + self.identity + self.pairing
+    }
+}
+
+fn measure_floor(orgs: usize) -> Floor {
+    use ring::signature::{EcdsaKeyPair, KeyPair, UnparsedPublicKey};
+    // An RRSIG check is one ECDSA P-256 verification over the RRSIG fields and the RRset
+    // (about 150 bytes for these records).
+    let rng = ring::rand::SystemRandom::new();
+    let alg = &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING;
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(alg, &rng).expect("P-256 key");
+    let pair = EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref(), &rng).expect("P-256 key");
+    let data = [0x5au8; 150];
+    let sig = pair.sign(&rng, &data).expect("signature");
+    let public = UnparsedPublicKey::new(
+        &ring::signature::ECDSA_P256_SHA256_FIXED,
+        pair.public_key().as_ref().to_vec(),
+    );
+    let rounds = 4 * orgs;
+    let before = proc_cpu("self").unwrap_or_default();
+    for _ in 0..rounds {
+        public.verify(&data, sig.as_ref()).expect("verifies");
+    }
+    let rrsig = (proc_cpu("self").unwrap_or_default() - before) / rounds as u32;
+
+    let ceremony = CeremonyId([7u8; 32]);
+    let mut inputs = Vec::new();
+    for i in 0..orgs {
+        let host: hickory_proto::rr::Name =
+            format!("validator{i}.org{i}.com.").parse().expect("name");
+        let identity = Identity::generate(Profile::V1);
+        let params = PublishParams {
+            ipv4: Some(Ipv4Addr::new(10, 0, (i >> 8) as u8, i as u8)),
+            ipv6: None,
+            port: 30303,
+            consensus_port: 20203,
+            treasury: Some(identity.public().node_address),
+            ttl: 300,
+        };
+        let mut fetched = FetchedRecords::default();
+        for set in encode(&host, &identity, &ceremony, &params) {
+            let owner = set.name.to_ascii();
+            for rdata in &set.rdata {
+                match rdata {
+                    hickory_proto::rr::RData::A(a) => fetched.a.push(a.0),
+                    hickory_proto::rr::RData::TXT(t) => {
+                        let strings: Vec<Vec<u8>> = t.txt_data.iter().map(|s| s.to_vec()).collect();
+                        if owner.starts_with("key_") {
+                            fetched.key_txt.push(strings)
+                        } else if owner.starts_with("port_") {
+                            fetched.port_txt.push(strings)
+                        } else if owner.starts_with("autonity_") {
+                            fetched.autonity_txt.push(strings)
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        inputs.push((host, fetched));
+    }
+    let before = proc_cpu("self").unwrap_or_default();
+    let mut pops: Vec<PendingPop> = Vec::new();
+    for (host, fetched) in &inputs {
+        let (_, pop) =
+            decode_deferred(host, fetched, Profile::V1, &ceremony).expect("valid records");
+        pops.extend(pop);
+    }
+    let identity = (proc_cpu("self").unwrap_or_default() - before) / orgs as u32;
+    let before = proc_cpu("self").unwrap_or_default();
+    assert!(PendingPop::check_all(&pops).is_empty(), "every proof holds");
+    let pairing = (proc_cpu("self").unwrap_or_default() - before) / orgs as u32;
+    Floor {
+        rrsig,
+        identity,
+        pairing,
     }
 }
 
@@ -290,8 +489,28 @@ fn ms(d: Duration) -> String {
     format!("{:.0} ms", d.as_secs_f64() * 1000.0)
 }
 
+fn us(d: Duration) -> String {
+    format!("{:.0} µs", d.as_secs_f64() * 1e6)
+}
+
+/// One N's results.
+struct Row {
+    n: usize,
+    ours: Option<Duration>,
+    ours_cpu: Option<Duration>,
+    bind_cpu: Option<Duration>,
+    one_core: Option<Duration>,
+    theirs: Option<Duration>,
+    delv_note: String,
+    queries: Option<u64>,
+    min_queries: usize,
+    rss_kib: u64,
+    build: Duration,
+}
+
 fn main() {
     let args = parse_args();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut rows = Vec::new();
     for &n in &args.orgs {
         eprintln!("N={n}: building the hierarchy");
@@ -316,25 +535,48 @@ fn main() {
             }
         }
         let mut ours = Vec::new();
+        let mut ours_cpu = Vec::new();
+        let mut bind_cpu = Vec::new();
+        let mut one_core = Vec::new();
         let mut queries = None;
         let mut rss = 0u64;
         let mut failure = None;
-        for _ in 0..args.runs {
-            let r = run_verify(
-                &args.bin,
-                &lab.manifest,
-                &lab.lab.anchor.dnskey,
-                lab.lab.root,
-                &lab.lab.dir,
-            );
-            if let Some(f) = r.failure {
-                failure = Some(f);
-                break;
-            }
-            if r.complete {
-                ours.push(r.wall);
-                queries = r.queries.or(queries);
-                rss = rss.max(r.rss_kib.unwrap_or(0));
+        let servers = named_pids(&lab.lab.dir);
+        // Runs on every core, then (with more than one core) pinned to core 0 with the
+        // servers on the others, alternating so that both see the same machine.
+        let kinds: &[Cores] = match cores > 1 {
+            true => &[Cores::All, Cores::One],
+            false => &[Cores::All],
+        };
+        'runs: for _ in 0..args.runs {
+            for &kind in kinds {
+                pin_servers(&servers, kind == Cores::One, cores);
+                let r = run_verify(
+                    &args.bin,
+                    &lab.manifest,
+                    &lab.lab.anchor.dnskey,
+                    lab.lab.root,
+                    &lab.lab.dir,
+                    kind,
+                );
+                pin_servers(&servers, false, cores);
+                if let Some(f) = r.failure {
+                    failure = Some(f);
+                    break 'runs;
+                }
+                if !r.complete {
+                    continue;
+                }
+                match kind {
+                    Cores::One => one_core.push(r.wall),
+                    Cores::All => {
+                        ours.push(r.wall);
+                        ours_cpu.extend(r.cpu);
+                        bind_cpu.extend(r.bind_cpu);
+                        queries = r.queries.or(queries);
+                        rss = rss.max(r.rss_kib.unwrap_or(0));
+                    }
+                }
             }
         }
         if let Some(f) = &failure {
@@ -365,43 +607,82 @@ fn main() {
         } else {
             String::new()
         };
-        let min_queries = 1 + 2 * lab.intermediates + n * (2 + LOOKUPS_PER_ORG);
-        eprintln!(
-            "N={n}: ours {:?}, delv {:?}{delv_note}",
-            median(ours.clone()),
-            median(theirs.clone())
-        );
-        rows.push((
+        let row = Row {
             n,
-            median(ours),
-            median(theirs),
+            ours: median(ours),
+            ours_cpu: median(ours_cpu),
+            bind_cpu: median(bind_cpu),
+            one_core: median(one_core),
+            theirs: median(theirs),
             delv_note,
             queries,
-            min_queries,
-            rss,
-            lab.build,
-        ));
+            min_queries: 1 + 2 * lab.intermediates + n * (2 + LOOKUPS_PER_ORG),
+            rss_kib: rss,
+            build: lab.build,
+        };
+        eprintln!(
+            "N={n}: ours {:?} (one core {:?}), delv {:?}{}",
+            row.ours, row.one_core, row.theirs, row.delv_note
+        );
+        rows.push(row);
     }
-    println!("| N orgs | ours (median) | delv loop (median) | delv / ours | queries | minimum queries | peak RSS | hierarchy build |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for (n, ours, theirs, note, q, min, rss, build) in rows {
-        let ratio = match (ours, theirs) {
+    let opt = |d: Option<Duration>| d.map(ms).unwrap_or_else(|| "n/a".into());
+    // CPU times come in ticks of 10 ms.
+    let cpu = |d: Option<Duration>| match d {
+        Some(d) if d < Duration::from_millis(10) => "< 10 ms".to_string(),
+        other => opt(other),
+    };
+    println!("| N orgs | ours (median) | ours on 1 core | verify CPU | BIND CPU | delv loop (median) | delv / ours | queries | minimum queries | peak RSS | hierarchy build |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for r in &rows {
+        let ratio = match (r.ours, r.theirs) {
             (Some(o), Some(t)) if o.as_nanos() > 0 => {
                 format!("{:.1}x", t.as_secs_f64() / o.as_secs_f64())
             }
             _ => "n/a".into(),
         };
         println!(
-            "| {n} | {} | {}{note} | {ratio} | {} | {min} | {} | {} |",
-            ours.map(ms).unwrap_or_else(|| "failed".into()),
-            theirs.map(ms).unwrap_or_else(|| "n/a".into()),
-            q.map(|q| q.to_string()).unwrap_or_else(|| "n/a".into()),
-            if rss > 0 {
-                format!("{:.1} MB", rss as f64 / 1024.0)
+            "| {} | {} | {} | {} | {} | {}{} | {ratio} | {} | {} | {} | {} |",
+            r.n,
+            r.ours.map(ms).unwrap_or_else(|| "failed".into()),
+            opt(r.one_core),
+            cpu(r.ours_cpu),
+            cpu(r.bind_cpu),
+            opt(r.theirs),
+            r.delv_note,
+            r.queries
+                .map(|q| q.to_string())
+                .unwrap_or_else(|| "n/a".into()),
+            r.min_queries,
+            if r.rss_kib > 0 {
+                format!("{:.1} MB", r.rss_kib as f64 / 1024.0)
             } else {
                 "n/a".into()
             },
-            ms(build),
+            ms(r.build),
+        );
+    }
+    let sample_orgs = args
+        .orgs
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(100)
+        .clamp(100, 1000);
+    let floor = measure_floor(sample_orgs);
+    println!();
+    println!(
+        "CPU floor of the checks alone (no DNS; {sample_orgs} organisations; {cores} cores): per organisation {RRSIGS_PER_ORG} RRSIG verifications x {} + identity checks {} + batched pairing {} = {}",
+        us(floor.rrsig),
+        us(floor.identity),
+        us(floor.pairing),
+        us(floor.per_org())
+    );
+    for r in &rows {
+        println!(
+            "- N={}: {} of CPU at least, before any DNS message is sent or parsed",
+            r.n,
+            ms(floor.per_org() * r.n as u32)
         );
     }
 }
