@@ -32,7 +32,7 @@ use crate::manifest::Manifest;
 use crate::node::{self, NodeSpec, Running};
 use crate::records::{self, Peer, PublishParams, RecordNames};
 use crate::rpc::{self, Client, Expectation};
-use crate::verify::{Lookup, Session, Status, VerifyOptions};
+use crate::verify::{Kept, Lookup, Session, Status, VerifyOptions};
 use crate::Error;
 
 /// How far a ceremony got, in order.
@@ -558,28 +558,20 @@ pub async fn wait_agreement(
     let ceremony = cfg.manifest.ceremony_id();
     let mut last = None;
     let mut polls = 0u32;
-    // Per organisation: its zone, and the serial with the reading taken at it.
-    let mut zones: std::collections::BTreeMap<&str, hickory_proto::rr::Name> = Default::default();
-    let mut seen: std::collections::BTreeMap<&str, (u32, HashSeen)> = Default::default();
+    // Per organisation: the last reading, its zone and the serial it was read at.
+    let mut seen: std::collections::BTreeMap<&str, Kept<HashSeen>> = Default::default();
     loop {
         polls += 1;
         let mut pending = Vec::new();
         let mut differing = Vec::new();
         for (org, peer) in peers {
-            let serial = match zones.get(org.as_str()) {
-                Some(z) => session.probe_serial(z).await,
-                None => None,
-            };
-            let kept = match (serial, seen.get(org.as_str())) {
-                (Some(now), Some((then, s))) if now == *then => Some(s.clone()),
-                _ => None,
-            };
-            let reading = match kept {
-                Some(s) => s,
-                None => {
-                    if let Some(z) = zones.get(org.as_str()) {
-                        session.forget(z);
-                    }
+            let before = seen.remove(org.as_str()).map(|k| Kept {
+                value: Ok(k.value),
+                zone: k.zone,
+                serial: k.serial,
+            });
+            let kept = session
+                .reread(before, Result::is_ok, || async {
                     let names = RecordNames::for_host(&peer.host);
                     let lookup = session.lookup(&names.genesis, RecordType::TXT).await;
                     let zone = match &lookup {
@@ -587,22 +579,18 @@ pub async fn wait_agreement(
                         Lookup::Absent { zone, .. } => Some(zone.clone()),
                         _ => None,
                     };
-                    let reading = read_genesis_hash(org, peer, &lookup, &ceremony, ours)?;
-                    seen.remove(org.as_str());
-                    if let Some(z) = zone {
-                        // Keep the reading only with a serial read before it (see
-                        // `Session::poll`): a hash published between the lookup and a later
-                        // serial read would otherwise never be looked at again.
-                        if let (Some(s), Some(was)) = (serial, zones.get(org.as_str())) {
-                            if *was == z {
-                                seen.insert(org.as_str(), (s, reading.clone()));
-                            }
-                        }
-                        zones.insert(org.as_str(), z);
-                    }
-                    reading
-                }
-            };
+                    (read_genesis_hash(org, peer, &lookup, &ceremony, ours), zone)
+                })
+                .await;
+            let reading = kept.value?;
+            seen.insert(
+                org.as_str(),
+                Kept {
+                    value: reading.clone(),
+                    zone: kept.zone,
+                    serial: kept.serial,
+                },
+            );
             match reading {
                 HashSeen::Ours => {}
                 HashSeen::Other(h) => differing.push((org.clone(), h)),

@@ -135,6 +135,18 @@ const POP_BATCH: usize = 64;
 /// Organisations looked up at once by [`Session::verify`].
 const ORGS_AT_ONCE: usize = 128;
 
+/// A reading kept between polls: the value, the zone it came from, and that zone's SOA serial
+/// read before it (if any). See [`Session::reread`].
+#[derive(Debug, Clone)]
+pub struct Kept<T> {
+    /// What was read.
+    pub value: T,
+    /// The zone it came from (or, when the last reading named none, the one before).
+    pub zone: Option<Name>,
+    /// The zone's serial read before `value`; `None`: look again next time.
+    pub serial: Option<u32>,
+}
+
 /// One run: transport, anchors and the caches of validated zones.
 ///
 /// Cloning is cheap and shares the caches: each organisation is checked in its own task
@@ -253,9 +265,52 @@ impl Session {
         report
     }
 
-    /// One poll of `wait`: an organisation that was secure and whose zone's SOA serial (asked
-    /// directly from its authoritative servers) did not move keeps its verdict at the cost of
-    /// one query; any other is checked again (its zone's cached keys dropped first).
+    /// Look again only when the zone changed: probe the SOA serial of `before`'s zone at its
+    /// authoritative servers (no cache in between); when it is the serial `before` was read at
+    /// and `still_good(&before.value)`, `before` is kept at the cost of that one query.
+    /// Otherwise the zone's cached keys are dropped and `read` reads afresh (the value and the
+    /// zone it came from). The fresh reading keeps the probed serial only when it came from
+    /// the same zone: a serial read after the records could already include a change they do
+    /// not show, and that change would then never be looked at again; a newly learned zone
+    /// gets its serial on the next call (probe first, then the records).
+    pub async fn reread<T, F, Fut>(
+        &self,
+        before: Option<Kept<T>>,
+        still_good: impl FnOnce(&T) -> bool,
+        read: F,
+    ) -> Kept<T>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = (T, Option<Name>)>,
+    {
+        let zone = before.as_ref().and_then(|b| b.zone.clone());
+        let serial = match &zone {
+            Some(z) => self.probe_serial(z).await,
+            None => None,
+        };
+        if let Some(b) = before {
+            if serial.is_some() && serial == b.serial && still_good(&b.value) {
+                return b;
+            }
+        }
+        if let Some(z) = &zone {
+            self.forget(z);
+        }
+        let (value, now) = read().await;
+        let serial = match (&now, &zone) {
+            (Some(now), Some(was)) if now == was => serial,
+            _ => None,
+        };
+        Kept {
+            value,
+            zone: now.or(zone),
+            serial,
+        }
+    }
+
+    /// One poll of `wait`: an organisation that was secure and whose zone's SOA serial did not
+    /// move keeps its verdict at the cost of one query; any other is checked again
+    /// ([`Session::reread`]).
     pub async fn poll(&self, manifest: &Manifest, previous: Option<&VerifyReport>) -> VerifyReport {
         let ceremony = manifest.ceremony_id();
         let profile = manifest.profile;
@@ -263,32 +318,28 @@ impl Session {
             let before = previous
                 .and_then(|p| p.orgs.get(i))
                 .filter(|o| o.host == org.host)
-                .cloned();
+                .map(|b| Kept {
+                    value: b.clone(),
+                    zone: b.zone.clone(),
+                    serial: b.serial,
+                });
             let (session, org) = (self.clone(), org.clone());
             async move {
-                let zone = before.as_ref().and_then(|b| b.zone.clone());
-                let serial = match &zone {
-                    Some(z) => session.probe_serial(z).await,
-                    None => None,
-                };
-                if let Some(b) = before {
-                    if b.status == Status::Secure && serial.is_some() && serial == b.serial {
-                        return b;
-                    }
+                let kept = session
+                    .reread(
+                        before,
+                        |b| b.status == Status::Secure,
+                        || async {
+                            let report = session.verify_org(&org, profile, &ceremony).await;
+                            let zone = report.zone.clone();
+                            (report, zone)
+                        },
+                    )
+                    .await;
+                OrgReport {
+                    serial: kept.serial,
+                    ..kept.value
                 }
-                if let Some(z) = &zone {
-                    session.forget(z);
-                }
-                let mut report = session.verify_org(&org, profile, &ceremony).await;
-                // A serial counts only when it was read before the records: one read after
-                // them could already include a change the records do not show, and that change
-                // would then never be looked at again. A newly learned zone gets its serial
-                // on the next poll (probe first, then the records).
-                report.serial = match (&report.zone, &zone) {
-                    (Some(now), Some(was)) if now == was => serial,
-                    _ => None,
-                };
-                report
             }
         });
         let orgs = each_in_own_task(futures).await;
