@@ -1092,23 +1092,12 @@ mod tests {
             .unwrap();
         let proof = id.ownership_proof(&tr).unwrap();
         assert_eq!(proof.len(), 226);
-        verify_ownership_proof(
-            &proof,
-            &tr,
-            &p.enode_key,
-            &p.oracle_address.unwrap(),
-            &p.consensus_key.unwrap(),
-        )
-        .unwrap();
-        let other = Address([9; 20]);
-        assert!(verify_ownership_proof(
-            &proof,
-            &other,
-            &p.enode_key,
-            &p.oracle_address.unwrap(),
-            &p.consensus_key.unwrap()
-        )
-        .is_err());
+        let (oracle, ck) = (p.oracle_address.unwrap(), p.consensus_key.unwrap());
+        let check = |proof: &[u8], treasury: &Address| {
+            verify_ownership_proof(proof, treasury, &p.enode_key, &oracle, &ck)
+        };
+        check(&proof, &tr).unwrap();
+        assert!(check(&proof, &Address([9; 20])).is_err());
         // Each of the three signatures is checked: swap in another identity's part.
         let stranger = Identity::generate(Profile::V1)
             .ownership_proof(&tr)
@@ -1120,40 +1109,18 @@ mod tests {
         ] {
             let mut bad = proof.clone();
             bad[range.clone()].copy_from_slice(&stranger[range]);
-            assert_eq!(
-                verify_ownership_proof(
-                    &bad,
-                    &tr,
-                    &p.enode_key,
-                    &p.oracle_address.unwrap(),
-                    &p.consensus_key.unwrap()
-                ),
-                Err(KeyError::Proof(flaw)),
-                "{part}"
-            );
+            assert_eq!(check(&bad, &tr), Err(KeyError::Proof(flaw)), "{part}");
         }
         // A BLS signature that is not a point of G2 (the identity) is refused.
         let mut inf = proof.clone();
         inf[130..].fill(0);
         inf[130] = 0xc0;
         assert_eq!(
-            verify_ownership_proof(
-                &inf,
-                &tr,
-                &p.enode_key,
-                &p.oracle_address.unwrap(),
-                &p.consensus_key.unwrap()
-            ),
+            check(&inf, &tr),
             Err(KeyError::Proof(ProofFlaw::BlsEncoding))
         );
         assert_eq!(
-            verify_ownership_proof(
-                &proof[..225],
-                &tr,
-                &p.enode_key,
-                &p.oracle_address.unwrap(),
-                &p.consensus_key.unwrap()
-            ),
+            check(&proof[..225], &tr),
             Err(KeyError::Proof(ProofFlaw::Length))
         );
         assert!(Identity::generate(Profile::V07)

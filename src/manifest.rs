@@ -466,6 +466,20 @@ impl Ctx<'_> {
         }
     }
 
+    /// `n` when it is non-zero (if `nonzero`) and at most `max` (if any).
+    fn bounded<N>(&self, key: &str, n: N, nonzero: bool, max: Option<N>) -> Result<N, ManifestError>
+    where
+        N: Copy + Default + PartialOrd + std::fmt::Display,
+    {
+        if nonzero && n == N::default() {
+            return Err(self.invalid(key, "must be non-zero"));
+        }
+        match max {
+            Some(m) if n > m => Err(self.invalid(key, format!("{n} is more than {m}"))),
+            _ => Ok(n),
+        }
+    }
+
     fn address(&self, key: &str, v: &Value) -> Result<Address, ManifestError> {
         let s = self.string(key, v)?;
         s.parse::<Address>()
@@ -1052,38 +1066,21 @@ fn parse_genesis(
         chain_id,
         ..GenesisOptions::default()
     };
-    let opt_u64 =
-        |name: &str, nonzero: bool, max: Option<u64>| -> Result<Option<u64>, ManifestError> {
-            let Some(v) = t.get(name) else {
-                return Ok(None);
-            };
-            let n = cx.u64(&k(name), v)?;
-            if nonzero && n == 0 {
-                return Err(cx.invalid(&k(name), "must be non-zero"));
-            }
-            if let Some(m) = max {
-                if n > m {
-                    return Err(cx.invalid(&k(name), format!("{n} is more than {m}")));
-                }
-            }
-            Ok(Some(n))
-        };
-    let opt_u128 =
-        |name: &str, nonzero: bool, max: Option<u128>| -> Result<Option<u128>, ManifestError> {
-            let Some(v) = t.get(name) else {
-                return Ok(None);
-            };
-            let n = cx.u128(&k(name), v)?;
-            if nonzero && n == 0 {
-                return Err(cx.invalid(&k(name), "must be non-zero"));
-            }
-            if let Some(m) = max {
-                if n > m {
-                    return Err(cx.invalid(&k(name), format!("{n} is more than {m}")));
-                }
-            }
-            Ok(Some(n))
-        };
+    // An optional number: absent, or read and then checked against its bounds.
+    let opt_u64 = |name: &str, nonzero: bool, max: Option<u64>| {
+        t.get(name)
+            .map(|v| cx.u64(&k(name), v))
+            .transpose()?
+            .map(|n| cx.bounded(&k(name), n, nonzero, max))
+            .transpose()
+    };
+    let opt_u128 = |name: &str, nonzero: bool, max: Option<u128>| {
+        t.get(name)
+            .map(|v| cx.u128(&k(name), v))
+            .transpose()?
+            .map(|n| cx.bounded(&k(name), n, nonzero, max))
+            .transpose()
+    };
     g.network_id = opt_u64("network_id", true, None)?;
     g.epoch_period = opt_u64("epoch_period", true, None)?;
     g.unbonding_period = opt_u64("unbonding_period", false, None)?;
@@ -1514,6 +1511,48 @@ name = "acme"
             assert!(msg.contains("/etc/cer/m.toml"), "{msg}");
             assert!(msg.contains(key), "{msg}");
         }
+    }
+
+    #[test]
+    fn genesis_numbers_keep_their_bounds() {
+        let with =
+            |line: &str| MIN.replace("chain_id = 65110000", &format!("chain_id = 1\n{line}"));
+        for (line, key, why) in [
+            (
+                "delegation_rate = 10001",
+                "genesis.delegation_rate",
+                "10001 is more than 10000",
+            ),
+            (
+                "epoch_period = 0",
+                "genesis.epoch_period",
+                "must be non-zero",
+            ),
+            (
+                "bonded_stake = \"0\"",
+                "genesis.bonded_stake",
+                "must be non-zero",
+            ),
+            (
+                "treasury_fee = \"1000000000000000001\"",
+                "genesis.treasury_fee",
+                "1000000000000000001 is more than 1000000000000000000",
+            ),
+        ] {
+            let (k, msg) = err_key(&with(line));
+            assert_eq!(k, key, "{msg}");
+            assert!(msg.contains(why), "{line}: {msg}");
+        }
+        // The bounds themselves and zero where zero is allowed are accepted.
+        let g = p(&with(
+            "delegation_rate = 10000\nunbonding_period = 0\ntreasury_fee = \"1000000000000000000\"",
+        ))
+        .unwrap()
+        .genesis;
+        assert_eq!(g.delegation_rate, Some(10_000));
+        assert_eq!(g.unbonding_period, Some(0));
+        assert_eq!(g.treasury_fee, Some(1_000_000_000_000_000_000));
+        assert_eq!(g.stake, None);
     }
 
     #[test]
