@@ -21,11 +21,8 @@ if [ "$mode" = auto ] && command -v docker >/dev/null 2>&1 && docker info >/dev/
   echo "demo: Docker is usable: running the docker-compose testnet (testnet/up)" >&2
   [ "$(id -u)" = 0 ] || { echo "demo: error: building the base image (debootstrap) needs root" >&2; exit 1; }
   command -v cargo >/dev/null 2>&1 || { echo "demo: error: cargo is not installed (https://rustup.rs)" >&2; exit 1; }
+  # Also installs debootstrap: the base image is built from a Debian root filesystem.
   bash "$repo/scripts/install-deps.sh"
-  if ! command -v debootstrap >/dev/null 2>&1; then
-    echo "demo: installing debootstrap (the base image is built from a Debian root filesystem)" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
-  fi
   if [ -e "$repo/testnet/.state/servers" ]; then
     echo "demo: a testnet is already up: taking it down first (testnet/down)" >&2
     "$repo/testnet/down" >/dev/null 2>&1
