@@ -127,12 +127,12 @@ impl VerifyReport {
     }
 }
 
-/// Ownership proofs checked together in one pairing batch by [`Session::verify`]: large enough
+/// Ownership proofs checked together in one pairing batch by `Session::check_orgs`: large enough
 /// that the batch's one final exponentiation is a small share, small enough that the batches
 /// start while other organisations' lookups are still running.
 const POP_BATCH: usize = 64;
 
-/// Organisations looked up at once by [`Session::verify`].
+/// Organisations checked at once by [`Session::verify`] and [`Session::poll`].
 const ORGS_AT_ONCE: usize = 128;
 
 /// A reading kept between polls: the value, the zone it came from, and that zone's SOA serial
@@ -219,24 +219,47 @@ impl Session {
         })
     }
 
-    /// Check every organisation of the manifest, concurrently, each in its own task.
-    ///
-    /// The ownership proofs' pairing checks are batched ([`PendingPop::check_all`]) in groups
-    /// of [`POP_BATCH`] as organisations finish, so they run while the lookups of the others
-    /// are still under way instead of all at the end.
+    /// Check every organisation of the manifest, concurrently: each in its own task, with the
+    /// ownership proofs' pairing checks batched as organisations finish.
     pub async fn verify(&self, manifest: &Manifest) -> VerifyReport {
         let ceremony = manifest.ceremony_id();
         let profile = manifest.profile;
-        let mut orgs_left = tokio::task::JoinSet::new();
-        for (i, org) in manifest.orgs.iter().enumerate() {
+        let checks = manifest.orgs.iter().map(|org| {
             let (session, org) = (self.clone(), org.clone());
+            async move { session.verify_org_deferred(&org, profile, &ceremony).await }
+        });
+        let mut report = VerifyReport {
+            ceremony_id: ceremony,
+            orgs: self.check_orgs(checks).await,
+        };
+        mark_duplicates(&mut report.orgs);
+        report
+    }
+
+    /// Run each organisation's check in its own task (so the RRSIG and identity checks of
+    /// many organisations spread over the runtime's threads, and a wake-up polls only the task
+    /// it is for), at most [`ORGS_AT_ONCE`] at once, and return the reports in the order given.
+    ///
+    /// The ownership proofs' pairing checks left pending are batched
+    /// ([`PendingPop::check_all`]) in groups of [`POP_BATCH`] as organisations finish, so they
+    /// run while the lookups of the others are still under way instead of all at the end; an
+    /// organisation whose proof fails becomes `invalid`. Dropping the returned future aborts
+    /// the tasks still running.
+    async fn check_orgs<F>(&self, checks: impl Iterator<Item = F>) -> Vec<OrgReport>
+    where
+        F: std::future::Future<Output = (OrgReport, Option<PendingPop>)> + Send + 'static,
+    {
+        let mut orgs_left = tokio::task::JoinSet::new();
+        let mut n = 0;
+        for (i, check) in checks.enumerate() {
+            let session = self.clone();
             orgs_left.spawn(async move {
                 let _turn = session.orgs.acquire().await;
-                let checked = session.verify_org_deferred(&org, profile, &ceremony).await;
-                (i, checked)
+                (i, check.await)
             });
+            n = i + 1;
         }
-        let mut orgs: Vec<Option<OrgReport>> = vec![None; manifest.orgs.len()];
+        let mut orgs: Vec<Option<OrgReport>> = vec![None; n];
         let mut batch: Vec<(usize, PendingPop)> = Vec::new();
         let mut batches = tokio::task::JoinSet::new();
         while let Some(done) = orgs_left.join_next().await {
@@ -257,12 +280,7 @@ impl Session {
                 invalidate(&mut orgs[i], e);
             }
         }
-        let mut report = VerifyReport {
-            ceremony_id: ceremony,
-            orgs,
-        };
-        mark_duplicates(&mut report.orgs);
-        report
+        orgs
     }
 
     /// Look again only when the zone changed: probe the SOA serial of `before`'s zone at its
@@ -310,16 +328,16 @@ impl Session {
 
     /// One poll of `wait`: an organisation that was secure and whose zone's SOA serial did not
     /// move keeps its verdict at the cost of one query; any other is checked again
-    /// ([`Session::reread`]).
+    /// ([`Session::reread`]), all concurrently as in [`Session::verify`].
     pub async fn poll(&self, manifest: &Manifest, previous: Option<&VerifyReport>) -> VerifyReport {
         let ceremony = manifest.ceremony_id();
         let profile = manifest.profile;
-        let futures = manifest.orgs.iter().enumerate().map(|(i, org)| {
+        let checks = manifest.orgs.iter().enumerate().map(|(i, org)| {
             let before = previous
                 .and_then(|p| p.orgs.get(i))
                 .filter(|o| o.host == org.host)
                 .map(|b| Kept {
-                    value: b.clone(),
+                    value: (b.clone(), None),
                     zone: b.zone.clone(),
                     serial: b.serial,
                 });
@@ -328,24 +346,26 @@ impl Session {
                 let kept = session
                     .reread(
                         before,
-                        |b| b.status == Status::Secure,
+                        |(b, _)| b.status == Status::Secure,
                         || async {
-                            let report = session.verify_org(&org, profile, &ceremony).await;
-                            let zone = report.zone.clone();
-                            (report, zone)
+                            let checked =
+                                session.verify_org_deferred(&org, profile, &ceremony).await;
+                            let zone = checked.0.zone.clone();
+                            (checked, zone)
                         },
                     )
                     .await;
-                OrgReport {
+                let (report, pending) = kept.value;
+                let report = OrgReport {
                     serial: kept.serial,
-                    ..kept.value
-                }
+                    ..report
+                };
+                (report, pending)
             }
         });
-        let orgs = each_in_own_task(futures).await;
         let mut report = VerifyReport {
             ceremony_id: ceremony,
-            orgs,
+            orgs: self.check_orgs(checks).await,
         };
         mark_duplicates(&mut report.orgs);
         report
@@ -546,30 +566,6 @@ impl Session {
             Err(e) => std::panic::resume_unwind(e.into_panic()),
         }
     }
-}
-
-/// Run each future in its own task (so their CPU work spreads over the runtime's threads, and
-/// a wake-up polls only the task it is for), and return the outputs in the futures' order.
-/// Dropping the returned future aborts the tasks still running.
-async fn each_in_own_task<T, F>(futures: impl Iterator<Item = F>) -> Vec<T>
-where
-    T: Send + 'static,
-    F: std::future::Future<Output = T> + Send + 'static,
-{
-    let mut set = tokio::task::JoinSet::new();
-    let mut n = 0;
-    for (i, f) in futures.enumerate() {
-        set.spawn(async move { (i, f.await) });
-        n = i + 1;
-    }
-    let mut outs: Vec<Option<T>> = (0..n).map(|_| None).collect();
-    while let Some(done) = set.join_next().await {
-        let (i, out) = task_output(done);
-        outs[i] = Some(out);
-    }
-    outs.into_iter()
-        .map(|o| o.expect("every task reported"))
-        .collect()
 }
 
 /// The output of a finished task.

@@ -303,6 +303,16 @@ fn pending_cases() -> Vec<Case> {
     v
 }
 
+/// A ceremony of one good organisation and one whose ownership proof fails (for `wait`).
+fn proof_cases() -> Vec<Case> {
+    let mut v = good_cases();
+    v[0].zone = "good4.io";
+    v[1].zone = "foreignproof2.com";
+    v[1].edit = Edit::ForeignProof;
+    v[1].want = "invalid";
+    v
+}
+
 fn host(zone: &str) -> String {
     format!("validator.{zone}")
 }
@@ -703,7 +713,8 @@ fn verdicts_agree_with_delv_in_both_modes() {
     let cases = cases();
     let good = good_cases();
     let some_pending = pending_cases();
-    let fx = fixture(&[&cases, &good, &some_pending]);
+    let bad_proof = proof_cases();
+    let fx = fixture(&[&cases, &good, &some_pending, &bad_proof]);
     let lab = &fx.lab;
     let resolver = lab.resolver.expect("resolver");
     let manifest = &fx.manifests[0];
@@ -799,6 +810,31 @@ fn verdicts_agree_with_delv_in_both_modes() {
             "good + pending: exit {:?}, want 1; {:?}",
             out.code,
             statuses(&out.json)
+        ));
+    }
+    // `wait` checks ownership proofs in the same batches: --fail-fast ends on the bad one.
+    let out = Command::new(env!("CARGO_BIN_EXE_dnsceremony"))
+        .arg("wait")
+        .arg("--manifest")
+        .arg(&fx.manifests[3])
+        .arg("--anchor")
+        .arg(&lab.anchor.dnskey)
+        .args(&modes[0].1)
+        .args(["--fail-fast", "--interval", "1s", "--timeout", "60s"])
+        .output()
+        .expect("dnsceremony runs");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    if out.status.code() != Some(2)
+        || !stdout.contains(&format!("{}: secure", host("good4.io")))
+        || !stderr.contains(&format!("org1 ({}) is invalid", host("foreignproof2.com")))
+        || !stderr.contains("its BLS signature does not verify under the consensus key")
+    {
+        wrong.push(format!(
+            "wait with a bad ownership proof: exit {:?}; stdout: {stdout}; stderr: {stderr}",
+            out.status.code()
         ));
     }
     // A wrong anchor: every organisation is bogus, and delv fails too.

@@ -11,7 +11,7 @@
 //!
 //! Transport: all queries go over TCP with hickory-net's [`Client`] (answers are complete, a
 //! server that is down fails at connect time instead of after UDP retries). The UPDATE
-//! itself is signed with hickory's [`TSigner`] and exchanged over a plain TCP stream,
+//! itself is signed with hickory's [`TSigner`](hickory_proto::rr::TSigner) and exchanged over a plain TCP stream,
 //! because hickory's client turns a TSIG rejection (NOTAUTH with an unsigned TSIG record,
 //! hickory issue #1981) into an opaque error; reading the response ourselves lets us report
 //! BADSIG, BADKEY and BADTIME apart, and still verify the MAC of every signed answer.
