@@ -466,17 +466,27 @@ impl Ctx<'_> {
         }
     }
 
-    /// `n` when it is non-zero (if `nonzero`) and at most `max` (if any).
-    fn bounded<N>(&self, key: &str, n: N, nonzero: bool, max: Option<N>) -> Result<N, ManifestError>
+    /// An optional number: `None` when `v` is absent, else `v` read by `read`, which must be
+    /// non-zero (if `nonzero`) and at most `max` (if any).
+    fn opt_bounded<N>(
+        &self,
+        key: &str,
+        v: Option<&Value>,
+        read: fn(&Self, &str, &Value) -> Result<N, ManifestError>,
+        nonzero: bool,
+        max: Option<N>,
+    ) -> Result<Option<N>, ManifestError>
     where
         N: Copy + Default + PartialOrd + std::fmt::Display,
     {
+        let Some(v) = v else { return Ok(None) };
+        let n = read(self, key, v)?;
         if nonzero && n == N::default() {
             return Err(self.invalid(key, "must be non-zero"));
         }
         match max {
             Some(m) if n > m => Err(self.invalid(key, format!("{n} is more than {m}"))),
-            _ => Ok(n),
+            _ => Ok(Some(n)),
         }
     }
 
@@ -1066,21 +1076,10 @@ fn parse_genesis(
         chain_id,
         ..GenesisOptions::default()
     };
-    // An optional number: absent, or read and then checked against its bounds.
-    let opt_u64 = |name: &str, nonzero: bool, max: Option<u64>| {
-        t.get(name)
-            .map(|v| cx.u64(&k(name), v))
-            .transpose()?
-            .map(|n| cx.bounded(&k(name), n, nonzero, max))
-            .transpose()
-    };
-    let opt_u128 = |name: &str, nonzero: bool, max: Option<u128>| {
-        t.get(name)
-            .map(|v| cx.u128(&k(name), v))
-            .transpose()?
-            .map(|n| cx.bounded(&k(name), n, nonzero, max))
-            .transpose()
-    };
+    let opt_u64 =
+        |name: &str, nonzero, max| cx.opt_bounded(&k(name), t.get(name), Ctx::u64, nonzero, max);
+    let opt_u128 =
+        |name: &str, nonzero, max| cx.opt_bounded(&k(name), t.get(name), Ctx::u128, nonzero, max);
     g.network_id = opt_u64("network_id", true, None)?;
     g.epoch_period = opt_u64("epoch_period", true, None)?;
     g.unbonding_period = opt_u64("unbonding_period", false, None)?;

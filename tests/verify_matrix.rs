@@ -293,24 +293,35 @@ fn engine_want(zone: &str) -> Option<Want> {
     })
 }
 
+/// A ceremony of a good organisation in `good` and one in `other` changed by `edit`, which
+/// must come out `want`.
+fn pair_cases(
+    good: &'static str,
+    other: &'static str,
+    edit: Edit,
+    want: &'static str,
+) -> Vec<Case> {
+    let mut v = good_cases();
+    v[0].zone = good;
+    v[1].zone = other;
+    v[1].edit = edit;
+    v[1].want = want;
+    v
+}
+
 /// A ceremony of one good and one pending organisation (exit 1).
 fn pending_cases() -> Vec<Case> {
-    let mut v = good_cases();
-    v[0].zone = "good3.net";
-    v[1].zone = "pending2.io";
-    v[1].edit = Edit::OmitAttestation;
-    v[1].want = "pending";
-    v
+    pair_cases("good3.net", "pending2.io", Edit::OmitAttestation, "pending")
 }
 
 /// A ceremony of one good organisation and one whose ownership proof fails (for `wait`).
 fn proof_cases() -> Vec<Case> {
-    let mut v = good_cases();
-    v[0].zone = "good4.io";
-    v[1].zone = "foreignproof2.com";
-    v[1].edit = Edit::ForeignProof;
-    v[1].want = "invalid";
-    v
+    pair_cases(
+        "good4.io",
+        "foreignproof2.com",
+        Edit::ForeignProof,
+        "invalid",
+    )
 }
 
 fn host(zone: &str) -> String {
