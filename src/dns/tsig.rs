@@ -184,7 +184,7 @@ impl TsigKey {
                 .decode(secret.trim())
                 .map_err(|e| TsigError::Secret {
                     path: path.to_path_buf(),
-                    why: format!("not base64 ({e})"),
+                    why: format!("not base64 ({})", base64_flaw(&e)),
                 })?;
             if secret.is_empty() {
                 return Err(TsigError::Secret {
@@ -366,6 +366,18 @@ fn tokenize(text: &str) -> Result<Vec<Token>, (usize, &'static str)> {
     Ok(out)
 }
 
+/// Where a secret fails to decode, without the offending character: base64's own message
+/// quotes the byte, which is part of the secret.
+fn base64_flaw(e: &base64::DecodeError) -> String {
+    use base64::DecodeError as D;
+    match e {
+        D::InvalidByte(at, _) => format!("invalid character at position {at}"),
+        D::InvalidLength(n) => format!("{n} characters is not a valid length"),
+        D::InvalidLastSymbol(at, _) => format!("invalid last character at position {at}"),
+        D::InvalidPadding => "invalid padding".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,6 +413,23 @@ mod tests {
         let e = p("key \"a\" { algorithm hmac-sha256; secret \"!!notbase64\"; };").unwrap_err();
         assert!(e.to_string().contains("secret: not base64"), "{e}");
         assert!(!e.to_string().contains("!!notbase64"), "{e}");
+        // base64's own messages quote the offending byte (33 is '!'; in the next case the
+        // last character 'B', 66, belongs to the secret): neither may appear.
+        assert!(
+            e.to_string()
+                .ends_with("not base64 (invalid character at position 0))"),
+            "{e}"
+        );
+        let e = p("key \"a\" { algorithm hmac-sha256; secret \"AB==\"; };").unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("(invalid last character at position 1))"),
+            "{e}"
+        );
+        assert!(
+            !e.to_string().contains("66") && !e.to_string().contains('B'),
+            "{e}"
+        );
         let e = p("key \"a\" {\n algorithm hmac-sha256\n secret \"AAAA\"; };").unwrap_err();
         assert!(e.to_string().contains("line 3"), "{e}");
         let e = p("").unwrap_err();
