@@ -113,7 +113,7 @@ impl Transport {
         // timeout once per run, not once per question.
         let now = Instant::now();
         let live: Vec<SocketAddr> = {
-            let dead = self.dead.lock().unwrap_or_else(|e| e.into_inner());
+            let dead = self.dead();
             servers
                 .iter()
                 .copied()
@@ -121,28 +121,37 @@ impl Transport {
                 .collect()
         };
         if live.is_empty() {
-            return Err(fail(
-                "did not answer earlier in this run (skipped for 30 s)".into(),
-            ));
+            return Err(fail(format!(
+                "did not answer earlier in this run (skipped for {} s)",
+                DEAD_FOR.as_secs()
+            )));
         }
         let attempts = live.len().clamp(2, MAX_ATTEMPTS);
         let mut why = String::new();
         for i in 0..attempts {
             let server = live[i % live.len()];
             match self.query_one(server, name, rtype, mode).await {
-                Ok(msg) => match msg.metadata.response_code {
-                    ResponseCode::NoError | ResponseCode::NXDomain => return Ok(msg),
-                    rc => why = format!("{server} answered {rc}"),
-                },
+                Ok(msg) => {
+                    // It answers: whatever an earlier attempt saw (one lost datagram), it is
+                    // not skipped any more.
+                    self.dead().remove(&server);
+                    match msg.metadata.response_code {
+                        ResponseCode::NoError | ResponseCode::NXDomain => return Ok(msg),
+                        rc => why = format!("{server} answered {rc}"),
+                    }
+                }
                 Err(e) => {
                     why = format!("{server}: {e}");
-                    if let Ok(mut dead) = self.dead.lock() {
-                        dead.insert(server, Instant::now() + DEAD_FOR);
-                    }
+                    self.dead().insert(server, Instant::now() + DEAD_FOR);
                 }
             }
         }
         Err(fail(why))
+    }
+
+    /// The servers that did not answer (a panic elsewhere leaves the map usable).
+    fn dead(&self) -> std::sync::MutexGuard<'_, HashMap<SocketAddr, Instant>> {
+        self.dead.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// One question to one server: UDP, then TCP if the answer is truncated.
@@ -263,4 +272,54 @@ async fn tcp(server: SocketAddr, bytes: &[u8], request: &Message) -> Result<Mess
         return Err("TCP answer does not match the question".into());
     }
     Ok(msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server that drops the first datagram it gets and answers every later one (empty
+    /// NOERROR): one lost packet.
+    async fn drops_first() -> SocketAddr {
+        let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = sock.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 4096];
+            let mut seen = 0;
+            loop {
+                let Ok((n, from)) = sock.recv_from(&mut buf).await else {
+                    return;
+                };
+                seen += 1;
+                if seen == 1 {
+                    continue;
+                }
+                let request = Message::from_vec(&buf[..n]).unwrap();
+                let mut answer =
+                    Message::new(request.metadata.id, MessageType::Response, OpCode::Query);
+                answer.add_query(request.queries[0].clone());
+                let _ = sock.send_to(&answer.to_vec().unwrap(), from).await;
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn a_server_that_answers_a_retry_is_not_skipped_afterwards() {
+        let server = drops_first().await;
+        let transport = Transport::new(Duration::from_millis(300), 4);
+        let name = Name::from_ascii("example.").unwrap();
+        // First attempt lost, second answered.
+        transport
+            .query(&[server], &name, RecordType::SOA, Mode::Resolver)
+            .await
+            .unwrap();
+        assert_eq!(transport.queries_sent(), 2);
+        // The server answered: the next question goes to it (no "did not answer earlier").
+        transport
+            .query(&[server], &name, RecordType::SOA, Mode::Resolver)
+            .await
+            .unwrap();
+        assert_eq!(transport.queries_sent(), 3);
+    }
 }
