@@ -186,55 +186,27 @@ fn parse_zone_file(text: &str, path: &Path) -> Result<Vec<Anchor>, AnchorError> 
     Ok(anchors)
 }
 
-/// Drop `//`, `#` and `/* */` comments from BIND configuration text, keeping line breaks.
-fn strip_bind_comments(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut in_block = false;
-    for raw in text.lines() {
-        let mut rest = raw;
-        loop {
-            if in_block {
-                let Some(end) = rest.find("*/") else { break };
-                rest = &rest[end + 2..];
-                in_block = false;
-                continue;
-            }
-            let cut = ["//", "#", "/*"]
-                .iter()
-                .filter_map(|m| rest.find(m).map(|at| (at, *m)))
-                .min();
-            match cut {
-                Some((at, "/*")) => {
-                    out.push_str(&rest[..at]);
-                    out.push(' ');
-                    rest = &rest[at + 2..];
-                    in_block = true;
-                }
-                Some((at, _)) => {
-                    out.push_str(&rest[..at]);
-                    break;
-                }
-                None => {
-                    out.push_str(rest);
-                    break;
-                }
-            }
-        }
-        out.push('\n');
-    }
-    out
-}
-
 /// BIND form: `trust-anchors { NAME static-key|initial-key FLAGS 3 ALG "KEY";
 /// NAME static-ds|initial-ds TAG ALG DIGEST-TYPE "DIGEST"; };`, the older `managed-keys`
 /// (same entries) and `trusted-keys { NAME FLAGS 3 ALG "KEY"; };`. Comments `//`, `#` and
 /// `/* */`; quoted key and digest text may span lines. Errors name the line an entry starts on.
 fn parse_bind(text: &str, path: &Path) -> Result<Vec<Anchor>, AnchorError> {
-    // Tokens with their line; quotes and braces separate, `;` is a token of its own.
+    // Words with their line: braces dropped, `;` a word of its own, quoted text split at
+    // white space (key text spans lines).
+    let syntax = |(line, why): (usize, &str)| AnchorError::Line {
+        path: path.to_path_buf(),
+        line,
+        why: why.to_string(),
+    };
     let mut tokens: Vec<(usize, String)> = Vec::new();
-    for (i, line) in strip_bind_comments(text).lines().enumerate() {
-        let spaced = line.replace(['{', '}', '"'], " ").replace(';', " ; ");
-        tokens.extend(spaced.split_whitespace().map(|t| (i + 1, t.to_string())));
+    for t in super::bindconf::tokenize(text).map_err(syntax)? {
+        match (t.quoted, t.text.as_str()) {
+            (false, "{" | "}") => {}
+            (true, quoted) => {
+                tokens.extend(quoted.split_whitespace().map(|w| (t.line, w.to_string())))
+            }
+            (false, _) => tokens.push((t.line, t.text)),
+        }
     }
     let mut anchors = Vec::new();
     let mut block: Option<&str> = None;
@@ -416,6 +388,21 @@ mod tests {
         };
         assert!(ds.covers(owner, key).unwrap());
         assert_eq!(a.anchors[2].owner().to_ascii(), "example.com.");
+
+        // Base64 key text holding `//` is key text, not a comment (comments end only outside
+        // quotes): the same key with two characters made `//` parses, and its key tag
+        // differs from KSK-2017's.
+        let slashed = format!("{}//{}", &KSK_2017[..10], &KSK_2017[12..]);
+        let text = format!(
+            "trust-anchors {{ . initial-key 257 3 8 \"{}\n {}\"; }}; // done\n",
+            &slashed[..5],
+            &slashed[5..]
+        );
+        let a = TrustAnchors::parse(&text, Path::new("slashes.conf")).unwrap();
+        let Anchor::Key { key, .. } = &a.anchors[0] else {
+            panic!("not a key")
+        };
+        assert_ne!(key.calculate_key_tag().unwrap(), 20326);
 
         // The older statements.
         let text = format!("trusted-keys {{ . 257 3 8 \"{KSK_2017}\"; }};\nmanaged-keys {{ . initial-key 257 3 8 \"{KSK_2017}\"; }};\n");

@@ -16,6 +16,7 @@ pub struct RRset {
 }
 
 pub mod anchor;
+mod bindconf;
 pub mod query;
 pub mod resolve;
 pub mod tsig;

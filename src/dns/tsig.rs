@@ -122,7 +122,7 @@ impl TsigKey {
             line,
             why: why.to_string(),
         };
-        let tokens = tokenize(text).map_err(|(line, why)| syntax(line, why))?;
+        let tokens = super::bindconf::tokenize(text).map_err(|(line, why)| syntax(line, why))?;
         let mut it = tokens.iter().peekable();
         let mut keys: Vec<TsigKey> = Vec::new();
         while let Some(tok) = it.next() {
@@ -241,14 +241,8 @@ impl TsigKey {
     }
 }
 
-struct Token {
-    text: String,
-    quoted: bool,
-    line: usize,
-}
-
 fn expect<'a>(
-    it: &mut impl Iterator<Item = &'a Token>,
+    it: &mut impl Iterator<Item = &'a super::bindconf::Token>,
     want: &str,
     line: usize,
 ) -> Result<(), (usize, &'static str)> {
@@ -270,100 +264,6 @@ fn expect<'a>(
             },
         )),
     }
-}
-
-fn tokenize(text: &str) -> Result<Vec<Token>, (usize, &'static str)> {
-    let mut out = Vec::new();
-    let chars: Vec<char> = text.chars().collect();
-    let mut i = 0;
-    let mut line = 1;
-    while i < chars.len() {
-        let c = chars[i];
-        match c {
-            '\n' => {
-                line += 1;
-                i += 1;
-            }
-            c if c.is_whitespace() => i += 1,
-            '#' => {
-                while i < chars.len() && chars[i] != '\n' {
-                    i += 1;
-                }
-            }
-            '/' if chars.get(i + 1) == Some(&'/') => {
-                while i < chars.len() && chars[i] != '\n' {
-                    i += 1;
-                }
-            }
-            '/' if chars.get(i + 1) == Some(&'*') => {
-                let start = line;
-                i += 2;
-                loop {
-                    match chars.get(i) {
-                        None => return Err((start, "unterminated comment")),
-                        Some('*') if chars.get(i + 1) == Some(&'/') => {
-                            i += 2;
-                            break;
-                        }
-                        Some('\n') => {
-                            line += 1;
-                            i += 1;
-                        }
-                        Some(_) => i += 1,
-                    }
-                }
-            }
-            '{' | '}' | ';' => {
-                out.push(Token {
-                    text: c.to_string(),
-                    quoted: false,
-                    line,
-                });
-                i += 1;
-            }
-            '"' => {
-                let start = line;
-                i += 1;
-                let mut s = String::new();
-                loop {
-                    match chars.get(i) {
-                        None => return Err((start, "unterminated string")),
-                        Some('"') => {
-                            i += 1;
-                            break;
-                        }
-                        Some('\n') => return Err((start, "unterminated string")),
-                        Some(&ch) => {
-                            s.push(ch);
-                            i += 1;
-                        }
-                    }
-                }
-                out.push(Token {
-                    text: s,
-                    quoted: true,
-                    line: start,
-                });
-            }
-            _ => {
-                let mut s = String::new();
-                while i < chars.len() {
-                    let ch = chars[i];
-                    if ch.is_whitespace() || matches!(ch, '{' | '}' | ';' | '"') {
-                        break;
-                    }
-                    s.push(ch);
-                    i += 1;
-                }
-                out.push(Token {
-                    text: s,
-                    quoted: false,
-                    line,
-                });
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// Where a secret fails to decode, without the offending character: base64's own message
