@@ -220,20 +220,10 @@ impl Session {
     }
 
     /// Check every organisation of the manifest, concurrently: each in its own task, with the
-    /// ownership proofs' pairing checks batched as organisations finish.
+    /// ownership proofs' pairing checks batched as organisations finish (a first
+    /// [`Session::poll`]: nothing to keep from before).
     pub async fn verify(&self, manifest: &Manifest) -> VerifyReport {
-        let ceremony = manifest.ceremony_id();
-        let profile = manifest.profile;
-        let checks = manifest.orgs.iter().map(|org| {
-            let (session, org) = (self.clone(), org.clone());
-            async move { session.verify_org_deferred(&org, profile, &ceremony).await }
-        });
-        let mut report = VerifyReport {
-            ceremony_id: ceremony,
-            orgs: self.check_orgs(checks).await,
-        };
-        mark_duplicates(&mut report.orgs);
-        report
+        self.poll(manifest, None).await
     }
 
     /// Run each organisation's check in its own task (so the RRSIG and identity checks of
@@ -277,7 +267,7 @@ impl Session {
             .collect();
         while let Some(done) = batches.join_next().await {
             for (i, e) in task_output(done) {
-                invalidate(&mut orgs[i], e);
+                invalidate(&mut orgs[i], e.to_string());
             }
         }
         orgs
@@ -371,22 +361,9 @@ impl Session {
         report
     }
 
-    /// Check one organisation.
-    pub async fn verify_org(
-        &self,
-        org: &Org,
-        profile: Profile,
-        ceremony: &CeremonyId,
-    ) -> OrgReport {
-        let (report, pending) = self.verify_org_deferred(org, profile, ceremony).await;
-        let mut one = [report];
-        self.settle(&mut one, vec![pending]).await;
-        let [report] = one;
-        report
-    }
-
-    /// [`Session::verify_org`] with the ownership proof's BLS pairing check (if any) left
-    /// to [`Session::settle`]; until then a `secure` verdict is provisional.
+    /// Check one organisation, except the ownership proof's BLS pairing check (if any), which
+    /// is returned for `Session::check_orgs` to batch; until then a `secure` verdict is
+    /// provisional.
     async fn verify_org_deferred(
         &self,
         org: &Org,
@@ -513,19 +490,6 @@ impl Session {
 }
 
 impl Session {
-    /// Finish the provisional verdicts: each organisation whose ownership proof fails becomes
-    /// `invalid` with the reason [`records::decode`] would have given.
-    async fn settle(&self, reports: &mut [OrgReport], pending: Vec<Option<PendingPop>>) {
-        let batch = pending
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, p)| p.map(|p| (i, p)))
-            .collect();
-        for (i, e) in self.failed_pops(batch).await {
-            invalidate(&mut reports[i], e);
-        }
-    }
-
     /// Check the pending ownership-proof pairings of `batch` (organisation index, proof) in one
     /// batch ([`PendingPop::check_all`]) on the blocking pool; the index and error of each that
     /// fails.
@@ -579,10 +543,11 @@ fn task_output<T>(done: Result<T, tokio::task::JoinError>) -> T {
     }
 }
 
-/// An organisation whose ownership proof failed: `invalid`, with the proof's error.
-fn invalidate(report: &mut OrgReport, e: records::RecordError) {
+/// An organisation whose validated records cannot be used: `invalid`, with the reason, and
+/// no peer (a peer is only ever given for a secure organisation).
+fn invalidate(report: &mut OrgReport, reason: String) {
     report.status = Status::Invalid;
-    report.reason = Some(e.to_string());
+    report.reason = Some(reason);
     report.peer = None;
 }
 
@@ -628,8 +593,83 @@ fn mark_duplicates(orgs: &mut [OrgReport]) {
     }
     for (o, r) in orgs.iter_mut().zip(reasons) {
         if let Some(r) = r {
-            o.status = Status::Invalid;
-            o.reason = Some(r);
+            invalidate(o, r);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::Identity;
+
+    fn secure(name: &str, ip: [u8; 4], port: u16, id: &Identity) -> OrgReport {
+        let host: Name = format!("validator.{name}.com.").parse().unwrap();
+        OrgReport {
+            name: name.into(),
+            host: host.clone(),
+            zone: None,
+            serial: None,
+            status: Status::Secure,
+            reason: None,
+            peer: Some(Peer {
+                host,
+                ipv4: Some(ip.into()),
+                ipv6: None,
+                enode_key: id.public().enode_key,
+                port,
+                attestation: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn duplicate_keys_and_addresses_make_every_holder_invalid() {
+        let ids: Vec<Identity> = (0..4).map(|_| Identity::generate(Profile::V1)).collect();
+        let mut orgs = vec![
+            secure("org1", [10, 0, 0, 1], 30303, &ids[0]),
+            // org2 publishes org1's enode key.
+            secure("org2", [10, 0, 0, 2], 30303, &ids[0]),
+            // org3 and org4 share an address and port (different keys).
+            secure("org3", [10, 0, 0, 3], 30303, &ids[2]),
+            secure("org4", [10, 0, 0, 3], 30303, &ids[3]),
+            // Same address, other port: fine.
+            secure("org5", [10, 0, 0, 3], 30304, &ids[1]),
+        ];
+        mark_duplicates(&mut orgs);
+        let got: Vec<(&str, Status, &str)> = orgs
+            .iter()
+            .map(|o| (o.name.as_str(), o.status, o.reason.as_deref().unwrap_or("")))
+            .collect();
+        let key = &ids[0].public().enode_key.to_string()[..16];
+        assert_eq!(
+            got,
+            [
+                (
+                    "org1",
+                    Status::Invalid,
+                    &*format!("enode key {key}... is also published by org2")
+                ),
+                (
+                    "org2",
+                    Status::Invalid,
+                    &*format!("enode key {key}... is also published by org1")
+                ),
+                (
+                    "org3",
+                    Status::Invalid,
+                    "address 10.0.0.3:30303 is also published by org4"
+                ),
+                (
+                    "org4",
+                    Status::Invalid,
+                    "address 10.0.0.3:30303 is also published by org3"
+                ),
+                ("org5", Status::Secure, ""),
+            ]
+        );
+        // Only a secure organisation gives a peer.
+        assert!(orgs[..4].iter().all(|o| o.peer.is_none()));
+        assert!(orgs[4].peer.is_some());
     }
 }
