@@ -498,12 +498,17 @@ impl Ctx<'_> {
 
     fn duration(&self, key: &str, v: &Value) -> Result<Duration, ManifestError> {
         let s = self.string(key, v)?;
-        parse_duration(s).ok_or_else(|| {
+        let d = parse_duration(s).ok_or_else(|| {
             self.invalid(
                 key,
                 format!("{s:?} is not a duration (e.g. \"30s\", \"10m\", \"2h\", \"1h30m\")"),
             )
-        })
+        })?;
+        // The canonical form (and so the ceremony id) holds whole seconds.
+        if d.subsec_nanos() != 0 {
+            return Err(self.invalid(key, format!("{s:?} is not a whole number of seconds")));
+        }
+        Ok(d)
     }
 
     fn socket(&self, key: &str, v: &Value) -> Result<SocketAddr, ManifestError> {
@@ -530,7 +535,8 @@ fn parse_decimal(s: &str) -> Option<u128> {
     s.parse().ok()
 }
 
-/// Parse `"10s"`, `"5m"`, `"2h"`, `"1h30m"`, `"90"` (seconds). At least one component.
+/// Parse `"10s"`, `"5m"`, `"2h"`, `"1h30m"`, `"500ms"`, `"90"` (seconds): units h, m, s, ms
+/// in that order, each at most once, at least one. `None` for anything else or an overflow.
 pub fn parse_duration(s: &str) -> Option<Duration> {
     let s = s.trim();
     if s.is_empty() {
@@ -539,32 +545,32 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
     if s.bytes().all(|b| b.is_ascii_digit()) {
         return s.parse::<u64>().ok().map(Duration::from_secs);
     }
-    let mut total: u64 = 0;
-    let mut num = String::new();
-    let mut last_unit = 4u8; // units must go h, m, s in order, each once
-    for c in s.chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
-        }
-        let (mult, rank) = match c {
-            'h' => (3600u64, 3u8),
-            'm' => (60, 2),
-            's' => (1, 1),
+    let mut total_ms: u64 = 0;
+    let mut last_rank = 5u8;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let letters = rest[digits..]
+            .find(|c: char| c.is_ascii_digit())
+            .map_or(rest.len(), |i| digits + i);
+        let (num, unit) = (&rest[..digits], &rest[digits..letters]);
+        let (mult, rank) = match unit {
+            "h" => (3_600_000u64, 4u8),
+            "m" => (60_000, 3),
+            "s" => (1_000, 2),
+            "ms" => (1, 1),
             _ => return None,
         };
-        if num.is_empty() || rank >= last_unit {
+        if num.is_empty() || rank >= last_rank {
             return None;
         }
-        last_unit = rank;
-        let n: u64 = num.parse().ok()?;
-        total = total.checked_add(n.checked_mul(mult)?)?;
-        num.clear();
+        last_rank = rank;
+        total_ms = total_ms.checked_add(num.parse::<u64>().ok()?.checked_mul(mult)?)?;
+        rest = &rest[letters..];
     }
-    if !num.is_empty() {
-        return None;
-    }
-    Some(Duration::from_secs(total))
+    Some(Duration::from_millis(total_ms))
 }
 
 /// Render a duration the way [`parse_duration`] reads it (`"1h30m"`, `"10s"`, `"0s"`).
@@ -1603,6 +1609,17 @@ name = "acme"
         assert_eq!(parse_duration("1d"), None);
         assert_eq!(parse_duration("m"), None);
         assert_eq!(parse_duration("5s5s"), None);
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(
+            parse_duration("1m30s250ms"),
+            Some(Duration::from_millis(90_250))
+        );
+        assert_eq!(parse_duration("500ms1s"), None);
+        assert_eq!(parse_duration("1sm"), None);
+        assert_eq!(parse_duration("99999999999999999h"), None);
+        let (k, msg) = err_key(&format!("{MIN}[timing]\npoll_interval = \"1500ms\"\n"));
+        assert_eq!(k, "timing.poll_interval", "{msg}");
+        assert!(msg.contains("not a whole number of seconds"), "{msg}");
         assert_eq!(format_duration(Duration::from_secs(5400)), "1h30m");
     }
 

@@ -353,6 +353,40 @@ fn bad_flags_are_bad_input() {
         &["manifest", "check", "m.toml", "--operator", "0x12"],
     );
     assert_eq!(o.status.code(), Some(exit::BAD_INPUT.into()));
+    // Poll intervals: zero (or anything under 100ms) would only hammer the servers; every
+    // duration flag reads the manifest's forms (1h30m) and milliseconds alike.
+    for (args, why) in [
+        (
+            &["wait", "--manifest", "m.toml", "--interval", "0"][..],
+            "--interval",
+        ),
+        (
+            &["check", "--watch", "--interval", "50ms"][..],
+            "--interval",
+        ),
+        (
+            &["run", "--manifest", "m.toml", "--interval", "0s"][..],
+            "--interval",
+        ),
+        (
+            &["wait", "--manifest", "m.toml", "--timeout", "1h30"][..],
+            "--timeout",
+        ),
+    ] {
+        let o = run(dir.path(), args);
+        assert_eq!(o.status.code(), Some(exit::BAD_INPUT.into()), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(why), "{args:?}: {err}");
+    }
+    let err = String::from_utf8_lossy(
+        &run(
+            dir.path(),
+            &["wait", "--manifest", "m.toml", "--interval", "0"],
+        )
+        .stderr,
+    )
+    .into_owned();
+    assert!(err.contains("at least 100ms"), "{err}");
 }
 
 #[test]

@@ -35,7 +35,7 @@ pub struct CheckArgs {
     #[arg(long)]
     watch: bool,
     /// Time between checks with --watch.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, default_value = "10s", value_parser = parse_interval)]
     interval: Duration,
     /// Run this command (via sh -c) on an alarm; details in DNSCEREMONY_ALARM, DNSCEREMONY_MISSING.
     #[arg(long)]
@@ -48,23 +48,21 @@ pub struct CheckArgs {
     json: bool,
 }
 
-/// Parse `30s`, `2m`, `500ms`, `1h` or plain seconds.
+/// A duration flag: `30s`, `2m`, `500ms`, `1h30m` or plain seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => (&s[..i], &s[i..]),
-        None => (s, "s"),
-    };
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration like 30s"))?;
-    Ok(match unit {
-        "ms" => Duration::from_millis(n),
-        "s" => Duration::from_secs(n),
-        "m" => Duration::from_secs(n * 60),
-        "h" => Duration::from_secs(n * 3600),
-        _ => return Err(format!("{s:?}: unit must be ms, s, m or h")),
-    })
+    dnsceremony::manifest::parse_duration(s)
+        .ok_or_else(|| format!("{s:?} is not a duration (e.g. 30s, 500ms, 2m, 1h30m)"))
+}
+
+/// A time between polls: a duration of at least 100ms (less would only hammer the servers).
+pub fn parse_interval(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d < Duration::from_millis(100) {
+        return Err(format!(
+            "{s:?} is too short: polls must be at least 100ms apart"
+        ));
+    }
+    Ok(d)
 }
 
 /// The expected committee; `Err(Ok(code))` when the manifest's organisations are not all secure.

@@ -9,7 +9,6 @@ use clap::Args;
 use dnsceremony::dns::tsig::TsigKey;
 use dnsceremony::dns::update::{self, Applied, PlanView, ServerState, Timeouts};
 use dnsceremony::identity::{Address, Identity};
-use dnsceremony::manifest;
 use dnsceremony::records::{self, PublishParams};
 use dnsceremony::{exit, Error};
 use serde::Serialize;
@@ -54,7 +53,7 @@ pub struct PublishArgs {
     #[arg(long)]
     tsig: PathBuf,
     /// How long to wait for every authoritative server to serve the new values.
-    #[arg(long, default_value = "60s", value_parser = parse_timeout)]
+    #[arg(long, default_value = "60s", value_parser = super::check::parse_duration)]
     timeout: Duration,
     /// Print the plan, send nothing.
     #[arg(long)]
@@ -62,10 +61,6 @@ pub struct PublishArgs {
     /// Print JSON (schema dnsceremony.publish/v1).
     #[arg(long)]
     json: bool,
-}
-
-fn parse_timeout(s: &str) -> Result<Duration, String> {
-    manifest::parse_duration(s).ok_or_else(|| format!("'{s}' is not a duration (e.g. 60s, 2m)"))
 }
 
 /// JSON output of `publish`.

@@ -68,7 +68,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 300)]
     ttl: u32,
     /// Time between polls (default: the manifest's poll_interval).
-    #[arg(long, value_parser = parse_duration)]
+    #[arg(long, value_parser = crate::cli::check::parse_interval)]
     interval: Option<Duration>,
     /// Give up waiting after this long (default: the manifest's deadline, else never).
     #[arg(long, value_parser = parse_duration)]

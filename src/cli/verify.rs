@@ -45,7 +45,7 @@ pub struct WaitArgs {
     #[command(flatten)]
     dns: DnsArgs,
     /// Time between polls (default: manifest [timing] poll_interval, else 10s).
-    #[arg(long, value_name = "DURATION", value_parser = super::check::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = super::check::parse_interval)]
     interval: Option<Duration>,
     /// Give up after this long (default: manifest [timing] deadline, else 2h).
     #[arg(long, value_name = "DURATION", value_parser = super::check::parse_duration)]
@@ -244,11 +244,6 @@ pub fn wait(args: WaitArgs) -> super::Outcome {
     let manifest = load(&args.manifest, args.operator.as_ref())?;
     let options = args.dns.options(&manifest)?;
     let interval = args.interval.unwrap_or(manifest.timing.poll_interval);
-    let interval = if interval.is_zero() {
-        Duration::from_secs(10)
-    } else {
-        interval
-    };
     let timeout = args
         .timeout
         .or(manifest.timing.deadline)
