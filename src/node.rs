@@ -20,9 +20,12 @@ use crate::genesis::Format;
 /// Why the client could not be started or stopped with a failure.
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
-    /// No client was given and none is on `PATH`.
-    #[error("no `autonity` on PATH: pass --autonity /path/to/autonity (or --autonity autonity-standin for the stand-in, which is not a real node)")]
-    NotFound,
+    /// The client program asked for (`autonity` by default) is not a file, or not on `PATH`.
+    #[error("no client program {what}: pass --autonity /path/to/autonity (or --autonity autonity-standin for the stand-in, which is not a real node)")]
+    NotFound {
+        /// What was looked for: a path that is not a file, or a name not on `PATH`.
+        what: String,
+    },
     /// The client could not be started.
     #[error("cannot start {}: {source}", program.display())]
     Spawn {
@@ -150,15 +153,21 @@ impl NodeSpec {
     }
 }
 
-/// The client program: `explicit`, or `autonity` found on `PATH`.
+/// The client program: `explicit` (a path, which must be a file, or a name found on `PATH`),
+/// or `autonity` found on `PATH`. Checked before anything is published, so a typo costs
+/// nothing.
 pub fn find_client(explicit: Option<&Path>) -> Result<PathBuf, NodeError> {
-    if let Some(p) = explicit {
-        if p.components().count() > 1 {
-            return Ok(p.to_path_buf());
-        }
-        return which(p.as_os_str()).ok_or(NodeError::NotFound);
-    }
-    which("autonity".as_ref()).ok_or(NodeError::NotFound)
+    let program = explicit.unwrap_or(Path::new("autonity"));
+    let found = match program.components().count() > 1 {
+        true => program.is_file().then(|| program.to_path_buf()),
+        false => which(program.as_os_str()),
+    };
+    found.ok_or_else(|| NodeError::NotFound {
+        what: match program.components().count() > 1 {
+            true => format!("{} (not a file)", program.display()),
+            false => format!("`{}` on PATH", program.display()),
+        },
+    })
 }
 
 fn which(name: &std::ffi::OsStr) -> Option<PathBuf> {
@@ -376,6 +385,28 @@ impl Running {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_client_that_is_not_there_is_named() {
+        let e = find_client(Some(Path::new("/nonexistent/bin/autonity"))).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("no client program /nonexistent/bin/autonity (not a file)"),
+            "{e}"
+        );
+        let e = find_client(Some(Path::new("no-such-client-program"))).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("no client program `no-such-client-program` on PATH"),
+            "{e}"
+        );
+        // A directory is not a program either.
+        assert!(find_client(Some(Path::new("/tmp"))).is_err());
+        assert_eq!(
+            find_client(Some(Path::new("/bin/sh"))).unwrap(),
+            Path::new("/bin/sh")
+        );
+    }
     use super::*;
 
     fn spec(format: Format) -> NodeSpec {
