@@ -532,8 +532,8 @@ impl Session {
     }
 }
 
-/// The output of a finished task.
-fn task_output<T>(done: Result<T, tokio::task::JoinError>) -> T {
+/// The output of a finished task; a task's panic is raised again here (it is never dropped).
+pub(crate) fn task_output<T>(done: Result<T, tokio::task::JoinError>) -> T {
     match done {
         Ok(out) => out,
         // A check panicked: surface the panic as it would have surfaced inline.

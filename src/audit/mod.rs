@@ -498,13 +498,15 @@ pub async fn run(cfg: &AuditConfig) -> Result<Report, AuditError> {
             let host = org.host.clone();
             org_tasks.spawn(async move {
                 let q = record_questions(&host);
-                (i, c.host(&host, q).await)
+                let data = c.host(&host, q.clone()).await;
+                (i, q, data)
             });
         }
     }
     let mut missing_zones = Vec::new();
     while let Some(r) = zone_tasks.join_next().await {
-        if let Ok((z, Ok(chain))) = &r {
+        let r = crate::verify::task_output(r);
+        if let (z, Ok(chain)) = &r {
             if chain.last() != Some(z) {
                 missing_zones.push(Finding::new(
                     Code::ZoneNotFound,
@@ -515,27 +517,28 @@ pub async fn run(cfg: &AuditConfig) -> Result<Report, AuditError> {
                     ),
                 ));
             }
-        } else if let Ok((z, Err(why))) = r {
+        } else if let (z, Err(why)) = r {
             missing_zones.push(Finding::new(Code::ZoneNotFound, &z.to_ascii(), why));
         }
     }
     let mut hosts = Vec::new();
     while let Some(r) = org_tasks.join_next().await {
-        if let Ok(x) = r {
-            hosts.push(x);
-        }
+        hosts.push(crate::verify::task_output(r));
     }
-    hosts.sort_by_key(|(i, _)| *i);
+    hosts.sort_by_key(|(i, _, _)| *i);
     let orgs: Vec<analyse::OrgInput> = match &cfg.manifest {
-        Some(m) => hosts
-            .into_iter()
-            .map(|(i, data)| analyse::OrgInput {
-                name: m.orgs[i].name.clone(),
-                records: record_questions(&data.host),
-                data,
-                ceremony: Some((m.profile, m.ceremony_id())),
-            })
-            .collect(),
+        Some(m) => {
+            let ceremony = m.ceremony_id();
+            hosts
+                .into_iter()
+                .map(|(i, records, data)| analyse::OrgInput {
+                    name: m.orgs[i].name.clone(),
+                    records,
+                    data,
+                    ceremony: Some((m.profile, ceremony)),
+                })
+                .collect()
+        }
         None => Vec::new(),
     };
     tracing::debug!(

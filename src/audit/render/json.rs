@@ -235,8 +235,8 @@ pub fn to_v1(r: &Report) -> v1::AuditV1 {
                 .flat_map(|o| o.findings.iter().map(move |f| (f, Some(o.name.as_str())))),
         )
         .collect();
-    let order: Vec<&Finding> = r.findings();
-    findings.sort_by_key(|(f, _)| order.iter().position(|g| std::ptr::eq(*g, *f)));
+    // The order of `Report::findings` (a stable sort by the same key).
+    findings.sort_by(|(a, _), (b, _)| a.sort_key().cmp(&b.sort_key()));
     v1::AuditV1 {
         schema: SCHEMA,
         generated_at: fmt_time(r.generated_at),
