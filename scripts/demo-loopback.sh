@@ -15,12 +15,13 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 timeout=300 keep=0
 while [ $# -gt 0 ]; do
   case "$1" in
-    --timeout) timeout="$2"; shift 2 ;;
+    --timeout) timeout="${2-}"; shift $(( $# > 1 ? 2 : 1 )) ;;
     --keep) keep=1; shift ;;
     -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "demo-loopback: unknown argument: $1" >&2; exit 3 ;;
   esac
 done
+[[ $timeout =~ ^[0-9]+$ ]] || { echo "demo-loopback: --timeout: not a number of seconds: '$timeout'" >&2; exit 3; }
 say() { printf 'demo: %s\n' "$*" >&2; }
 die() { printf 'demo: error: %s\n' "$*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "needs root: the BIND servers listen on port 53 of loopback addresses"

@@ -12,11 +12,12 @@ mode=auto timeout=300
 while [ $# -gt 0 ]; do
   case "$1" in
     --loopback) mode=loopback; shift ;;
-    --timeout) timeout="$2"; shift 2 ;;
+    --timeout) timeout="${2-}"; shift $(( $# > 1 ? 2 : 1 )) ;;
     -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "demo: unknown argument: $1" >&2; exit 3 ;;
   esac
 done
+[[ $timeout =~ ^[0-9]+$ ]] || { echo "demo: --timeout: not a number of seconds: '$timeout'" >&2; exit 3; }
 if [ "$mode" = auto ] && command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
   echo "demo: Docker is usable: running the docker-compose testnet (testnet/up)" >&2
   [ "$(id -u)" = 0 ] || { echo "demo: error: building the base image (debootstrap) needs root" >&2; exit 1; }

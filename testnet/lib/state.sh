@@ -34,6 +34,13 @@ while [ $# -gt 0 ]; do
   esac
 done
 has() { local x="$1"; shift; for y in "$@"; do [ "$x" = "$y" ] && return 0; done; return 1; }
+# A fault that names no zone or organisation of the testnet would silently change nothing.
+for z in "${wrong_ds[@]}"; do
+  has "$z" "${ALL_ZONES[@]}" || { echo "state: --fault wrong-ds=$z: no such zone (zones: ${ALL_ZONES[*]})" >&2; exit 3; }
+done
+for o in "${wrong_tsig[@]}"; do
+  has "$o" "${ORGS[@]}" || { echo "state: --fault wrong-tsig=$o: no such organisation (${ORGS[*]})" >&2; exit 3; }
+done
 
 if [ -e "$state/servers" ]; then
   echo "state: $state already exists (testnet/down removes it)" >&2
