@@ -338,7 +338,7 @@ fn parse_port(s: &str) -> Result<u16, String> {
         return Err(format!("{:?} is not a decimal port number", clip(s)));
     }
     if s.len() > 1 && s.starts_with('0') {
-        return Err(format!("{s:?} has a leading zero"));
+        return Err(format!("{:?} has a leading zero", clip(s)));
     }
     match s.parse::<u32>() {
         Ok(n) if (1..=65535).contains(&n) => Ok(n as u16),

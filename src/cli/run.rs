@@ -55,9 +55,10 @@ pub struct RunArgs {
     /// Consensus (ACN) port (v1).
     #[arg(long, default_value_t = 20203)]
     consensus_port: u16,
-    /// Treasury address (v1); default: the node's own address.
+    /// Treasury address (v1, 0x + 40 hex, EIP-55 checked when mixed-case); default: the
+    /// node's own address.
     #[arg(long)]
-    treasury: Option<String>,
+    treasury: Option<Address>,
     /// The client's JSON-RPC address (`--http.addr`; 0.0.0.0 to serve other hosts).
     #[arg(long, default_value = "127.0.0.1")]
     rpc_addr: IpAddr,
@@ -140,17 +141,6 @@ pub fn run(args: RunArgs) -> crate::cli::Outcome {
     let verify = args.dns.options(&manifest)?;
     let tsig = TsigKey::load(&args.tsig)?;
     let server = socket(&args.server, "--server")?;
-    let treasury = match &args.treasury {
-        Some(t) => Some(
-            dnsceremony::hexfmt::parse_fixed::<20>(t, true)
-                .map(Address)
-                .map_err(|e| Error::Usage {
-                    flag: "--treasury",
-                    why: e.to_string(),
-                })?,
-        ),
-        None => None,
-    };
     let cfg = Config {
         poll: args.interval.unwrap_or(manifest.timing.poll_interval),
         deadline: args.deadline.or(manifest.timing.deadline),
@@ -160,7 +150,7 @@ pub fn run(args: RunArgs) -> crate::cli::Outcome {
         ip: args.ip,
         port: args.port,
         consensus_port: args.consensus_port,
-        treasury,
+        treasury: args.treasury,
         ttl: args.ttl,
         server,
         tsig,
