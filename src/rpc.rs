@@ -96,14 +96,18 @@ impl Client {
             return Err(bad());
         }
         Ok(Client {
-            url: url.into(),
+            // Shown in messages and reports: a path (a webhook's often holds a token) is elided.
+            url: match path {
+                "/" => format!("http://{host_port}"),
+                _ => format!("http://{host_port}/…"),
+            },
             host_port: host_port.into(),
             path: path.into(),
             timeout,
         })
     }
 
-    /// The endpoint's URL.
+    /// The endpoint's URL as shown: scheme, host and port, with `/…` for any path.
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -467,6 +471,22 @@ pub async fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_path_is_never_shown() {
+        // A webhook's path often holds its token: messages show host and port only.
+        let c = Client::new(
+            "http://127.0.0.1:9/hooks/s3cr3t",
+            Duration::from_millis(200),
+        )
+        .unwrap();
+        assert_eq!(c.url(), "http://127.0.0.1:9/…");
+        let e = c.webhook("{}").await.unwrap_err().to_string();
+        assert!(e.starts_with("RPC http://127.0.0.1:9/…"), "{e}");
+        assert!(!e.contains("s3cr3t"), "{e}");
+        let c = Client::new("http://127.0.0.1:8545", Duration::from_millis(200)).unwrap();
+        assert_eq!(c.url(), "http://127.0.0.1:8545");
+    }
 
     #[test]
     fn string_array_round_trips() {

@@ -138,7 +138,7 @@ async fn raise(args: &CheckArgs, rpc: &str, problem: String, missing: &[String],
             Err(e) => Err(e),
         };
         if let Err(e) = sent {
-            crate::cli::report_line(&format!("alarm webhook failed ({url}: {e})"));
+            crate::cli::report_line(&format!("alarm webhook failed ({e})"));
         }
     }
     if let Some(cmd) = &args.alarm_cmd {
@@ -152,8 +152,9 @@ async fn raise(args: &CheckArgs, rpc: &str, problem: String, missing: &[String],
             .status();
         match status {
             Ok(s) if s.success() => {}
-            Ok(s) => crate::cli::report_line(&format!("alarm command failed ({cmd}: {s})")),
-            Err(e) => crate::cli::report_line(&format!("alarm command failed ({cmd}: {e})")),
+            // The command itself is not echoed: it may carry a token.
+            Ok(s) => crate::cli::report_line(&format!("alarm command (--alarm-cmd) failed: {s}")),
+            Err(e) => crate::cli::report_line(&format!("alarm command (--alarm-cmd) failed: {e}")),
         }
     }
 }
@@ -188,6 +189,13 @@ pub fn run(args: CheckArgs) -> crate::cli::Outcome {
         flag: "--rpc",
         why: e.to_string(),
     })?;
+    // A bad webhook is refused now, not at the first alarm.
+    if let Some(url) = &args.alarm_webhook {
+        Client::new(url, Duration::from_secs(10)).map_err(|e| Error::Usage {
+            flag: "--alarm-webhook",
+            why: e.to_string(),
+        })?;
+    }
     let rt = crate::cli::runtime()?;
     rt.block_on(async {
         let mut last_ok: Option<bool> = None;
