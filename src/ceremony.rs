@@ -558,39 +558,56 @@ pub async fn wait_agreement(
     let ceremony = cfg.manifest.ceremony_id();
     let mut last = None;
     let mut polls = 0u32;
-    // Per organisation: the last reading, its zone and the serial it was read at.
-    let mut seen: std::collections::BTreeMap<&str, Kept<HashSeen>> = Default::default();
+    // Per organisation (by index in `peers`): the last reading, its zone and the serial it
+    // was read at.
+    let mut seen: Vec<Option<Kept<HashSeen>>> = vec![None; peers.len()];
     loop {
         polls += 1;
         let mut pending = Vec::new();
         let mut differing = Vec::new();
-        for (org, peer) in peers {
-            let before = seen.remove(org.as_str()).map(|k| Kept {
+        // Every organisation at once (a silent server costs its timeout once per poll, not
+        // once per organisation behind it).
+        let mut reads = tokio::task::JoinSet::new();
+        for (i, (org, peer)) in peers.iter().enumerate() {
+            let before = seen[i].take().map(|k| Kept {
                 value: Ok(k.value),
                 zone: k.zone,
                 serial: k.serial,
             });
-            let kept = session
-                .reread(before, Result::is_ok, || async {
-                    let names = RecordNames::for_host(&peer.host);
-                    let lookup = session.lookup(&names.genesis, RecordType::TXT).await;
-                    let zone = match &lookup {
-                        Lookup::Secure { .. } => lookup.signer().cloned(),
-                        Lookup::Absent { zone, .. } => Some(zone.clone()),
-                        _ => None,
-                    };
-                    (read_genesis_hash(org, peer, &lookup, &ceremony, ours), zone)
-                })
-                .await;
+            let (session, org, peer, ours) = (session.clone(), org.clone(), peer.clone(), *ours);
+            reads.spawn(async move {
+                let kept = session
+                    .reread(before, Result::is_ok, || async {
+                        let names = RecordNames::for_host(&peer.host);
+                        let lookup = session.lookup(&names.genesis, RecordType::TXT).await;
+                        let zone = match &lookup {
+                            Lookup::Secure { .. } => lookup.signer().cloned(),
+                            Lookup::Absent { zone, .. } => Some(zone.clone()),
+                            _ => None,
+                        };
+                        (
+                            read_genesis_hash(&org, &peer, &lookup, &ceremony, &ours),
+                            zone,
+                        )
+                    })
+                    .await;
+                (i, kept)
+            });
+        }
+        let mut read: Vec<Option<Kept<Result<HashSeen, Error>>>> =
+            (0..peers.len()).map(|_| None).collect();
+        while let Some(done) = reads.join_next().await {
+            let (i, kept) = crate::verify::task_output(done);
+            read[i] = Some(kept);
+        }
+        for (i, ((org, _), kept)) in peers.iter().zip(read).enumerate() {
+            let kept = kept.expect("every read reported");
             let reading = kept.value?;
-            seen.insert(
-                org.as_str(),
-                Kept {
-                    value: reading.clone(),
-                    zone: kept.zone,
-                    serial: kept.serial,
-                },
-            );
+            seen[i] = Some(Kept {
+                value: reading.clone(),
+                zone: kept.zone,
+                serial: kept.serial,
+            });
             match reading {
                 HashSeen::Ours => {}
                 HashSeen::Other(h) => differing.push((org.clone(), h)),
