@@ -35,6 +35,7 @@
 //! - Decoding checks form and signatures only; whether the data was DNSSEC-validated is the
 //!   caller's business (`dns::validate`).
 
+use crate::dns::dotless;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -92,11 +93,6 @@ impl RecordNames {
 }
 
 /// A name as people write it in messages: no trailing dot.
-fn show(name: &Name) -> String {
-    let s = name.to_ascii();
-    s.strip_suffix('.').map(str::to_string).unwrap_or(s)
-}
-
 /// Why published records are unusable. Each names the record and the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RecordError {
@@ -134,7 +130,7 @@ impl RecordError {
 }
 
 fn rec(name: &Name, t: RecordType) -> String {
-    format!("{} {t}", show(name))
+    format!("{} {t}", dotless(name))
 }
 
 fn ser_hex_opt<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
@@ -149,7 +145,7 @@ fn ser_sig<S: Serializer>(v: &[u8; 65], s: S) -> Result<S::Ok, S::Error> {
 }
 
 fn ser_name<S: Serializer>(v: &Name, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&show(v))
+    s.serialize_str(&dotless(v))
 }
 
 /// The signed attestation at `autonity_<label>`.

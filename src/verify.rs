@@ -10,6 +10,7 @@
 //! Verdicts are as of the moment of the lookups; a long `wait` re-fetches an organisation's
 //! records only when its zone's SOA serial moved or it is not yet secure.
 
+use crate::dns::dotless;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -160,11 +161,6 @@ pub struct Session {
     /// Bounds the organisations being looked up at once, so that they finish one after another
     /// (and their CPU work spreads over the run) rather than all together at the end.
     orgs: std::sync::Arc<tokio::sync::Semaphore>,
-}
-
-fn show(n: &Name) -> String {
-    let s = n.to_ascii();
-    s.strip_suffix('.').map(str::to_string).unwrap_or(s)
 }
 
 impl Session {
@@ -412,7 +408,7 @@ impl Session {
         let first = |pred: fn(&Lookup) -> bool| {
             all.iter()
                 .find(|(_, _, l)| pred(l))
-                .map(|(n, t, l)| (show(n), *t, l.describe()))
+                .map(|(n, t, l)| (dotless(n), *t, l.describe()))
         };
         if let Some((n, t, why)) = first(|l| matches!(l, Lookup::Insecure { .. })) {
             report.status = Status::Insecure;

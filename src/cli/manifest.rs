@@ -62,11 +62,6 @@ struct OrgJson<'a> {
     host: String,
 }
 
-fn host(m: &dnsceremony::manifest::Org) -> String {
-    let s = m.host.to_ascii();
-    s.strip_suffix('.').map(str::to_string).unwrap_or(s)
-}
-
 /// Load a manifest and, when `operator` is given, demand its signature.
 pub fn load(file: &Path, operator: Option<&Address>) -> Result<Manifest, Error> {
     let m = Manifest::load(file)?;
@@ -89,7 +84,11 @@ fn text(m: &Manifest) -> String {
     }
     out.push_str(&format!("orgs      {}\n", m.orgs.len()));
     for o in &m.orgs {
-        out.push_str(&format!("  {:width$}  {}\n", o.name, host(o)));
+        out.push_str(&format!(
+            "  {:width$}  {}\n",
+            o.name,
+            dnsceremony::dns::dotless(&o.host)
+        ));
     }
     out
 }
@@ -116,7 +115,7 @@ pub fn run(args: ManifestArgs) -> Result<u8, Error> {
                         .iter()
                         .map(|o| OrgJson {
                             name: &o.name,
-                            host: host(o),
+                            host: dnsceremony::dns::dotless(&o.host),
                         })
                         .collect(),
                 };

@@ -1,6 +1,7 @@
 //! `dnsceremony verify` (one check of every organisation) and `dnsceremony wait` (poll until
 //! all are secure, a security failure with `--fail-fast`, or a deadline).
 
+use dnsceremony::dns::dotless;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -99,11 +100,6 @@ struct JsonStats {
     queries: u64,
 }
 
-fn show(n: &hickory_proto::rr::Name) -> String {
-    let s = n.to_ascii();
-    s.strip_suffix('.').map(str::to_string).unwrap_or(s)
-}
-
 fn json(report: &VerifyReport, queries: u64) -> String {
     let doc = JsonReport {
         schema: "dnsceremony.verify/v1",
@@ -114,8 +110,8 @@ fn json(report: &VerifyReport, queries: u64) -> String {
             .iter()
             .map(|o| JsonOrg {
                 name: &o.name,
-                host: show(&o.host),
-                zone: o.zone.as_ref().map(show),
+                host: dotless(&o.host),
+                zone: o.zone.as_ref().map(dotless),
                 serial: o.serial,
                 status: o.status,
                 reason: o.reason.as_deref(),
@@ -157,7 +153,7 @@ fn table(report: &VerifyReport) -> String {
         .map(|o| {
             [
                 o.name.clone(),
-                show(&o.host),
+                dotless(&o.host),
                 o.status.as_str().to_string(),
                 o.reason.clone().unwrap_or_default(),
             ]
@@ -290,7 +286,7 @@ pub fn wait(args: WaitArgs) -> super::Outcome {
                 super::report_line(&format!(
                     "SECURITY: {} ({}) is {}: {}",
                     o.name,
-                    show(&o.host),
+                    dotless(&o.host),
                     o.status.as_str(),
                     o.reason.as_deref().unwrap_or("")
                 ));
@@ -357,7 +353,7 @@ fn changes(previous: Option<&VerifyReport>, report: &VerifyReport, elapsed: Dura
             "[{}] {} {}: {from}{}{}\n",
             fmt_secs(elapsed),
             o.name,
-            show(&o.host),
+            dotless(&o.host),
             o.status.as_str(),
             o.reason
                 .as_deref()

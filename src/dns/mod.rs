@@ -15,6 +15,15 @@ pub struct RRset {
     pub rdata: Vec<RData>,
 }
 
+/// A name as people write it: without the trailing dot (the root stays `.`).
+pub fn dotless(n: &Name) -> String {
+    let s = n.to_ascii();
+    match s.strip_suffix('.') {
+        Some(rest) if !rest.is_empty() => rest.to_string(),
+        _ => s,
+    }
+}
+
 pub mod anchor;
 mod bindconf;
 pub mod query;

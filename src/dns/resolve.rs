@@ -28,6 +28,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::dotless;
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use tokio::sync::OnceCell;
@@ -142,15 +143,6 @@ impl Lookup {
                 .next(),
             _ => None,
         }
-    }
-}
-
-fn dotless(n: &Name) -> String {
-    let s = n.to_ascii();
-    if s == "." {
-        s
-    } else {
-        s.trim_end_matches('.').to_string()
     }
 }
 

@@ -21,6 +21,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+use super::dotless;
 use hickory_proto::dnssec::rdata::{DNSSECRData, DNSKEY, DS, NSEC, NSEC3, RRSIG};
 use hickory_proto::dnssec::{Algorithm, DigestType, Nsec3HashAlgorithm, Verifier};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
@@ -316,15 +317,6 @@ fn tags(t: &[u16]) -> String {
         return "none".into();
     }
     t.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
-}
-
-fn dotless(n: &Name) -> String {
-    let s = n.to_ascii();
-    if s == "." {
-        s
-    } else {
-        s.trim_end_matches('.').to_string()
-    }
 }
 
 impl fmt::Display for BogusReason {
