@@ -197,7 +197,8 @@ fn build(name: &Name, rtype: RecordType, mode: Mode) -> Message {
     msg
 }
 
-fn rand_id() -> u16 {
+/// A random DNS message id.
+pub(crate) fn rand_id() -> u16 {
     let mut b = [0u8; 2];
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut b);
     u16::from_be_bytes(b)
@@ -246,32 +247,30 @@ async fn udp(server: SocketAddr, bytes: &[u8], request: &Message) -> Result<Mess
 }
 
 async fn tcp(server: SocketAddr, bytes: &[u8], request: &Message) -> Result<Message, String> {
-    let mut stream = TcpStream::connect(server)
+    let buf = tcp_exchange(server, bytes)
         .await
-        .map_err(|e| format!("TCP connect: {e}"))?;
-    let len = u16::try_from(bytes.len()).map_err(|_| "query too long".to_string())?;
-    let mut out = Vec::with_capacity(bytes.len() + 2);
-    out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(bytes);
-    stream
-        .write_all(&out)
-        .await
-        .map_err(|e| format!("TCP send: {e}"))?;
-    let mut lenbuf = [0u8; 2];
-    stream
-        .read_exact(&mut lenbuf)
-        .await
-        .map_err(|e| format!("TCP receive: {e}"))?;
-    let mut buf = vec![0u8; usize::from(u16::from_be_bytes(lenbuf))];
-    stream
-        .read_exact(&mut buf)
-        .await
-        .map_err(|e| format!("TCP receive: {e}"))?;
+        .map_err(|e| format!("over TCP: {e}"))?;
     let msg = Message::from_vec(&buf).map_err(|e| format!("malformed answer over TCP: {e}"))?;
     if !matches(request, &msg) {
         return Err("TCP answer does not match the question".into());
     }
     Ok(msg)
+}
+
+/// One DNS-over-TCP exchange (RFC 7766: two-byte length prefix): the answer's bytes.
+pub(crate) async fn tcp_exchange(server: SocketAddr, query: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut stream = TcpStream::connect(server).await?;
+    let len = u16::try_from(query.len())
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "message too long"))?;
+    let mut out = Vec::with_capacity(query.len() + 2);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(query);
+    stream.write_all(&out).await?;
+    let mut lenbuf = [0u8; 2];
+    stream.read_exact(&mut lenbuf).await?;
+    let mut buf = vec![0u8; usize::from(u16::from_be_bytes(lenbuf))];
+    stream.read_exact(&mut buf).await?;
+    Ok(buf)
 }
 
 #[cfg(test)]

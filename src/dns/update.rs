@@ -39,7 +39,6 @@ use hickory_proto::rr::rdata::tsig::TsigError as WireTsigError;
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::BinEncodable;
 use serde::Serialize;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::tsig::TsigKey;
 use super::RRset;
@@ -753,7 +752,7 @@ pub fn update_message(plan: &UpdatePlan) -> Option<Message> {
     if !plan.has_changes() {
         return None;
     }
-    let mut msg = Message::new(rand_id(), MessageType::Query, OpCode::Update);
+    let mut msg = Message::new(super::query::rand_id(), MessageType::Query, OpCode::Update);
     msg.metadata.recursion_desired = false;
     let mut zone = Query::new();
     zone.set_name(plan.zone.clone())
@@ -796,12 +795,6 @@ pub fn update_message(plan: &UpdatePlan) -> Option<Message> {
     Some(msg)
 }
 
-fn rand_id() -> u16 {
-    let mut b = [0u8; 2];
-    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut b);
-    u16::from_be_bytes(b)
-}
-
 /// Send the plan's UPDATE (if anything changes), TSIG-signed with `key`, to the primary,
 /// and map the answer: NOERROR is success; TSIG errors, prerequisite failures and refusals
 /// each get their own error.
@@ -837,7 +830,7 @@ pub async fn apply_signed_at(
         .finalize(&key.signer(), now)
         .map_err(|e| encode(e.to_string()))?;
     let bytes = msg.to_vec().map_err(|e| encode(e.to_string()))?;
-    let answer = tokio::time::timeout(timeouts.query, tcp_exchange(server, &bytes))
+    let answer = tokio::time::timeout(timeouts.query, super::query::tcp_exchange(server, &bytes))
         .await
         .map_err(|_| UpdateError::Network {
             server,
@@ -916,22 +909,6 @@ pub async fn apply_signed_at(
             rcode: rcode_name(other),
         }),
     }
-}
-
-/// One DNS-over-TCP exchange (RFC 7766: two-byte length prefix).
-async fn tcp_exchange(server: SocketAddr, query: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut s = tokio::net::TcpStream::connect(server).await?;
-    let len = u16::try_from(query.len())
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "message too long"))?;
-    let mut out = Vec::with_capacity(query.len() + 2);
-    out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(query);
-    s.write_all(&out).await?;
-    let mut lb = [0u8; 2];
-    s.read_exact(&mut lb).await?;
-    let mut buf = vec![0u8; usize::from(u16::from_be_bytes(lb))];
-    s.read_exact(&mut buf).await?;
-    Ok(buf)
 }
 
 /// Per server: whether it serves the new values.
