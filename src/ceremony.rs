@@ -452,10 +452,7 @@ pub fn ensure_keys(dir: &Path, manifest: &Manifest) -> Result<(Identity, bool), 
         }
         return Ok((id, false));
     }
-    std::fs::create_dir_all(dir).map_err(|source| Error::Write {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    crate::identity::create_key_dir(dir)?;
     let id = Identity::generate(manifest.profile);
     id.write_new(dir)?;
     Ok((id, true))

@@ -830,6 +830,24 @@ impl PopPairing {
     }
 }
 
+/// Create a key directory (and its parents) with mode 0700, unless it exists.
+pub fn create_key_dir(dir: &Path) -> Result<(), IdentityError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir).map_err(|source| IdentityError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
 /// Write `bytes` to `path` with mode 0600 via a temporary file in the same directory, then
 /// hard-link it into place (fails if `path` exists: never overwrites), then drop the temp name.
 pub fn write_no_clobber(path: &Path, bytes: &[u8]) -> Result<(), IdentityError> {

@@ -304,6 +304,12 @@ fn four_organisations_confirm_and_a_killed_run_resumes() {
         keys_before
     );
     assert!(runs[0].log().contains("resumed"), "{}", runs[0].log());
+    // The key directories `run` made are private, as `keygen` makes them.
+    for r in &runs {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&r.keys).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}", r.keys.display());
+    }
     let hash = runs[0].genesis_hash();
     assert_eq!(hash.len(), 64);
     let genesis = std::fs::read(runs[0].datadir.join("genesis.json")).unwrap();

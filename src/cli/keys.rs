@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
-use dnsceremony::identity::{Identity, IdentityError, PublicIdentity};
+use dnsceremony::identity::{Identity, PublicIdentity};
 use dnsceremony::manifest::Profile;
 use dnsceremony::{exit, Error};
 use serde::Serialize;
@@ -88,27 +88,9 @@ fn render(id: &Identity, dir: &Path, written: &[PathBuf], json: bool) -> String 
     out
 }
 
-/// Create `dir` with mode 0700 if it does not exist.
-fn ensure_dir(dir: &Path) -> Result<(), IdentityError> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    let mut b = std::fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        b.mode(0o700);
-    }
-    b.create(dir).map_err(|source| IdentityError::Write {
-        path: dir.to_path_buf(),
-        source,
-    })
-}
-
 /// Run `dnsceremony keygen`.
 pub fn keygen(args: KeygenArgs) -> Result<u8, Error> {
-    ensure_dir(&args.dir)?;
+    dnsceremony::identity::create_key_dir(&args.dir)?;
     let id = Identity::generate(args.profile);
     let written = id.write_new(&args.dir)?;
     super::print(&render(&id, &args.dir, &written, args.json));
