@@ -219,7 +219,9 @@ fn add_loopback(addr: Ipv4Addr) -> Result<bool, LabError> {
         return Ok(true);
     }
     let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
-    if stderr.contains("File exists") {
+    // Already there (a parallel lab's, or left by a killed run): older iproute2 says
+    // "File exists", newer "Address already assigned".
+    if stderr.contains("File exists") || stderr.contains("already assigned") {
         return Ok(false);
     }
     Err(LabError::Tool {
