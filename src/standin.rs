@@ -335,6 +335,7 @@ impl Node {
             key: self.key,
             ip,
             port: self.config.port,
+            acn: None,
         }
         .to_string()
     }
@@ -410,7 +411,7 @@ impl Node {
                 .map(|k| json!({
                     "address": format!("0x{}", hex::encode(address_of(k))),
                     "votingPower": "0x1",
-                    "enode": genesis::Enode { key: *k, ip: IpAddr::from([0, 0, 0, 0]), port: 1 }.to_string(),
+                    "enode": genesis::Enode { key: *k, ip: IpAddr::from([0, 0, 0, 0]), port: 1, acn: None }.to_string(),
                 }))
                 .collect::<Vec<_>>())),
             "eth_call" => self.eth_call(params),

@@ -252,6 +252,7 @@ impl Member {
             key: self.enode_key,
             ip: self.ip,
             port: self.port,
+            acn: None,
         }
         .to_string()
     }

@@ -14,7 +14,7 @@
 //! through unchecked.
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use serde_json::Value;
 
@@ -106,6 +106,8 @@ pub enum EnodeProblem {
     Host,
     /// The port is missing, zero or not a number.
     Port,
+    /// The `acn` query parameter is not `IP:PORT`.
+    Acn,
 }
 
 impl fmt::Display for EnodeProblem {
@@ -116,11 +118,16 @@ impl fmt::Display for EnodeProblem {
             EnodeProblem::NotOnCurve => "node id is not a secp256k1 public key",
             EnodeProblem::Host => "host must be an IP address",
             EnodeProblem::Port => "port must be 1-65535",
+            EnodeProblem::Acn => "acn must be IP:PORT (the consensus endpoint)",
         })
     }
 }
 
-/// A parsed `enode://KEY@IP:PORT[?discport=N]` URL.
+/// The consensus (ACN) port a committee member is dialled at when its enode has no `acn`
+/// query parameter (the client's `p2p/enode/urlv4.go`, `DefaultACNPortInt`).
+pub const DEFAULT_ACN_PORT: u16 = 20203;
+
+/// A parsed `enode://KEY@IP:PORT[?discport=N][&acn=IP:PORT]` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Enode {
     /// The node id: uncompressed secp256k1 public key X||Y.
@@ -129,6 +136,8 @@ pub struct Enode {
     pub ip: IpAddr,
     /// The TCP port.
     pub port: u16,
+    /// The consensus (ACN) endpoint from the `acn` query parameter, when there is one.
+    pub acn: Option<SocketAddr>,
 }
 
 impl Enode {
@@ -141,15 +150,24 @@ impl Enode {
         if !key_on_curve(&key) {
             return Err(EnodeProblem::NotOnCurve);
         }
-        let hostport = rest.split('?').next().unwrap_or(rest);
-        let (host, port) = hostport.rsplit_once(':').ok_or(EnodeProblem::Port)?;
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        let ip: IpAddr = host.parse().map_err(|_| EnodeProblem::Host)?;
-        let port: u16 = port.parse().map_err(|_| EnodeProblem::Port)?;
-        if port == 0 {
-            return Err(EnodeProblem::Port);
+        let (hostport, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (ip, port) = ip_port(hostport)?;
+        let mut acn = None;
+        for pair in query.split(['&', '?']) {
+            if let Some(v) = pair.strip_prefix("acn=") {
+                let v = v.replace("%3A", ":").replace("%3a", ":");
+                let (aip, aport) = ip_port(&v).map_err(|_| EnodeProblem::Acn)?;
+                acn = Some(SocketAddr::new(aip, aport));
+            }
         }
-        Ok(Enode { key, ip, port })
+        Ok(Enode { key, ip, port, acn })
+    }
+
+    /// Where committee members dial this node for consensus: the `acn` endpoint, else the
+    /// enode's IP on port [`DEFAULT_ACN_PORT`], as the client does.
+    pub fn consensus_addr(&self) -> SocketAddr {
+        self.acn
+            .unwrap_or(SocketAddr::new(self.ip, DEFAULT_ACN_PORT))
     }
 
     /// The node id as 128 lowercase hex digits.
@@ -158,11 +176,30 @@ impl Enode {
     }
 }
 
+/// `IP:PORT` or `[IPv6]:PORT`, the port non-zero.
+fn ip_port(text: &str) -> Result<(IpAddr, u16), EnodeProblem> {
+    let (host, port) = text.rsplit_once(':').ok_or(EnodeProblem::Port)?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let ip: IpAddr = host.parse().map_err(|_| EnodeProblem::Host)?;
+    let port: u16 = port.parse().map_err(|_| EnodeProblem::Port)?;
+    if port == 0 {
+        return Err(EnodeProblem::Port);
+    }
+    Ok((ip, port))
+}
+
 impl fmt::Display for Enode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.ip {
-            IpAddr::V4(ip) => write!(f, "enode://{}@{ip}:{}", self.key_hex(), self.port),
-            IpAddr::V6(ip) => write!(f, "enode://{}@[{ip}]:{}", self.key_hex(), self.port),
+        // SocketAddr writes IPv6 in brackets.
+        write!(
+            f,
+            "enode://{}@{}",
+            self.key_hex(),
+            SocketAddr::new(self.ip, self.port)
+        )?;
+        match self.acn {
+            Some(acn) => write!(f, "?acn={acn}"),
+            None => Ok(()),
         }
     }
 }
@@ -437,4 +474,36 @@ fn check_v07(config: &Value, aut: &Value, chain_id: u64) -> Result<Committee, Ge
         block_period,
         members,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "04c2646f8cb377704061804d5c944b26ddb95d5a6e3fe69eed0bbcb2ac4084f6d660e17df67de81a85a09e941648cac8ab52bfed849f5f0bcb192b9acf6f5ffa";
+
+    #[test]
+    fn acn_is_parsed_written_and_defaulted() {
+        // The form the client's genesis generator writes and the real client dialled.
+        let url = format!("enode://{KEY}@127.0.0.1:30303?acn=127.0.0.1:20204");
+        let e = Enode::parse(&url).unwrap();
+        assert_eq!(e.acn, Some("127.0.0.1:20204".parse().unwrap()));
+        assert_eq!(e.consensus_addr(), "127.0.0.1:20204".parse().unwrap());
+        assert_eq!(e.to_string(), url);
+        // Go's url.Values encoding, after a discport.
+        let e = Enode::parse(&format!(
+            "enode://{KEY}@10.0.0.1:30303?discport=0&acn=10.0.0.2%3A21000"
+        ))
+        .unwrap();
+        assert_eq!(e.consensus_addr(), "10.0.0.2:21000".parse().unwrap());
+        // Without acn the client dials the enode's IP on port 20203.
+        let e = Enode::parse(&format!("enode://{KEY}@[2001:db8::1]:30303")).unwrap();
+        assert_eq!(e.acn, None);
+        assert_eq!(e.consensus_addr(), "[2001:db8::1]:20203".parse().unwrap());
+        assert_eq!(e.to_string(), format!("enode://{KEY}@[2001:db8::1]:30303"));
+        assert_eq!(
+            Enode::parse(&format!("enode://{KEY}@127.0.0.1:30303?acn=somewhere")),
+            Err(EnodeProblem::Acn)
+        );
+    }
 }
