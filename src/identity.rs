@@ -74,7 +74,7 @@ pub enum KeyError {
     #[error("mixed-case address fails its EIP-55 checksum")]
     Checksum,
     /// An address without the `0x` prefix.
-    #[error("an address must start with 0x")]
+    #[error("must start with 0x")]
     MissingPrefix,
     /// 64 bytes that are not a point on the secp256k1 curve.
     #[error("not a point on the secp256k1 curve")]
@@ -499,6 +499,12 @@ pub enum IdentityError {
         path: PathBuf,
         /// What the OS said.
         source: std::io::Error,
+    },
+    /// The keys are v0.7 keys (`nodekey`), which have no oracle or BLS key to prove.
+    #[error("no ownership proof for v0.7 keys ({}: a proof needs autonitykeys and oraclekey)", dir.display())]
+    NoProof {
+        /// The key directory.
+        dir: PathBuf,
     },
 }
 
@@ -1030,6 +1036,228 @@ impl PopPairing {
             &rands,
             64,
         ) == blst::BLST_ERROR::BLST_SUCCESS
+    }
+}
+
+/// Genesis validator data as Autonity operators exchange it outside DNS: the validator's entry
+/// of `config.autonity.validators` and the ownership proof that goes with it,
+///
+/// ```json
+/// {"genesisValidatorData": [
+///   {"enode": "enode://<128 hex>@IP:PORT", "treasury": "0x..", "consensusKey": "0x<96 hex>",
+///    "oracleAddress": "0x.."},
+///   {"validatorAddress": "0x..", "ownershipProof": "0x<452 hex>"}]}
+/// ```
+///
+/// read strictly (no other fields, every one present, hex with `0x`, EIP-55 checked when
+/// mixed-case) by [`ValidatorData::read`], checked by [`ValidatorData::flaws`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidatorData {
+    /// The enode URL as given.
+    pub enode: String,
+    /// Its node id.
+    pub enode_key: EnodeKey,
+    /// The treasury the proof is made for.
+    pub treasury: Address,
+    /// The BLS consensus key.
+    pub consensus_key: ConsensusKey,
+    /// The oracle address.
+    pub oracle_address: Address,
+    /// The address the validator claims: must be the enode key's.
+    pub validator_address: Address,
+    /// The 226-byte ownership proof.
+    pub ownership_proof: Vec<u8>,
+}
+
+/// What a [`ValidatorData`] check found wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ValidatorFlaw {
+    /// `validatorAddress` is not the address of the enode key.
+    #[error("validatorAddress {claimed} is not the enode key's address {enode}")]
+    ValidatorAddress {
+        /// What the data says.
+        claimed: Address,
+        /// The enode key's address.
+        enode: Address,
+    },
+    /// A part of the ownership proof does not verify.
+    #[error("{part}: {flaw}", part = .0.part(), flaw = .0)]
+    Proof(ProofFlaw),
+}
+
+/// Why genesis validator data could not be read, or does not hold.
+#[derive(Debug, thiserror::Error)]
+pub enum ValidatorDataError {
+    /// The file could not be read.
+    #[error("cannot read validator data ({}: {source})", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// Not JSON of the expected shape.
+    #[error("bad validator data ({}: expected the JSON {{\"genesisValidatorData\": [{{enode, treasury, consensusKey, oracleAddress}}, {{validatorAddress, ownershipProof}}]}}: {source})", path.display())]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// What the JSON reader said.
+        source: serde_json::Error,
+    },
+    /// The enode URL is malformed.
+    #[error("bad validator data ({}: enode: {why})", path.display())]
+    Enode {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: crate::genesis::rules::EnodeProblem,
+    },
+    /// A key, address or the proof is malformed.
+    #[error("bad validator data ({}: {field}: {why})", path.display())]
+    Field {
+        /// The file.
+        path: PathBuf,
+        /// The JSON field, e.g. `consensusKey`.
+        field: &'static str,
+        /// What is wrong with it.
+        why: KeyError,
+    },
+    /// Well-formed, but the proof or the validator address does not hold.
+    #[error("validator data refused ({}: {})", path.display(), flaws.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Refused {
+        /// The file.
+        path: PathBuf,
+        /// Every check that failed.
+        flaws: Vec<ValidatorFlaw>,
+    },
+}
+
+impl ValidatorDataError {
+    /// [`crate::exit::SECURITY`] when the data does not hold, [`crate::exit::BAD_INPUT`] when
+    /// it cannot be read.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ValidatorDataError::Refused { .. } => crate::exit::SECURITY,
+            _ => crate::exit::BAD_INPUT,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ValidatorDataJson {
+    #[serde(rename = "genesisValidatorData")]
+    data: (GenesisValidatorJson, ProofJson),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct GenesisValidatorJson {
+    enode: String,
+    treasury: String,
+    consensus_key: String,
+    oracle_address: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ProofJson {
+    validator_address: String,
+    ownership_proof: String,
+}
+
+impl ValidatorData {
+    /// Read and parse the file at `path` (see [`ValidatorData`] for the shape).
+    pub fn read(path: &Path) -> Result<ValidatorData, ValidatorDataError> {
+        let text = fs::read_to_string(path).map_err(|source| ValidatorDataError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        ValidatorData::parse(&text, path)
+    }
+
+    /// Parse `text`; `path` only names the source in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<ValidatorData, ValidatorDataError> {
+        let json: ValidatorDataJson =
+            serde_json::from_str(text).map_err(|source| ValidatorDataError::Json {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let (g, p) = json.data;
+        let field = |field: &'static str| {
+            move |why: KeyError| ValidatorDataError::Field {
+                path: path.to_path_buf(),
+                field,
+                why,
+            }
+        };
+        let enode =
+            crate::genesis::Enode::parse(&g.enode).map_err(|why| ValidatorDataError::Enode {
+                path: path.to_path_buf(),
+                why,
+            })?;
+        let prefixed = |name: &'static str, s: &str| {
+            if s.starts_with("0x") {
+                Ok(())
+            } else {
+                Err(field(name)(KeyError::MissingPrefix))
+            }
+        };
+        prefixed("consensusKey", &g.consensus_key)?;
+        prefixed("ownershipProof", &p.ownership_proof)?;
+        Ok(ValidatorData {
+            enode_key: EnodeKey(enode.key),
+            treasury: g.treasury.parse().map_err(field("treasury"))?,
+            consensus_key: ConsensusKey::from_hex(&g.consensus_key)
+                .map_err(field("consensusKey"))?,
+            oracle_address: g.oracle_address.parse().map_err(field("oracleAddress"))?,
+            validator_address: p
+                .validator_address
+                .parse()
+                .map_err(field("validatorAddress"))?,
+            ownership_proof: hexfmt::parse_fixed::<POP_LEN>(&p.ownership_proof, true)
+                .map_err(|e| field("ownershipProof")(KeyError::Hex(e)))?
+                .to_vec(),
+            enode: g.enode,
+        })
+    }
+
+    /// Every check that fails, in this order: the validator address against the enode key,
+    /// then the proof's node, oracle and BLS parts ([`ownership_proof_flaws`]). Empty when
+    /// the data holds.
+    pub fn flaws(&self) -> Vec<ValidatorFlaw> {
+        let mut out = Vec::new();
+        let enode = self.enode_key.address();
+        if self.validator_address != enode {
+            out.push(ValidatorFlaw::ValidatorAddress {
+                claimed: self.validator_address,
+                enode,
+            });
+        }
+        out.extend(
+            ownership_proof_flaws(
+                &self.ownership_proof,
+                &self.treasury,
+                &self.enode_key,
+                &self.oracle_address,
+                &self.consensus_key,
+            )
+            .into_iter()
+            .map(ValidatorFlaw::Proof),
+        );
+        out
+    }
+
+    /// [`ValidatorData::read`] then [`ValidatorData::flaws`]: the data when every check holds.
+    pub fn verify_file(path: &Path) -> Result<ValidatorData, ValidatorDataError> {
+        let data = ValidatorData::read(path)?;
+        match data.flaws() {
+            flaws if flaws.is_empty() => Ok(data),
+            flaws => Err(ValidatorDataError::Refused {
+                path: path.to_path_buf(),
+                flaws,
+            }),
+        }
     }
 }
 
