@@ -122,6 +122,8 @@ pub struct Config {
 const BOOL_FLAGS: &[&str] = &["http", "mine", "nodiscover", "ws"];
 const IGNORED_VALUE_FLAGS: &[&str] = &[
     "syncmode",
+    "config",
+    "consensus.nat",
     "verbosity",
     "http.corsdomain",
     "http.vhosts",

@@ -58,12 +58,14 @@ fn manifest(lab: &Hierarchy, template: bool) -> String {
 
 /// The manifest for the first `n` organisations in `profile`.
 fn manifest_of(lab: &Hierarchy, template: bool, profile: &str, n: usize) -> String {
-    let mut m =
-        format!(
-        "[ceremony]\nname = \"loopback-net\"\nprofile = \"{profile}\"\n\n[genesis]\nchain_id = 65110000\n\
-         operator = \"0x{op}\"\nepoch_period = 30\n{tpl}\n",
-        op = "ab".repeat(20),
-        tpl = if template { "template = \"genesis.template.json\"\n" } else { "" }
+    // With a template only chain_id applies; epoch_period is a v1 option.
+    let options = match (template, profile) {
+        (true, _) => "template = \"genesis.template.json\"\n".to_string(),
+        (false, "v1") => format!("operator = \"0x{}\"\nepoch_period = 30\n", "ab".repeat(20)),
+        (false, _) => format!("operator = \"0x{}\"\n", "ab".repeat(20)),
+    };
+    let mut m = format!(
+        "[ceremony]\nname = \"loopback-net\"\nprofile = \"{profile}\"\n\n[genesis]\nchain_id = 65110000\n{options}\n"
     );
     for (name, _, host) in (0..n).map(org) {
         m.push_str(&format!(
@@ -87,7 +89,8 @@ fn template(stake: u64) -> String {
         "{{\"config\": {{\"chainId\": 65110000, \"autonity\": {{\"minBaseFee\": 500000000, \
          \"epochPeriod\": 1800, \"unbondingPeriod\": 21600, \"blockPeriod\": 1, \
          \"maxCommitteeSize\": 100, \"operator\": \"0x{op}\", \"treasury\": \"0x{op}\", \
-         \"treasuryFee\": 10000000000000000, \"delegationRate\": 1000, \"validators\": [{vals}]}}, \
+         \"treasuryFee\": 10000000000000000, \"delegationRate\": 1000, \
+         \"initialInflationReserve\": \"0x2116545850052128000000\", \"validators\": [{vals}]}}, \
          \"oracle\": {{\"votePeriod\": 30}}}}, \"nonce\": \"0x0\", \"timestamp\": \"0x0\", \
          \"gasLimit\": \"0xffffffffffff\", \"difficulty\": \"0x0\", \"alloc\": {{}}}}\n",
         op = "ab".repeat(20),

@@ -33,6 +33,7 @@ fn setup(me: u8) -> (tempfile::TempDir, PathBuf, PathBuf) {
             enode_key: node_key(i),
             ip: IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)),
             port: 30300 + u16::from(i),
+            consensus_port: Some(20200 + u16::from(i)),
             consensus_key: Some(bls_secret(i).sk_to_pk().compress()),
             oracle_address: Some([i; 20]),
             treasury: Some([i; 20]),
