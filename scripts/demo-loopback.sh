@@ -160,5 +160,8 @@ say "all four organisations passed Phase 4: one genesis, blocks advancing, commi
 if [ "$keep" = 1 ]; then
   say "work directory $work"
   say "staying up (Ctrl-C stops everything)"
-  while :; do sleep 3600; done
+  # In the background, so that SIGTERM/SIGINT run the trap at once (bash waits for a
+  # foreground command before running a trap).
+  sleep infinity & pids+=($!)
+  wait "$!"
 fi
