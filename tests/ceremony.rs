@@ -479,6 +479,7 @@ fn a_different_genesis_stops_everyone_naming_who_differs() {
         &identity,
         &manifest.ceremony_id(),
         &theirs,
+        None,
     );
     let tsig = dnsceremony::dns::tsig::TsigKey::load(&z.tsig.as_ref().unwrap().file).unwrap();
     let t = dnsceremony::dns::update::Timeouts::default();
