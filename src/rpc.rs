@@ -89,14 +89,15 @@ pub enum RpcError {
         url: String,
     },
     /// The connection or the exchange failed (refused, reset, not HTTP).
-    #[error("RPC {url} {method}: {}", transport(.source))]
+    #[error("RPC {url} {method}: {}", transport(.cause))]
     Transport {
         /// The endpoint.
         url: String,
         /// The method called.
         method: String,
-        /// What the HTTP client said (without the URL, whose path may hold a token).
-        source: reqwest::Error,
+        /// What the HTTP client said (without the URL, whose path may hold a token). Its
+        /// innermost cause is in the message, so it is not offered as the error's source.
+        cause: reqwest::Error,
     },
     /// No complete answer in time.
     #[error("RPC {url} {method}: no answer within {secs} s")]
@@ -220,7 +221,7 @@ impl Client {
             .map_err(|source| RpcError::Transport {
                 url: shown.clone(),
                 method: "(setting up the HTTP client)".into(),
-                source: source.without_url(),
+                cause: source.without_url(),
             })?;
         Ok(Client {
             url: shown,
@@ -263,7 +264,7 @@ impl Client {
                 RpcError::Transport {
                     url: self.url.clone(),
                     method: method.into(),
-                    source: source.without_url(),
+                    cause: source.without_url(),
                 }
             }
         };
@@ -297,9 +298,14 @@ impl Client {
         Ok((answer.status().as_u16(), out))
     }
 
+    /// Call `method` with `params`; the `result` member of the answer.
+    pub async fn call(&self, method: &str, params: Value) -> Result<Value, RpcError> {
+        self.exchange(method, method, params, "JSON").await
+    }
+
     /// Call `method` with `params`; its `result` read as `T` (`what` says what `T` is, for
     /// the message when it is not).
-    pub async fn call<T: DeserializeOwned>(
+    pub async fn call_as<T: DeserializeOwned>(
         &self,
         method: &str,
         params: Value,
@@ -308,7 +314,7 @@ impl Client {
         self.exchange(method, method, params, what).await
     }
 
-    /// [`Client::call`], with `label` naming the call in errors (e.g. `eth_call
+    /// [`Client::call_as`], with `label` naming the call in errors (e.g. `eth_call
     /// getCommitteeEnodes()`).
     async fn exchange<T: DeserializeOwned>(
         &self,
@@ -365,7 +371,7 @@ impl Client {
     /// `eth_blockNumber` as a number.
     pub async fn block_number(&self) -> Result<u64, RpcError> {
         let n: U64 = self
-            .call("eth_blockNumber", json!([]), "a 0x quantity")
+            .call_as("eth_blockNumber", json!([]), "a 0x quantity")
             .await?;
         Ok(n.to())
     }
@@ -380,7 +386,7 @@ impl Client {
         }
         let method = "eth_getBlockByNumber";
         let block: Option<Block> = self
-            .call(method, json!(["0x0", false]), "a block with a 32-byte hash")
+            .call_as(method, json!(["0x0", false]), "a block with a 32-byte hash")
             .await?;
         block
             .map(|b| b.hash.0)
@@ -394,7 +400,7 @@ impl Client {
             enode: String,
         }
         let info: NodeInfo = self
-            .call(
+            .call_as(
                 "admin_nodeInfo",
                 json!([]),
                 "node information with an enode",
@@ -448,25 +454,39 @@ impl Client {
         if format == Some(Format::V07) {
             return self.legacy_committee().await;
         }
+        match self.v1_enodes().await? {
+            Ok((enodes, source)) => self.v1_committee(&source, &enodes),
+            Err(_) if format.is_none() => self.legacy_committee().await,
+            Err(empty) => Err(empty),
+        }
+    }
+
+    /// The committee's enode URLs as v1 serves them: `aut_getCommitteeEnodes`, or `eth_call
+    /// getCommitteeEnodes()` when the node does not offer the `aut` API.
+    pub async fn committee_enodes(&self) -> Result<Vec<String>, RpcError> {
+        self.v1_enodes().await?.map(|(enodes, _)| enodes)
+    }
+
+    /// v1's committee enodes and the call that answered; the inner `Err` when the contract
+    /// has no `getCommitteeEnodes()` (its answer is `0x`, as v0.7's is).
+    async fn v1_enodes(&self) -> Result<Result<(Vec<String>, String), RpcError>, RpcError> {
         let method = "aut_getCommitteeEnodes";
         match self
-            .call::<Vec<String>>(method, json!([]), "a list of enode URLs")
+            .call_as::<Vec<String>>(method, json!([]), "a list of enode URLs")
             .await
         {
-            Ok(enodes) => return self.v1_committee(method, &enodes),
+            Ok(enodes) => return Ok(Ok((enodes, method.into()))),
             Err(e) if !e.is_method_not_found() => return Err(e),
             Err(_) => {}
         }
         let label = format!("eth_call {}", abi::getCommitteeEnodesCall::SIGNATURE);
-        match self.contract_call::<abi::getCommitteeEnodesCall>().await? {
-            Some(enodes) => self.v1_committee(&label, &enodes),
-            None if format.is_none() => self.legacy_committee().await,
+        Ok(match self.contract_call::<abi::getCommitteeEnodesCall>().await? {
+            Some(enodes) => Ok((enodes, label)),
             None => Err(self.malformed(
                 &label,
-                "empty answer (0x): the contract has no getCommitteeEnodes(), as in Autonity v0.7, \
-                 but the profile is v1",
+                "empty answer (0x): the contract has no getCommitteeEnodes(), as in Autonity v0.7",
             )),
-        }
+        })
     }
 
     fn v1_committee(&self, source: &str, enodes: &[String]) -> Result<Committee, RpcError> {
@@ -500,7 +520,7 @@ impl Client {
         }
         let method = "aut_getCommittee";
         let (addresses, first): (Vec<Address>, String) = match self
-            .call::<Vec<Member>>(method, json!([]), "a list of {addr, votingPower}")
+            .call_as::<Vec<Member>>(method, json!([]), "a list of {addr, votingPower}")
             .await
         {
             Ok(list) => (
@@ -519,7 +539,7 @@ impl Client {
         };
         let method = "aut_getWhitelist";
         let (whitelist, second) = match self
-            .call::<Vec<String>>(method, json!([]), "a list of enode URLs")
+            .call_as::<Vec<String>>(method, json!([]), "a list of enode URLs")
             .await
         {
             Ok(list) => (list, method.to_string()),
@@ -605,6 +625,12 @@ fn key_address(key: &str) -> Option<Address> {
 /// which calls it until it encodes with alloy itself; nothing here uses it.
 pub fn encode_string_array(items: &[String]) -> Vec<u8> {
     abi::getCommitteeEnodesCall::abi_encode_returns(&items.to_vec())
+}
+
+/// Decode `getCommitteeEnodes()`'s return value with alloy; `None` when it is not one. Kept
+/// only for the stand-in's tests, like [`encode_string_array`].
+pub fn decode_string_array(data: &[u8]) -> Option<Vec<String>> {
+    abi::getCommitteeEnodesCall::abi_decode_returns_validate(data).ok()
 }
 
 /// `getValidators()`'s return value, ABI-encoded by alloy. Kept only for the stand-in, like
@@ -975,6 +1001,27 @@ mod tests {
         assert!(!e.contains('\n'), "{e}");
         let c = Client::new("http://127.0.0.1:8545", Duration::from_millis(200)).unwrap();
         assert_eq!(c.url(), "http://127.0.0.1:8545");
+    }
+
+    #[tokio::test]
+    async fn a_silent_node_is_a_timeout_naming_the_method() {
+        // Accepts the connection, reads the request, never answers.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                held.push(stream);
+            }
+        });
+        let c = Client::new(&url, Duration::from_millis(300)).unwrap();
+        let started = Instant::now();
+        let e = c.block_number().await.unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(
+            e.to_string(),
+            format!("RPC {url} eth_blockNumber: no answer within 1 s")
+        );
     }
 
     #[test]

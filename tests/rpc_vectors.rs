@@ -383,7 +383,7 @@ async fn v07_empty_answer_leads_to_the_v07_path_or_says_what_it_means() {
     let url = replay(v07(), Chunks::One).await;
     let c = client(&url);
     let e = c
-        .call::<Vec<String>>("aut_getCommitteeEnodes", json!([]), "enodes")
+        .call_as::<Vec<String>>("aut_getCommitteeEnodes", json!([]), "enodes")
         .await
         .unwrap_err();
     assert!(e.is_method_not_found(), "{e}");
@@ -400,7 +400,7 @@ async fn v07_empty_answer_leads_to_the_v07_path_or_says_what_it_means() {
         e,
         format!(
             "RPC {url} eth_call getCommitteeEnodes(): malformed answer (empty answer (0x): the \
-             contract has no getCommitteeEnodes(), as in Autonity v0.7, but the profile is v1)"
+             contract has no getCommitteeEnodes(), as in Autonity v0.7)"
         )
     );
 }
@@ -492,13 +492,13 @@ async fn an_answer_over_the_size_limit_is_refused() {
     let url = replay(v07(), Chunks::One).await;
     let e = client(&url)
         .with_limit(500)
-        .call::<Vec<String>>("aut_getWhitelist", json!([]), "enodes")
+        .call_as::<Vec<String>>("aut_getWhitelist", json!([]), "enodes")
         .await
         .unwrap_err();
     assert!(matches!(e, RpcError::TooLarge { limit: 500, .. }), "{e}");
     // The same answers fit the default limit.
     assert!(client(&url)
-        .call::<Vec<String>>("aut_getWhitelist", json!([]), "enodes")
+        .call_as::<Vec<String>>("aut_getWhitelist", json!([]), "enodes")
         .await
         .is_ok());
 
