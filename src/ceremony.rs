@@ -92,6 +92,10 @@ pub struct State {
     pub phase: Phase,
     /// The genesis hash (64 hex), once built.
     pub genesis_hash: Option<String>,
+    /// The hash of block 0 (64 hex) our client reported, once published (`b=` of the genesis
+    /// record; republished as it is when a run resumes, so the record does not lose it).
+    #[serde(default)]
+    pub block0_hash: Option<String>,
 }
 
 /// Why a ceremony stopped.
@@ -167,6 +171,16 @@ pub enum CeremonyError {
         /// The manifest's profile.
         wanted: &'static str,
     },
+    /// The deadline passed while waiting for the node: what it was still waiting for.
+    #[error("deadline passed while waiting for {what} (after {polls} polls): {last}")]
+    NodeDeadline {
+        /// What was awaited.
+        what: &'static str,
+        /// How many times it was looked at.
+        polls: u32,
+        /// What the last look found (the check's problem, or the RPC error).
+        last: String,
+    },
     /// The client stopped before the check turned green.
     #[error("the client exited before the network was confirmed: {status}")]
     NodeExited {
@@ -206,7 +220,7 @@ impl CeremonyError {
             | CeremonyError::State { .. }
             | CeremonyError::KeyProfile { .. } => exit::BAD_INPUT,
             CeremonyError::NotSecure { .. } | CeremonyError::GenesisRecord { .. } => exit::SECURITY,
-            CeremonyError::Deadline { .. } => exit::PENDING,
+            CeremonyError::Deadline { .. } | CeremonyError::NodeDeadline { .. } => exit::PENDING,
             CeremonyError::GenesisMismatch { .. } | CeremonyError::GenesisChanged { .. } => {
                 exit::GENESIS_MISMATCH
             }
@@ -336,6 +350,11 @@ pub enum Event {
     },
     /// One on-chain check that is not green yet.
     CheckNotYet(String),
+    /// Our client reported its block 0 and the genesis record now carries it (`b=`).
+    Block0 {
+        /// Its hash (64 hex).
+        hash: String,
+    },
     /// The client an earlier run left running was stopped (`forced`: SIGKILL was needed).
     LeftoverStopped {
         /// Its process id.
@@ -666,8 +685,8 @@ fn read_genesis_hash(
                 })
                 .collect();
             match records::decode_genesis_hash(&peer.host, &txts, ceremony, &peer.enode_key) {
-                Ok(h) if h == *ours => Ok(HashSeen::Ours),
-                Ok(h) => Ok(HashSeen::Other(hex::encode(h))),
+                Ok(r) if r.hash == *ours => Ok(HashSeen::Ours),
+                Ok(r) => Ok(HashSeen::Other(hex::encode(r.hash))),
                 Err(e) if e.is_missing() => Ok(HashSeen::Pending(e.to_string())),
                 Err(e) => Err(bad(e.to_string())),
             }
@@ -676,6 +695,62 @@ fn read_genesis_hash(
             Ok(HashSeen::Pending(l.describe()))
         }
         l => Err(bad(l.describe())),
+    }
+}
+
+/// What every organisation published as its node's block 0 (`b=` of its genesis record),
+/// read and validated through `session` at once; in `peers` order.
+pub async fn published_block0(
+    session: &Session,
+    peers: &[(String, Peer)],
+    ceremony: &crate::manifest::CeremonyId,
+) -> Vec<(String, rpc::Published)> {
+    let mut reads = tokio::task::JoinSet::new();
+    for (i, (_, peer)) in peers.iter().enumerate() {
+        let (session, peer, ceremony) = (session.clone(), peer.clone(), *ceremony);
+        reads.spawn(async move {
+            let names = RecordNames::for_host(&peer.host);
+            let lookup = session.lookup(&names.genesis, RecordType::TXT).await;
+            (i, read_block0(&peer, &lookup, &ceremony))
+        });
+    }
+    let mut out: Vec<Option<rpc::Published>> = vec![None; peers.len()];
+    while let Some(done) = reads.join_next().await {
+        let (i, published) = crate::verify::task_output(done);
+        out[i] = Some(published);
+    }
+    peers
+        .iter()
+        .zip(out)
+        .map(|((org, _), p)| (org.clone(), p.expect("every read reported")))
+        .collect()
+}
+
+/// One organisation's published block 0, from the lookup of its genesis record.
+fn read_block0(
+    peer: &Peer,
+    lookup: &Lookup,
+    ceremony: &crate::manifest::CeremonyId,
+) -> rpc::Published {
+    match lookup {
+        Lookup::Secure { rrset, .. } => {
+            let txts: Vec<Vec<Vec<u8>>> = rrset
+                .iter()
+                .filter_map(|r| match &r.data {
+                    RData::TXT(t) => Some(t.txt_data.iter().map(|s| s.to_vec()).collect()),
+                    _ => None,
+                })
+                .collect();
+            match records::decode_genesis_hash(&peer.host, &txts, ceremony, &peer.enode_key) {
+                Ok(r) => r
+                    .block0
+                    .map_or(rpc::Published::NotYet, rpc::Published::Block0),
+                Err(e) if e.is_missing() => rpc::Published::NotYet,
+                Err(e) => rpc::Published::Invalid(e.to_string()),
+            }
+        }
+        Lookup::Absent { .. } | Lookup::Unreachable { .. } => rpc::Published::NotYet,
+        l => rpc::Published::Invalid(l.describe()),
     }
 }
 
@@ -705,6 +780,81 @@ fn write_client_args(cfg: &Config) -> Result<(), Error> {
     text.push('\n');
     node::write_atomic(&cfg.client_args_path(), text.as_bytes())?;
     Ok(())
+}
+
+/// Wait until the client answers with its block 0 hash (its RPC comes up a moment after it
+/// starts); gives up at `deadline` with the last RPC error, or when the client exits.
+async fn wait_block0(
+    client: &Client,
+    pause: Duration,
+    deadline: Option<Instant>,
+    exited: &mut dyn FnMut() -> Option<std::process::ExitStatus>,
+    progress: &mut dyn FnMut(Event),
+) -> Result<[u8; 32], Error> {
+    let mut polls = 0u32;
+    let mut last: Option<String> = None;
+    loop {
+        polls += 1;
+        if let Some(status) = exited() {
+            return Err(CeremonyError::NodeExited { status }.into());
+        }
+        match client.block0_hash().await {
+            Ok(h) => return Ok(h),
+            Err(e) => {
+                let why = e.to_string();
+                if last.as_ref() != Some(&why) {
+                    progress(Event::CheckNotYet(format!(
+                        "block 0 not answered yet: {why}"
+                    )));
+                }
+                last = Some(why);
+            }
+        }
+        if past(deadline) {
+            return Err(CeremonyError::NodeDeadline {
+                what: "the client's block 0",
+                polls,
+                last: last.unwrap_or_default(),
+            }
+            .into());
+        }
+        tokio::time::sleep(pause).await;
+    }
+}
+
+/// Check on chain until green; gives up at `deadline` saying what the last check found, or
+/// when the client exits.
+async fn confirm_on_chain(
+    client: &Client,
+    expect: &Expectation,
+    window: Duration,
+    pause: Duration,
+    deadline: Option<Instant>,
+    exited: &mut dyn FnMut() -> Option<std::process::ExitStatus>,
+    progress: &mut dyn FnMut(Event),
+) -> Result<(), Error> {
+    let mut polls = 0u32;
+    loop {
+        polls += 1;
+        if let Some(status) = exited() {
+            return Err(CeremonyError::NodeExited { status }.into());
+        }
+        let last = match rpc::check(client, expect, window).await {
+            Ok(r) if r.ok => return Ok(()),
+            Ok(r) => r.problem(),
+            Err(e) => e.to_string(),
+        };
+        progress(Event::CheckNotYet(last.clone()));
+        if past(deadline) {
+            return Err(CeremonyError::NodeDeadline {
+                what: "the on-chain check",
+                polls,
+                last,
+            }
+            .into());
+        }
+        tokio::time::sleep(pause).await;
+    }
 }
 
 /// Run the ceremony up to [`Config::until`]: either stopped there, or (the whole ceremony)
@@ -743,6 +893,7 @@ pub async fn run(cfg: &Config, progress: &mut dyn FnMut(Event)) -> Result<Outcom
             org: cfg.org.clone(),
             phase: Phase::Started,
             genesis_hash: None,
+            block0_hash: None,
         },
     };
     if cfg.until == Until::Genesis && agreed_before(cfg, &state) {
@@ -820,6 +971,9 @@ pub async fn run(cfg: &Config, progress: &mut dyn FnMut(Event)) -> Result<Outcom
         }
     }
     node::write_atomic(&cfg.genesis_path(), genesis.bytes())?;
+    if state.genesis_hash.as_ref() != Some(&hash) {
+        state.block0_hash = None;
+    }
     state.genesis_hash = Some(hash.clone());
     progress(Event::Genesis {
         hash: hash.clone(),
@@ -827,6 +981,12 @@ pub async fn run(cfg: &Config, progress: &mut dyn FnMut(Event)) -> Result<Outcom
     });
     reach(&mut state, Phase::GenesisBuilt, progress)?;
 
+    // A resumed run republishes the block 0 its client reported before, so the record does
+    // not lose `b=` until the client answers again.
+    let known_block0 = state
+        .block0_hash
+        .as_deref()
+        .and_then(|h| crate::hexfmt::parse_fixed::<32>(h, false).ok());
     publish(
         cfg,
         &[records::encode_genesis_hash(
@@ -834,6 +994,7 @@ pub async fn run(cfg: &Config, progress: &mut dyn FnMut(Event)) -> Result<Outcom
             &identity,
             &ceremony,
             &genesis.hash(),
+            known_block0.as_ref(),
         )],
     )
     .await?;
@@ -870,35 +1031,53 @@ pub async fn run(cfg: &Config, progress: &mut dyn FnMut(Event)) -> Result<Outcom
     });
     reach(&mut state, Phase::NodeStarted, progress)?;
 
-    let client = Client::new(&spec.rpc_url(), Duration::from_secs(5))?;
+    let client = Client::new(&spec.rpc_url(), rpc::CALL_TIMEOUT)?;
     let expect = Expectation {
         own_key: Some(public.enode_key.to_string()),
         validators: peers
             .iter()
             .map(|(name, p)| (name.clone(), p.enode_key.to_string()))
             .collect(),
+        format: Some(manifest.profile.into()),
+        block0: Vec::new(),
     };
-    let mut checks = 0u32;
-    loop {
-        checks += 1;
-        if let Some(status) = running.try_exited() {
-            return Err(CeremonyError::NodeExited { status }.into());
-        }
-        match rpc::check(&client, &expect, cfg.check_window).await {
-            Ok(r) if r.ok => break,
-            Ok(r) => progress(Event::CheckNotYet(r.problem())),
-            Err(e) => progress(Event::CheckNotYet(e.to_string())),
-        }
-        if past(deadline) {
-            running.signal("TERM");
-            return Err(CeremonyError::Deadline {
-                what: "the on-chain check",
-                orgs: Vec::new(),
-                polls: checks,
-            }
-            .into());
-        }
-        tokio::time::sleep(cfg.poll.min(Duration::from_secs(2))).await;
+    let pause = cfg.poll.min(Duration::from_secs(2));
+    let confirmed = async {
+        let mut exited = || running.try_exited();
+        // Our node's block 0 goes into the genesis record: every organisation can then see
+        // whether the nodes run the same chain (the same genesis and client version).
+        let block0 = wait_block0(&client, pause, deadline, &mut exited, progress).await?;
+        publish(
+            cfg,
+            &[records::encode_genesis_hash(
+                &org.host,
+                &identity,
+                &ceremony,
+                &genesis.hash(),
+                Some(&block0),
+            )],
+        )
+        .await?;
+        state.block0_hash = Some(hex::encode(block0));
+        save(&state_path, &state)?;
+        progress(Event::Block0 {
+            hash: hex::encode(block0),
+        });
+        confirm_on_chain(
+            &client,
+            &expect,
+            cfg.check_window,
+            pause,
+            deadline,
+            &mut exited,
+            progress,
+        )
+        .await
+    }
+    .await;
+    if let Err(e) = confirmed {
+        running.signal("TERM");
+        return Err(e);
     }
     reach(&mut state, Phase::Confirmed, progress)?;
     Ok(Outcome::Running(Box::new(running)))
@@ -933,6 +1112,7 @@ mod tests {
             org: "org1".into(),
             phase: Phase::Agreed,
             genesis_hash: Some("cd".repeat(32)),
+            block0_hash: Some("ef".repeat(32)),
         };
         save(&path, &s).unwrap();
         assert_eq!(load_state(&path).unwrap(), Some(s));
@@ -940,5 +1120,90 @@ mod tests {
         assert!(load_state(&path).is_err());
         std::fs::write(&path, b"{").unwrap();
         assert!(load_state(&path).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_wait_that_gives_up_says_what_it_still_waited_for() {
+        // A node whose chain stalls at block 5, with this node in its committee.
+        let own = "aa".repeat(64);
+        let enode = format!("enode://{own}@127.0.0.1:30303");
+        let url = rpc::fake::serve(move |method, _| match method {
+            "eth_blockNumber" => Ok(serde_json::json!("0x5")),
+            "eth_getBlockByNumber" => {
+                Ok(serde_json::json!({"hash": format!("0x{}", "12".repeat(32))}))
+            }
+            "aut_getCommitteeEnodes" => Ok(serde_json::json!([enode])),
+            m => Err(rpc::fake::not_found(m)),
+        })
+        .await;
+        let client = Client::new(&url, Duration::from_secs(5)).unwrap();
+        let expect = Expectation {
+            own_key: Some(own),
+            ..Expectation::default()
+        };
+        let mut events = Vec::new();
+        let e = confirm_on_chain(
+            &client,
+            &expect,
+            Duration::from_millis(200),
+            Duration::from_millis(100),
+            Some(Instant::now() + Duration::from_millis(500)),
+            &mut || None,
+            &mut |ev| events.push(ev),
+        )
+        .await
+        .unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("deadline passed while waiting for the on-chain check (after "),
+            "{msg}"
+        );
+        assert!(
+            msg.ends_with(" polls): blocks do not advance (still at 5)"),
+            "{msg}"
+        );
+        assert_eq!(e.exit_code(), crate::exit::PENDING);
+        assert!(events.contains(&Event::CheckNotYet(
+            "blocks do not advance (still at 5)".into()
+        )));
+
+        // A node that does not answer: the RPC error is what it waited on.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let client =
+            Client::new(&format!("http://127.0.0.1:{port}"), Duration::from_secs(5)).unwrap();
+        for msg in [
+            confirm_on_chain(
+                &client,
+                &expect,
+                Duration::from_millis(200),
+                Duration::from_millis(100),
+                Some(Instant::now()),
+                &mut || None,
+                &mut |_| {},
+            )
+            .await
+            .unwrap_err()
+            .to_string(),
+            wait_block0(
+                &client,
+                Duration::from_millis(100),
+                Some(Instant::now()),
+                &mut || None,
+                &mut |_| {},
+            )
+            .await
+            .unwrap_err()
+            .to_string(),
+        ] {
+            assert!(
+                msg.contains(&format!(
+                    "(after 1 polls): RPC http://127.0.0.1:{port} eth_"
+                )),
+                "{msg}"
+            );
+            assert!(msg.contains("cannot connect"), "{msg}");
+        }
     }
 }

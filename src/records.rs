@@ -9,7 +9,7 @@
 //! | `key_L.R` | TXT | 128 hex digits, the enode id (uncompressed secp256k1 key without `04`) |
 //! | `port_L.R` | TXT | the p2p port, decimal 1-65535 |
 //! | `autonity_L.R` | TXT | the attestation: `v=1; c=<ceremony id>; ck=0x<96 hex>; oa=0x<40 hex>; tr=0x<40 hex>; cp=<port>; pop=0x<452 hex>; sig=0x<130 hex>` |
-//! | `genesis_L.R` | TXT | `g=<64 hex genesis hash>; c=<ceremony id>; sig=0x<130 hex>` |
+//! | `genesis_L.R` | TXT | `g=<64 hex genesis hash>; c=<ceremony id>[; b=<64 hex block 0 hash>]; sig=0x<130 hex>` |
 //!
 //! Attestation fields, in this order, separated by `"; "`: `v` format version (`1`); `c`
 //! ceremony id (64 hex); `ck` BLS consensus key (v1); `oa` oracle address (v1); `tr` treasury
@@ -29,7 +29,10 @@
 //! `port`, `enode`, `c`, `ck`, `oa`, `tr`, `cp`, `pop` (absent values written `-`). Every value
 //! is hex, decimal, an address or a host name, none contains a newline, so the message is
 //! unambiguous. The genesis record is signed likewise over `dnsceremony genesis v1`, `host`,
-//! `g`, `c` lines.
+//! `g`, `c` lines, and a `b` line when the record carries `b=`: the hash of block 0 as the
+//! organisation's node reports it (`eth_getBlockByNumber`), published once its node runs.
+//! Records without `b=` (before the node runs, or written by older versions) keep the older
+//! message and stay valid.
 //!
 //! The reader also accepts the later upstream layout: one TXT at the host itself,
 //! `p=30303; k=<128 hex>`, when neither `key_` nor `port_` exists. TXT values longer than 255
@@ -839,41 +842,63 @@ fn check_attestation(
     }
 }
 
-fn genesis_message(host: &Name, hash: &[u8; 32], ceremony: &CeremonyId) -> [u8; 32] {
-    keccak256(
-        format!(
-            "dnsceremony genesis v1\nhost={}\ng={}\nc={ceremony}\n",
-            host.to_lowercase().to_ascii(),
-            hex::encode(hash)
-        )
-        .as_bytes(),
-    )
+fn genesis_message(
+    host: &Name,
+    hash: &[u8; 32],
+    ceremony: &CeremonyId,
+    block0: Option<&[u8; 32]>,
+) -> [u8; 32] {
+    let mut text = format!(
+        "dnsceremony genesis v1\nhost={}\ng={}\nc={ceremony}\n",
+        host.to_lowercase().to_ascii(),
+        hex::encode(hash)
+    );
+    // Only when published, so a record without `b=` is signed as before it existed.
+    if let Some(b) = block0 {
+        text.push_str(&format!("b={}\n", hex::encode(b)));
+    }
+    keccak256(text.as_bytes())
 }
 
-/// The signed genesis-hash record at `genesis_<label>`: `g=<hash>; c=<ceremony>; sig=0x..`.
+/// What a genesis record says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GenesisRecord {
+    /// The genesis file's hash (`g=`, SHA-256 of its bytes).
+    pub hash: [u8; 32],
+    /// The hash of block 0 the organisation's node reports (`b=`), once published.
+    pub block0: Option<[u8; 32]>,
+}
+
+/// The signed genesis record at `genesis_<label>`: `g=<hash>; c=<ceremony>[; b=<block 0
+/// hash>]; sig=0x..`, `b=` once the organisation's node reported its block 0.
 pub fn encode_genesis_hash(
     host: &Name,
     identity: &Identity,
     ceremony: &CeremonyId,
     hash: &[u8; 32],
+    block0: Option<&[u8; 32]>,
 ) -> RRset {
     let names = RecordNames::for_host(host);
-    let sig = identity.sign_prehash(&genesis_message(&names.host, hash, ceremony));
+    let sig = identity.sign_prehash(&genesis_message(&names.host, hash, ceremony, block0));
+    let b = block0
+        .map(|b| format!("b={}; ", hex::encode(b)))
+        .unwrap_or_default();
     let text = format!(
-        "g={}; c={ceremony}; sig=0x{}",
+        "g={}; c={ceremony}; {b}sig=0x{}",
         hex::encode(hash),
         hex::encode(sig)
     );
     rrset(names.genesis, RecordType::TXT, 300, vec![txt(&text)])
 }
 
-/// Check a peer's genesis-hash record: exactly one TXT, this ceremony, signed by `enode_key`.
+/// Check a peer's genesis record: exactly one TXT, this ceremony, signed by `enode_key` (over
+/// `b=` too when present; a record without `b=` is the older form and still valid).
 pub fn decode_genesis_hash(
     host: &Name,
     txts: &[Vec<Vec<u8>>],
     ceremony: &CeremonyId,
     enode_key: &EnodeKey,
-) -> Result<[u8; 32], RecordError> {
+) -> Result<GenesisRecord, RecordError> {
     let names = RecordNames::for_host(host);
     let record = rec(&names.genesis, RecordType::TXT);
     let text = one_txt(txts, &record)?.ok_or_else(|| RecordError::Missing {
@@ -885,11 +910,15 @@ pub fn decode_genesis_hash(
         why,
     };
     let parts: Vec<&str> = text.split("; ").collect();
-    let [g, c, s] = parts.as_slice() else {
-        return Err(err(
-            "format",
-            "expected g=<hash>; c=<ceremony>; sig=0x<signature>".into(),
-        ));
+    let (g, c, b, s) = match parts.as_slice() {
+        [g, c, s] => (g, c, None, s),
+        [g, c, b, s] => (g, c, Some(b), s),
+        _ => {
+            return Err(err(
+                "format",
+                "expected g=<hash>; c=<ceremony>[; b=<block 0 hash>]; sig=0x<signature>".into(),
+            ))
+        }
     };
     let g = g
         .strip_prefix("g=")
@@ -910,13 +939,22 @@ pub fn decode_genesis_hash(
             format!("made for ceremony {c} but this ceremony is {ceremony}"),
         ));
     }
+    let block0 = match b {
+        None => None,
+        Some(b) => {
+            let b = b
+                .strip_prefix("b=")
+                .ok_or_else(|| err("b", "expected b=<block 0 hash> before sig".into()))?;
+            Some(hexfmt::parse_fixed::<32>(b, false).map_err(|e| err("b", e.to_string()))?)
+        }
+    };
     let sig = hexfmt::parse_fixed::<65>(s, false).map_err(|e| err("sig", e.to_string()))?;
     match identity::signed_by(
-        &genesis_message(&names.host, &hash, ceremony),
+        &genesis_message(&names.host, &hash, ceremony, block0.as_ref()),
         &sig,
         enode_key,
     ) {
-        Ok(true) => Ok(hash),
+        Ok(true) => Ok(GenesisRecord { hash, block0 }),
         Ok(false) => Err(err(
             "sig",
             "not signed by the organisation's enode key".into(),
@@ -1235,19 +1273,26 @@ mod tests {
             .is_missing());
     }
 
-    #[test]
-    fn genesis_hash_round_trip() {
-        let id = Identity::generate(Profile::V1);
-        let set = encode_genesis_hash(&host(), &id, &CER, &[0xab; 32]);
-        assert_eq!(set.name.to_ascii(), "genesis_validator1.ogr1.com.");
+    fn txts_of(set: &RRset) -> Vec<Vec<Vec<u8>>> {
         let RData::TXT(t) = &set.rdata[0] else {
             panic!("TXT")
         };
-        let txts = vec![t.txt_data.iter().map(|b| b.to_vec()).collect::<Vec<_>>()];
+        vec![t.txt_data.iter().map(|b| b.to_vec()).collect::<Vec<_>>()]
+    }
+
+    #[test]
+    fn genesis_hash_round_trip() {
+        let id = Identity::generate(Profile::V1);
+        let set = encode_genesis_hash(&host(), &id, &CER, &[0xab; 32], None);
+        assert_eq!(set.name.to_ascii(), "genesis_validator1.ogr1.com.");
+        let txts = txts_of(&set);
         let key = id.public().enode_key;
         assert_eq!(
             decode_genesis_hash(&host(), &txts, &CER, &key).unwrap(),
-            [0xab; 32]
+            GenesisRecord {
+                hash: [0xab; 32],
+                block0: None
+            }
         );
         assert!(decode_genesis_hash(&host(), &txts, &CeremonyId([1; 32]), &key).is_err());
         let other = Identity::generate(Profile::V1).public().enode_key;
@@ -1258,6 +1303,73 @@ mod tests {
         assert!(decode_genesis_hash(&host(), &[], &CER, &key)
             .unwrap_err()
             .is_missing());
+    }
+
+    #[test]
+    fn block0_round_trips_and_is_signed() {
+        let id = Identity::generate(Profile::V1);
+        let key = id.public().enode_key;
+        let set = encode_genesis_hash(&host(), &id, &CER, &[0xab; 32], Some(&[0xcd; 32]));
+        let txts = txts_of(&set);
+        let text = String::from_utf8(txts[0].concat()).unwrap();
+        assert!(
+            text.starts_with(&format!(
+                "g={}; c={CER}; b={}; sig=0x",
+                "ab".repeat(32),
+                "cd".repeat(32)
+            )),
+            "{text}"
+        );
+        assert_eq!(
+            decode_genesis_hash(&host(), &txts, &CER, &key).unwrap(),
+            GenesisRecord {
+                hash: [0xab; 32],
+                block0: Some([0xcd; 32])
+            }
+        );
+        // The signature covers b=: another block 0, or b= dropped, no longer verifies.
+        let forged = text.replace(&"cd".repeat(32), &"ce".repeat(32));
+        let dropped = text.replace(&format!("b={}; ", "cd".repeat(32)), "");
+        for bad in [forged, dropped] {
+            assert!(
+                matches!(
+                    decode_genesis_hash(&host(), &[vec![bad.clone().into_bytes()]], &CER, &key),
+                    Err(RecordError::Field { field: "sig", .. })
+                ),
+                "{bad}"
+            );
+        }
+        // A malformed b= is named.
+        let short = text.replace(&"cd".repeat(32), "cd");
+        assert!(matches!(
+            decode_genesis_hash(&host(), &[vec![short.into_bytes()]], &CER, &key),
+            Err(RecordError::Field { field: "b", .. })
+        ));
+    }
+
+    #[test]
+    fn records_of_the_older_form_still_decode() {
+        // Written out here, not through genesis_message: the message older versions signed.
+        let id = Identity::generate(Profile::V1);
+        let message = format!(
+            "dnsceremony genesis v1\nhost=validator1.ogr1.com.\ng={}\nc={CER}\n",
+            "ab".repeat(32)
+        );
+        let sig = id.sign_prehash(&keccak256(message.as_bytes()));
+        let text = format!("g={}; c={CER}; sig=0x{}", "ab".repeat(32), hex::encode(sig));
+        assert_eq!(
+            decode_genesis_hash(
+                &host(),
+                &[vec![text.into_bytes()]],
+                &CER,
+                &id.public().enode_key
+            )
+            .unwrap(),
+            GenesisRecord {
+                hash: [0xab; 32],
+                block0: None
+            }
+        );
     }
 
     proptest! {

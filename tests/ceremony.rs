@@ -556,6 +556,7 @@ fn a_different_genesis_stops_everyone_naming_who_differs() {
         &identity,
         &manifest.ceremony_id(),
         &theirs,
+        None,
     );
     let tsig = dnsceremony::dns::tsig::TsigKey::load(&z.tsig.as_ref().unwrap().file).unwrap();
     let t = dnsceremony::dns::update::Timeouts::default();
@@ -1143,4 +1144,112 @@ fn the_wait_loops_poll_cheaply_between_full_reads() {
         q <= full + 2 * u64::from(n),
         "{q} queries in {n} polls, a full check is {full}"
     );
+}
+
+#[test]
+fn another_client_version_is_named_by_its_block0() {
+    // Same manifest, same genesis; org2's client carries other contract bytecode (as 0.14.1
+    // does against 0.14.0), so its block 0 differs. Each run publishes its client's block 0
+    // in its genesis record; check --manifest names the organisation and both hashes.
+    let lab = lab_of(2);
+    let base = tempfile::tempdir().unwrap();
+    let mdir = base.path().join("manifest");
+    std::fs::create_dir(&mdir).unwrap();
+    std::fs::write(
+        mdir.join("manifest.toml"),
+        manifest_of(&lab, false, "v1", 2),
+    )
+    .unwrap();
+    let other = base.path().join("other-client");
+    std::fs::write(
+        &other,
+        format!("#!/bin/sh\nexec {STANDIN} --standin.contracts 0.0.0-other \"$@\"\n"),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let mut runs = vec![
+        run_in(
+            &lab,
+            base.path(),
+            0,
+            &mdir,
+            None,
+            &["--autonity", STANDIN],
+            false,
+        ),
+        run_in(
+            &lab,
+            base.path(),
+            1,
+            &mdir,
+            None,
+            &["--autonity", other.to_str().unwrap()],
+            false,
+        ),
+    ];
+    wait_for(&mut runs, "both clients' block 0 published", 120, |r| {
+        if let Some(code) = r.exited() {
+            panic!("{} exited with {code}:\n{}", r.datadir.display(), r.log());
+        }
+        r.log().contains("block 0: the client reports 0x")
+    });
+    let block0 = |r: &Run| {
+        let log = r.log();
+        let line = log
+            .lines()
+            .find(|l| l.starts_with("block 0: the client reports 0x"))
+            .unwrap()
+            .to_string();
+        line["block 0: the client reports ".len()..]
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let (ours, theirs) = (block0(&runs[0]), block0(&runs[1]));
+    assert_ne!(ours, theirs);
+    // The state file keeps it for a resumed run.
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(runs[0].datadir.join("ceremony.json")).unwrap())
+            .unwrap();
+    assert_eq!(state["block0_hash"], ours[2..]);
+
+    let out = check(&runs[0], &mdir, "2s");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(10), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "org2's node reports block 0 {theirs} but this node {ours}: not the same chain \
+             (another client version or genesis)"
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("org1's node"), "{stderr}");
+    // The JSON report carries the same, with who reported.
+    let out = Command::new(CLI)
+        .args([
+            "check",
+            "--rpc",
+            &format!("http://127.0.0.1:{}", runs[1].rpc_port),
+        ])
+        .args(["--keys", runs[1].keys.to_str().unwrap()])
+        .args(["--manifest", mdir.join("manifest.toml").to_str().unwrap()])
+        .args(["--window", "2s", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(10));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["block0"], theirs.as_str());
+    assert_eq!(
+        report["block0_reported"],
+        serde_json::json!(["org1", "org2"])
+    );
+    assert_eq!(
+        report["block0_mismatch"],
+        serde_json::json!([{"org": "org1", "block0": ours}])
+    );
+    assert_eq!(report["profile"], "v1");
 }

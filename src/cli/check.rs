@@ -1,10 +1,14 @@
-//! `dnsceremony check`: Phase 4, on chain: blocks advance and the committee is as agreed.
+//! `dnsceremony check`: Phase 4, on chain: blocks advance, the committee is as agreed and,
+//! with a manifest, every organisation's node reports the same block 0 as this one.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use dnsceremony::rpc::{self, CheckReport, Client, Expectation};
+use dnsceremony::manifest::CeremonyId;
+use dnsceremony::records::Peer;
+use dnsceremony::rpc::{self, CheckReport, Client, Expectation, Published};
+use dnsceremony::verify::{Session, VerifyOptions};
 use dnsceremony::{exit, genesis, Error};
 use serde::Serialize;
 
@@ -65,14 +69,43 @@ pub fn parse_interval(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
-/// The expected committee; `Err(Ok(code))` when the manifest's organisations are not all secure.
-fn expectation(args: &CheckArgs) -> Result<Result<Expectation, u8>, Error> {
+/// Where the organisations' genesis records are read (with `--manifest`).
+struct Records {
+    options: VerifyOptions,
+    session: Session,
+    peers: Vec<(String, Peer)>,
+    ceremony: CeremonyId,
+}
+
+impl Records {
+    /// Every organisation's published block 0, read now. A record that does not verify is
+    /// read once more through a fresh session first: a zone may have rolled its keys since
+    /// the session validated them.
+    async fn block0(&mut self) -> Vec<(String, Published)> {
+        let read =
+            dnsceremony::ceremony::published_block0(&self.session, &self.peers, &self.ceremony)
+                .await;
+        if !read.iter().any(|(_, p)| matches!(p, Published::Invalid(_))) {
+            return read;
+        }
+        self.session = Session::new(self.options.clone());
+        dnsceremony::ceremony::published_block0(&self.session, &self.peers, &self.ceremony).await
+    }
+}
+
+/// The expected committee (and, with a manifest, where the genesis records are);
+/// `Err(Ok(code))` when the manifest's organisations are not all secure.
+fn expectation(
+    args: &CheckArgs,
+    rt: &tokio::runtime::Runtime,
+) -> Result<Result<(Expectation, Option<Records>), u8>, Error> {
     let mut expect = Expectation::default();
+    let mut records = None;
     if let Some(path) = &args.manifest {
         let manifest = crate::cli::manifest::load(path, args.operator.as_ref())?;
         let options = args.dns.options(&manifest)?;
-        let rt = crate::cli::runtime()?;
-        let report = rt.block_on(dnsceremony::verify::Session::new(options).verify(&manifest));
+        let session = Session::new(options.clone());
+        let report = rt.block_on(session.verify(&manifest));
         if !report.complete() {
             let who: Vec<String> = report
                 .orgs
@@ -87,11 +120,20 @@ fn expectation(args: &CheckArgs) -> Result<Result<Expectation, u8>, Error> {
             ));
             return Ok(Err(report.exit_code()));
         }
+        let mut peers = Vec::new();
         for (org, peer) in report.secure_peers() {
             expect
                 .validators
                 .push((org.name.clone(), peer.enode_key.to_string()));
+            peers.push((org.name.clone(), peer.clone()));
         }
+        expect.format = Some(manifest.profile.into());
+        records = Some(Records {
+            options,
+            session,
+            peers,
+            ceremony: manifest.ceremony_id(),
+        });
     }
     if let Some(dir) = &args.keys {
         expect.own_key = Some(hex::encode(crate::cli::own_node_key(dir)?));
@@ -102,6 +144,7 @@ fn expectation(args: &CheckArgs) -> Result<Result<Expectation, u8>, Error> {
             source,
         })?;
         let g = genesis::Genesis::from_bytes(bytes)?;
+        expect.format = Some(g.committee().format);
         for m in &g.committee().members {
             let key = m.parsed.key_hex();
             expect
@@ -109,7 +152,7 @@ fn expectation(args: &CheckArgs) -> Result<Result<Expectation, u8>, Error> {
                 .push((format!("validator {}", &key[..16]), key));
         }
     }
-    Ok(Ok(expect))
+    Ok(Ok((expect, records)))
 }
 
 /// The alarm's details, as the hook sees them.
@@ -120,16 +163,23 @@ struct Alarm<'a> {
     problem: String,
     missing: &'a [String],
     advancing: bool,
+    /// Organisations whose node reports another block 0.
+    block0_mismatch: Vec<&'a str>,
 }
 
-async fn raise(args: &CheckArgs, rpc: &str, problem: String, missing: &[String], advancing: bool) {
+async fn raise(args: &CheckArgs, rpc: &str, problem: String, report: Option<&CheckReport>) {
     crate::cli::report_line(&format!("alarm ({rpc}: {problem})"));
+    let missing: &[String] = report.map_or(&[], |r| &r.missing);
+    let advancing = report.is_some_and(|r| r.advancing);
     let details = serde_json::to_string(&Alarm {
         schema: "dnsceremony.alarm/v1",
         rpc,
         problem: problem.clone(),
         missing,
         advancing,
+        block0_mismatch: report.map_or(Vec::new(), |r| {
+            r.block0_mismatch.iter().map(|m| m.org.as_str()).collect()
+        }),
     })
     .unwrap_or_default();
     if let Some(url) = &args.alarm_webhook {
@@ -165,11 +215,21 @@ fn show(args: &CheckArgs, report: &CheckReport) {
         text.push('\n');
         crate::cli::print(&text);
     } else if report.ok {
+        let block0 = match (&report.block0, args.manifest.is_some()) {
+            (Some(b), true) if report.block0_not_reported.is_empty() => {
+                format!("; every organisation's node reports block 0 {b}")
+            }
+            (Some(b), true) => format!(
+                "; block 0 {b} (not yet reported by {})",
+                report.block0_not_reported.join(", ")
+            ),
+            _ => String::new(),
+        };
         crate::cli::print(&format!(
-            "ok: block {} -> {}, committee of {} holds this node{}\n",
+            "ok: block {} -> {}, committee of {} holds this node{}{block0}\n",
             report.block_start,
             report.block_end,
-            report.committee.len(),
+            report.committee_addresses.len(),
             if args.genesis.is_some() || args.manifest.is_some() {
                 " and every expected validator"
             } else {
@@ -181,11 +241,7 @@ fn show(args: &CheckArgs, report: &CheckReport) {
 
 /// Run `dnsceremony check`.
 pub fn run(args: CheckArgs) -> crate::cli::Outcome {
-    let expect = match expectation(&args)? {
-        Ok(e) => e,
-        Err(code) => return Ok(code),
-    };
-    let client = Client::new(&args.rpc, Duration::from_secs(10)).map_err(|e| Error::Usage {
+    let client = Client::new(&args.rpc, rpc::CALL_TIMEOUT).map_err(|e| Error::Usage {
         flag: "--rpc",
         why: e.to_string(),
     })?;
@@ -197,16 +253,23 @@ pub fn run(args: CheckArgs) -> crate::cli::Outcome {
         })?;
     }
     let rt = crate::cli::runtime()?;
+    let (mut expect, mut records) = match expectation(&args, &rt)? {
+        Ok(e) => e,
+        Err(code) => return Ok(code),
+    };
     rt.block_on(async {
         let mut last_ok: Option<bool> = None;
         loop {
+            if let Some(records) = &mut records {
+                expect.block0 = records.block0().await;
+            }
             let report = match rpc::check(&client, &expect, args.window).await {
                 Ok(r) => r,
                 // Watching, a node that does not answer is an alarm, not the end.
                 Err(e) if args.watch => {
                     if last_ok != Some(false) {
                         let problem = format!("node unreachable: {e}");
-                        raise(&args, client.url(), problem, &[], false).await;
+                        raise(&args, client.url(), problem, None).await;
                     }
                     last_ok = Some(false);
                     tokio::time::sleep(args.interval).await;
@@ -216,14 +279,7 @@ pub fn run(args: CheckArgs) -> crate::cli::Outcome {
             };
             show(&args, &report);
             if !report.ok && last_ok != Some(false) {
-                raise(
-                    &args,
-                    &report.rpc,
-                    report.problem(),
-                    &report.missing,
-                    report.advancing,
-                )
-                .await;
+                raise(&args, &report.rpc, report.problem(), Some(&report)).await;
             } else if report.ok && last_ok == Some(false) && !args.json {
                 crate::cli::print("recovered: the check is green again\n");
             }

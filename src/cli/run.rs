@@ -124,6 +124,9 @@ fn say(e: &Event) -> String {
         Event::Genesis { hash, path } => format!("genesis: {} sha256 {hash}", path.display()),
         Event::NodeStarted { rpc, command } => format!("client started: {command} (RPC {rpc})"),
         Event::CheckNotYet(why) => format!("on-chain check not green yet: {why}"),
+        Event::Block0 { hash } => {
+            format!("block 0: the client reports 0x{hash}; the genesis record now carries it")
+        }
         Event::LeftoverStopped { pid, forced } => format!(
             "stopped the client left running by an earlier run (pid {pid}, {})",
             if *forced {
