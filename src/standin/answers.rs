@@ -54,6 +54,8 @@ mod v07abi {
         function getWhitelist() external view returns (string[] memory);
         function getMaxCommitteeSize() external view returns (uint256);
         function getVersion() external view returns (string memory);
+        function getMinimumGasPrice() external view returns (uint256);
+        function operatorAccount() external view returns (address);
     }
 }
 
@@ -223,6 +225,10 @@ pub fn answer(node: &Node, method: &str, params: &Value) -> Result<String, RpcEr
         }
         (Format::V07, "aut_getMaxCommitteeSize") => json!(spec.max_committee_size),
         (Format::V07, "aut_getVersion") => json!("v0.0.0"),
+        (Format::V07, "aut_getMinimumGasPrice") => {
+            serde_json::from_str(&min_gas_price(node).to_string()).unwrap_or(json!(0))
+        }
+        (Format::V07, "aut_operatorAccount") => json!(hex0x(&node.operator())),
         (Format::V07, "tendermint_getCommittee") => {
             // The client reads "latest" and "0x0" as blocks it has no committee for.
             let n = match p(0).and_then(Value::as_str) {
@@ -305,6 +311,14 @@ fn aut_config(node: &Node) -> String {
         contracts,
         serde_json::to_string(&protocol).unwrap_or_default()
     )
+}
+
+/// v0.7's `minGasPrice` from the genesis.
+fn min_gas_price(node: &Node) -> u128 {
+    node.spec().doc["config"]["autonityContract"]
+        .get("minGasPrice")
+        .and_then(rules::integer)
+        .unwrap_or(0)
 }
 
 fn addr(a: &[u8; 20]) -> Address {
@@ -407,6 +421,12 @@ fn eth_call(node: &Node, params: &Value) -> Result<String, RpcError> {
             v07abi::getVersionCall::SELECTOR => {
                 v07abi::getVersionCall::abi_encode_returns(&"v0.0.0".to_string())
             }
+            v07abi::getMinimumGasPriceCall::SELECTOR => {
+                v07abi::getMinimumGasPriceCall::abi_encode_returns(&U256::from(min_gas_price(node)))
+            }
+            v07abi::operatorAccountCall::SELECTOR => {
+                v07abi::operatorAccountCall::abi_encode_returns(&addr(&node.operator()))
+            }
             _ => return empty(),
         },
     };
@@ -420,12 +440,23 @@ pub fn v07_abi_text() -> String {
         json!({"inputs": [], "name": name, "outputs": [{"internalType": internal, "name": "", "type": out}],
                "stateMutability": "view", "type": "function"})
     };
+    let mut committee = f(
+        "getCommittee",
+        "tuple[]",
+        "struct Autonity.CommitteeMember[]",
+    );
+    committee["outputs"][0]["components"] = json!([
+        {"internalType": "address", "name": "addr", "type": "address"},
+        {"internalType": "uint256", "name": "votingPower", "type": "uint256"},
+    ]);
     let abi = json!([
-        f("getCommittee", "tuple[]", "struct Autonity.CommitteeMember[]"),
+        committee,
         f("getMaxCommitteeSize", "uint256", "uint256"),
+        f("getMinimumGasPrice", "uint256", "uint256"),
         f("getValidators", "address[]", "address[]"),
         f("getVersion", "string", "string"),
         f("getWhitelist", "string[]", "string[]"),
+        f("operatorAccount", "address", "address"),
         {"stateMutability": "payable", "type": "fallback"},
     ]);
     let mut out = Vec::new();
