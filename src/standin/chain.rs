@@ -177,7 +177,7 @@ impl Spec {
         let mut committee_members = validators.clone();
         if committee.format == Format::V1 {
             // Stable: equal stakes keep their genesis order, as the client's committee does.
-            committee_members.sort_by(|a, b| b.power.cmp(&a.power));
+            committee_members.sort_by_key(|m| std::cmp::Reverse(m.power));
             committee_members.truncate(max_committee_size.max(1) as usize);
         }
         let block0 = keccak(&[
@@ -298,19 +298,20 @@ impl Spec {
                     "baseFeePerGas".into(),
                     qty(self.genesis_qty("baseFeePerGas").unwrap_or(1_000_000_000)),
                 );
-                let epoch = (n == 0 || (self.epoch_period > 0 && n % self.epoch_period == 0))
-                    .then(|| {
-                        json!({
-                            "committee": {"members": self.committee.iter().map(|m| json!({
-                                "address": hex0x(&m.address),
-                                "consensusKey": m.consensus_key.map(|k| hex0x(&k)).unwrap_or_else(|| "0x".into()),
-                                "votingPower": qty(m.power),
-                            })).collect::<Vec<_>>()},
-                            "nextEpochBlock": qty(u128::from(n + self.epoch_period)),
-                            "previousEpochBlock": qty(u128::from(n.saturating_sub(self.epoch_period))),
-                        })
+                // Block 0 and every epoch's first block carry the epoch (the committee).
+                let epoch = if n.is_multiple_of(self.epoch_period) {
+                    json!({
+                        "committee": {"members": self.committee.iter().map(|m| json!({
+                            "address": hex0x(&m.address),
+                            "consensusKey": m.consensus_key.map(|k| hex0x(&k)).unwrap_or_else(|| "0x".into()),
+                            "votingPower": qty(m.power),
+                        })).collect::<Vec<_>>()},
+                        "nextEpochBlock": qty(u128::from(n + self.epoch_period)),
+                        "previousEpochBlock": qty(u128::from(n.saturating_sub(self.epoch_period))),
                     })
-                    .unwrap_or(Value::Null);
+                } else {
+                    Value::Null
+                };
                 b.insert("epoch".into(), epoch);
                 b.insert("extraData".into(), json!("0x"));
                 let (seal, qc) = if n == 0 {
