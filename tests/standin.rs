@@ -785,7 +785,7 @@ fn an_acn_mesh_keeps_making_blocks_without_one_validator() {
     signal(&nodes[0].child, "STOP");
     std::thread::sleep(Duration::from_secs(3));
     let before = heights(&nodes[1..]);
-    std::thread::sleep(Duration::from_secs(3));
+    std::thread::sleep(Duration::from_secs(5));
     let after = heights(&nodes[1..]);
     for (b, a) in before.iter().zip(&after) {
         assert!(

@@ -181,19 +181,30 @@ pub fn answer(node: &Node, method: &str, params: &Value) -> Result<String, RpcEr
         (_, "admin_peers") => node.peers(),
         (_, "tendermint_getContractAddress") => json!(hex0x(&AUTONITY_CONTRACT)),
         (Format::V1, "aut_getCommitteeEnodes") | (Format::V1, "tendermint_getCommitteeEnodes") => {
-            json!(committee.iter().map(|m| m.enode.as_str()).collect::<Vec<_>>())
+            json!(committee
+                .iter()
+                .map(|m| m.enode.as_str())
+                .collect::<Vec<_>>())
         }
-        (Format::V1, "aut_getCommittee") => json!(committee
-            .iter()
-            .map(|m| {
-                let power: Value = serde_json::from_str(&m.power.to_string()).unwrap_or(json!(0));
-                json!({
-                    "addr": hex0x(&m.address),
-                    "votingPower": power,
-                    "consensusKey": base64_std(m.consensus_key.as_ref().map(|k| &k[..]).unwrap_or(&[])),
+        (Format::V1, "aut_getCommittee") => {
+            // votingPower is a *big.Int: a JSON integer of any size.
+            #[derive(Serialize)]
+            #[serde(rename_all = "camelCase")]
+            struct AutMember {
+                addr: String,
+                voting_power: u128,
+                consensus_key: String,
+            }
+            let list: Vec<AutMember> = committee
+                .iter()
+                .map(|m| AutMember {
+                    addr: hex0x(&m.address),
+                    voting_power: m.power,
+                    consensus_key: base64_std(m.consensus_key.as_ref().map_or(&[][..], |k| &k[..])),
                 })
-            })
-            .collect::<Vec<_>>()),
+                .collect();
+            return Ok(serde_json::to_string(&list).unwrap_or_default());
+        }
         (Format::V1, "tendermint_getCommittee") => {
             let n = block_arg(node, p(0), 0)?;
             if n > node.height() {
@@ -225,9 +236,7 @@ pub fn answer(node: &Node, method: &str, params: &Value) -> Result<String, RpcEr
         }
         (Format::V07, "aut_getMaxCommitteeSize") => json!(spec.max_committee_size),
         (Format::V07, "aut_getVersion") => json!("v0.0.0"),
-        (Format::V07, "aut_getMinimumGasPrice") => {
-            serde_json::from_str(&min_gas_price(node).to_string()).unwrap_or(json!(0))
-        }
+        (Format::V07, "aut_getMinimumGasPrice") => return Ok(min_gas_price(node).to_string()),
         (Format::V07, "aut_operatorAccount") => json!(hex0x(&node.operator())),
         (Format::V07, "tendermint_getCommittee") => {
             // The client reads "latest" and "0x0" as blocks it has no committee for.
