@@ -685,6 +685,57 @@ fn http_keeps_alive_and_frames_like_go() {
         String::from_utf8_lossy(&r.body),
         "invalid content type, only application/json is supported\n"
     );
+    // Observed on the 0.14.0 client (same genesis, a node alone at block 0): health check,
+    // path, envelopes of malformed calls, argument errors, the committee by block number.
+    c.r.get_mut()
+        .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let r = c.read();
+    assert_eq!((r.status.as_str(), r.body.len()), ("HTTP/1.1 200 OK", 0));
+    c.r.get_mut()
+        .write_all(b"POST /x HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+        .unwrap();
+    assert_eq!(c.read().status, "HTTP/1.1 404 Not Found");
+    let answers = [
+        (
+            "not json",
+            json!({"code": -32700, "message": "parse error"}),
+        ),
+        ("[]", json!({"code": -32600, "message": "empty batch"})),
+        (
+            r#"{"jsonrpc":"2.0","id":1}"#,
+            json!({"code": -32600, "message": "invalid request"}),
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["0x0"]}"#,
+            json!({"code": -32602, "message": "missing value for required argument 1"}),
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":[1,false]}"#,
+            json!({"code": -32602, "message": "invalid argument 0: hex string without 0x prefix"}),
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"tendermint_getCommittee","params":["latest"]}"#,
+            json!({"code": -32000, "message": "execution reverted"}),
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"tendermint_getCommittee","params":["0x5"]}"#,
+            json!({"code": -32000, "message": "execution reverted"}),
+        ),
+    ];
+    for (body, error) in answers {
+        assert_eq!(c.post(body, false).json()["error"], error, "{body}");
+    }
+    let r = c.post(
+        r#"{"jsonrpc":"2.0","id":1,"method":"tendermint_getCommittee","params":["0x0"]}"#,
+        false,
+    );
+    assert_eq!(r.json()["result"]["members"].as_array().unwrap().len(), 20);
+    let r = c.post(
+        r#"{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["0x99999",false]}"#,
+        false,
+    );
+    assert_eq!(r.json()["result"], Value::Null);
     // A namespace left out of --http.api is absent, as in the client.
     let dir2 = tempfile::tempdir().unwrap();
     let cport2 = free_port().to_string();

@@ -107,26 +107,20 @@ const NAMESPACES: &[&str] = &[
 /// A block number argument; "latest" (and the tags meaning it) is the head.
 fn block_arg(node: &Node, v: Option<&Value>, i: usize) -> Result<u64, RpcError> {
     let v = v.ok_or_else(|| missing(i))?;
-    let s = v.as_str().ok_or_else(|| {
+    let no_prefix = || {
         err(
             -32602,
-            format!(
-                "invalid argument {i}: json: cannot unmarshal number into Go value of type string"
-            ),
+            format!("invalid argument {i}: hex string without 0x prefix"),
         )
-    })?;
-    let head = node.height();
+    };
+    // Go's rpc.BlockNumber: the tags it knows, else a 0x quantity (a JSON number is refused
+    // with the same words).
+    let s = v.as_str().ok_or_else(no_prefix)?;
     match s {
-        "latest" | "pending" => Ok(head),
+        "latest" | "pending" => Ok(node.height()),
         "earliest" => Ok(0),
-        "safe" | "finalized" if node.spec().format == Format::V1 => Ok(head),
         _ => {
-            let h = s.strip_prefix("0x").ok_or_else(|| {
-                err(
-                    -32602,
-                    format!("invalid argument {i}: hex string without 0x prefix"),
-                )
-            })?;
+            let h = s.strip_prefix("0x").ok_or_else(no_prefix)?;
             u64::from_str_radix(h, 16)
                 .map_err(|_| err(-32602, format!("invalid argument {i}: invalid hex string")))
         }
@@ -206,9 +200,12 @@ pub fn answer(node: &Node, method: &str, params: &Value) -> Result<String, RpcEr
             return Ok(serde_json::to_string(&list).unwrap_or_default());
         }
         (Format::V1, "tendermint_getCommittee") => {
+            // The client asks the contract for the epoch of that height: "latest" (-1 as a
+            // height) and blocks beyond the head revert.
+            let latest = matches!(p(0).and_then(Value::as_str), Some("latest" | "pending"));
             let n = block_arg(node, p(0), 0)?;
-            if n > node.height() {
-                return Err(err(-32000, "unknown block"));
+            if latest || n > node.height() {
+                return Err(err(-32000, "execution reverted"));
             }
             json!({"members": committee.iter().map(|m| json!({
                 "address": hex0x(&m.address),

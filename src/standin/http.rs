@@ -182,7 +182,7 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<Reque
 }
 
 /// A response as Go's server writes it: handler headers (sorted), then `Date`,
-/// `Content-Length`, `Connection`, `Transfer-Encoding`.
+/// `Content-Length`, `Connection`, `Transfer-Encoding` (checked against the 0.14.0 client).
 pub fn response(
     status: &str,
     headers: &[(&str, &str)],
@@ -190,16 +190,18 @@ pub fn response(
     close: bool,
     http10: bool,
 ) -> Vec<u8> {
-    let chunked = body.len() > CHUNKING_THRESHOLD && !http10;
-    let mut out = format!("HTTP/1.1 {status}\r\n");
+    // HTTP/1.0 has no chunking: a large body is delimited by the end of the connection.
+    let large = body.len() > CHUNKING_THRESHOLD;
+    let chunked = large && !http10;
+    let mut out = format!("HTTP/1.{} {status}\r\n", if http10 { 0 } else { 1 });
     for (n, v) in headers {
         out.push_str(&format!("{n}: {v}\r\n"));
     }
     out.push_str(&format!("Date: {}\r\n", http_date(SystemTime::now())));
-    if !chunked {
+    if !large {
         out.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
-    if close {
+    if close && !http10 {
         out.push_str("Connection: close\r\n");
     }
     if chunked {
@@ -269,7 +271,8 @@ async fn connection(node: &Node, mut stream: TcpStream) -> std::io::Result<()> {
                 return stream.shutdown().await;
             }
         };
-        let close = req.closes();
+        // An HTTP/1.0 exchange ends the connection (a large body is delimited by it).
+        let close = req.closes() || req.http10;
         let out = handle(node, &req, close);
         stream.write_all(&out).await?;
         if close {
@@ -410,6 +413,12 @@ mod tests {
         assert!(text.contains("\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n801\r\n"));
         assert!(text.ends_with("x\r\n0\r\n\r\n"));
         assert!(!text.contains("Content-Length"));
+        // HTTP/1.0, as the client answers it: no chunking, the body ends with the connection.
+        let old = response("200 OK", &[], &[b'x'; 2049], true, true);
+        let text = String::from_utf8_lossy(&old);
+        assert!(text.starts_with("HTTP/1.0 200 OK\r\nDate: "), "{text}");
+        assert!(!text.contains("Content-Length") && !text.contains("chunked"));
+        assert!(!text.contains("Connection"));
     }
 
     #[test]
