@@ -939,6 +939,37 @@ fn refuses_what_the_client_refuses() {
         &["--consensus.port", &cport],
     );
     drop(s);
+    // The TOML configuration the tool writes for the client is read; a broken one refused.
+    let toml_ok = write(
+        dir.path(),
+        "config.toml",
+        b"[Node.ExecutionP2P]\nStaticNodes = [\"enode://00@127.0.0.1:1\"]\n",
+    );
+    let cport = free_port().to_string();
+    drop(Standin::start(
+        dir.path(),
+        &g,
+        "--autonitykeys",
+        &k,
+        &[
+            "--consensus.port",
+            &cport,
+            "--config",
+            toml_ok.to_str().unwrap(),
+        ],
+    ));
+    let toml_bad = write(dir.path(), "bad.toml", b"[Node\nStaticNodes = \n");
+    let (code, stderr) = run(&[
+        "--genesis",
+        g.to_str().unwrap(),
+        "--autonitykeys",
+        k.to_str().unwrap(),
+        "--config",
+        toml_bad.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("bad.toml"), "{stderr}");
     // A v0.7 flag on a v1 genesis.
     let (code, stderr) = run(&[
         "--genesis",

@@ -120,6 +120,14 @@ pub enum StandinError {
         /// The client's complaint.
         problem: KeyProblem,
     },
+    /// The `--config` file is not TOML.
+    #[error("config file {}: {}", path.display(), source.message().replace('\n', "; "))]
+    ConfigFile {
+        /// The file.
+        path: PathBuf,
+        /// The parser's complaint.
+        source: toml::de::Error,
+    },
     /// The genesis breaks the client's rules.
     #[error("genesis {}: {source}", path.display())]
     Genesis {
@@ -207,6 +215,8 @@ pub struct Config {
     pub http_vhosts: Vec<String>,
     /// `--syncmode` as given (default: the client's, snap or fast).
     pub syncmode: Option<String>,
+    /// `--config FILE` (TOML; read and checked, its settings not applied).
+    pub config_file: Option<PathBuf>,
     /// `--standin.stall-after N`.
     pub stall_after: Option<u64>,
     /// `--standin.drop-validator KEY` (lowercase 128 hex).
@@ -290,6 +300,7 @@ pub fn parse_args(
             .to_vec(),
         http_vhosts: vec!["localhost".into()],
         syncmode: None,
+        config_file: None,
         stall_after: None,
         drop_validator: Vec::new(),
         contracts: None,
@@ -360,6 +371,7 @@ pub fn parse_args(
                     .collect();
             }
             "syncmode" => c.syncmode = Some(value(next(), "syncmode", "")?),
+            "config" => c.config_file = Some(PathBuf::from(value::<String>(next(), "config", "")?)),
             "standin.stall-after" => {
                 c.stall_after = Some(value(next(), "standin.stall-after", "not a number")?)
             }
@@ -473,6 +485,17 @@ impl Node {
         });
         if let Some(format) = format {
             check_profile_flags(&config, format)?;
+        }
+        // The client loads its TOML configuration before its keys.
+        if let Some(path) = &config.config_file {
+            let text = std::fs::read_to_string(path).map_err(|source| StandinError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            toml::from_str::<toml::Value>(&text).map_err(|source| StandinError::ConfigFile {
+                path: path.clone(),
+                source,
+            })?;
         }
         let option = match config.key_flag {
             KeyFlag::AutonityKeys => "autonitykeys",
@@ -1025,6 +1048,8 @@ mod tests {
         assert_eq!(e.to_string(), "flag provided but not defined: -bogus-flag");
         assert_eq!(e.exit_code(), 1);
         assert!(parse_args(args(&format!("{BASE} --nat stun")), |_| None).is_err());
+        let c = parse_args(args(&format!("{BASE} --config node/config.toml")), |_| None).unwrap();
+        assert_eq!(c.config_file, Some(PathBuf::from("node/config.toml")));
         let c = parse_args(args(&format!("{BASE} --nat any")), |_| None).unwrap();
         assert_eq!(c.ext_ip, None);
         let c = parse_args(args(BASE), |k| {
