@@ -2,26 +2,40 @@
 # The main job without Docker: the four-organisation ceremony of the testnet on loopback
 # addresses with real BIND servers. Builds a private DNSSEC hierarchy (root, com, net, io, uk,
 # co.uk and the four organisation zones, signed by BIND, open to TSIG-signed updates) with the
-# lab (`cargo run --example lab`), runs one `dnsceremony run` per organisation with the
-# `autonity-standin` client, waits until `dnsceremony check` is green for all four, prints a
-# summary per organisation, and stops everything it started on exit.
+# lab (`cargo run --example lab`), runs one `dnsceremony run` per organisation with a client
+# (the `autonity-standin` by default, or the real Autonity client), waits until `dnsceremony
+# check` is green for all four, prints a summary per organisation, and stops everything it
+# started on exit.
 #
-# Usage: scripts/demo-loopback.sh [--timeout SECS] [--keep]
-#   --timeout SECS  how long to wait for all four to pass Phase 4 (default 300)
-#   --keep          stay up after the summary until Ctrl-C (the servers and nodes keep running)
+# Usage: scripts/demo-loopback.sh [--autonity PATH] [--profile v1|v0.7] [--timeout SECS] [--keep]
+#   --autonity PATH  the client program (default: the stand-in). A real client built from source:
+#                    0.14.x for profile v1, v0.7.1 for profile v0.7 (README, "The real client")
+#   --profile P      the manifest's genesis profile (default v1)
+#   --timeout SECS   how long to wait for all four to pass Phase 4 (default 300)
+#   --keep           stay up after the summary until Ctrl-C (the servers and nodes keep running)
 # Needs root (named binds port 53 on 127.x addresses). Exit status 0 when all four passed.
+# With --keep, the line "demo: work directory DIR" names where each organisation's files are
+# (DIR/orgN: ceremony.json, genesis.json, node/, client.json with the client's pid).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-timeout=300 keep=0
+timeout=300 keep=0 client="" profile=v1
 while [ $# -gt 0 ]; do
   case "$1" in
+    --autonity) client="${2-}"; shift $(( $# > 1 ? 2 : 1 )) ;;
+    --profile) profile="${2-}"; shift $(( $# > 1 ? 2 : 1 )) ;;
     --timeout) timeout="${2-}"; shift $(( $# > 1 ? 2 : 1 )) ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "demo-loopback: unknown argument: $1" >&2; exit 3 ;;
   esac
 done
 [[ $timeout =~ ^[0-9]+$ ]] || { echo "demo-loopback: --timeout: not a number of seconds: '$timeout'" >&2; exit 3; }
+case "$profile" in v1|v0.7) ;; *) echo "demo-loopback: --profile: must be v1 or v0.7, not '$profile'" >&2; exit 3 ;; esac
+if [ -n "$client" ]; then
+  case "$client" in /*) ;; */*) client="$PWD/$client" ;; esac
+  [ -f "$client" ] && [ -x "$client" ] || command -v "$client" >/dev/null 2>&1 ||
+    { echo "demo-loopback: --autonity: not an executable file: '$client'" >&2; exit 3; }
+fi
 say() { printf 'demo: %s\n' "$*" >&2; }
 die() { printf 'demo: error: %s\n' "$*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "needs root: the BIND servers listen on port 53 of loopback addresses"
@@ -33,6 +47,8 @@ say "building dnsceremony, autonity-standin and the lab (cargo build --release)"
 (cd "$repo" && cargo build --release --quiet --bin dnsceremony --bin autonity-standin --example lab)
 bin="${CARGO_TARGET_DIR:-$repo/target}/release"
 export PATH="$bin:$PATH"
+client="${client:-autonity-standin}"
+say "client: $client ($("$client" version 2>/dev/null | grep -m1 -i '^version' || "$client" --version 2>/dev/null | head -n1 || true)); profile $profile"
 
 work=$(mktemp -d /tmp/dnsceremony-demo.XXXXXX)
 pids=()
@@ -67,7 +83,8 @@ done
 say "root server $root; organisation servers: $(for o in "${orgs[@]}"; do printf '%s ' "${server[$o]}"; done)"
 
 manifest="$work/manifest.toml"
-sed -e "/^\[timing\]/,\$d" "$repo/zones/testnet/manifest.toml" > "$manifest"
+sed -e "/^\[timing\]/,\$d" -e "s/^profile = .*/profile = \"$profile\"/" \
+  "$repo/zones/testnet/manifest.toml" > "$manifest"
 cat >> "$manifest" <<TOML
 [dns]
 anchor = "$anchor"
@@ -85,7 +102,7 @@ for o in "${orgs[@]}"; do
   mkdir -p "$work/$o"
   dnsceremony run --manifest "$manifest" --org "$o" --keys "$work/$o/keys" --ip "127.0.0.1" \
     --port $((30302 + i)) --consensus-port $((20202 + i)) --rpc-port $((8544 + i)) \
-    --server "${server[$o]}" --tsig "${tsig[$o]}" --autonity autonity-standin \
+    --server "${server[$o]}" --tsig "${tsig[$o]}" --autonity "$client" \
     --datadir "$work/$o" > "$work/$o/run.log" 2>&1 &
   pids+=($!)
 done
@@ -132,9 +149,19 @@ for o in "${orgs[@]}"; do
 done
 say "build $((t_build - t0)) s; hierarchy up $((t_start - t_build)) s; runs started to Phase 4: $((t_end - t_start)) s"
 if [ "$ok" != 1 ]; then
-  for o in "${orgs[@]}"; do say "--- last lines of $o's run log"; tail -n 5 "$work/$o/run.log" >&2; done
+  for o in "${orgs[@]}"; do
+    say "--- last lines of $o's run log"; tail -n 5 "$work/$o/run.log" >&2
+    [ -f "$work/$o/node.log" ] && { say "--- last lines of $o's client log"; tail -n 5 "$work/$o/node.log" >&2; }
+  done
   say "not all four organisations passed Phase 4"
   exit 1
 fi
 say "all four organisations passed Phase 4: one genesis, blocks advancing, committee of four"
-if [ "$keep" = 1 ]; then say "staying up (Ctrl-C stops everything)"; while :; do sleep 3600; done; fi
+if [ "$keep" = 1 ]; then
+  say "work directory $work"
+  say "staying up (Ctrl-C stops everything)"
+  # In the background, so that SIGTERM/SIGINT run the trap at once (bash waits for a
+  # foreground command before running a trap).
+  sleep infinity & pids+=($!)
+  wait "$!"
+fi

@@ -9,3 +9,6 @@ cargo test --all-targets
 bash scripts/test-chart.sh
 # The docker-compose testnet: scenarios 0 (DNS), 1 (happy path) and 4 (broken zone).
 bash testnet/scenarios/ci
+# The ceremony with the real Autonity client: runs only when AUTONITY_BIN / AUTONITY_V07_BIN name
+# real clients built from source (README, "The real client"); otherwise it says it skipped.
+bash scripts/test-real-client.sh

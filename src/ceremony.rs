@@ -680,7 +680,8 @@ fn read_genesis_hash(
 }
 
 /// Whether a previous run finished the ceremony up to genesis agreement: the state file says
-/// so and `genesis.json` (with the recorded hash) and `static-nodes.json` are in place.
+/// so and `genesis.json` (with the recorded hash), `static-nodes.json` and the client's
+/// `config.toml` are in place.
 fn agreed_before(cfg: &Config, state: &State) -> bool {
     if state.phase < Phase::Agreed {
         return false;
@@ -691,7 +692,10 @@ fn agreed_before(cfg: &Config, state: &State) -> bool {
     let genesis_ok = std::fs::read(cfg.genesis_path())
         .map(|b| hex::encode(<[u8; 32]>::from(sha2::Sha256::digest(&b))) == *recorded)
         .unwrap_or(false);
-    genesis_ok && cfg.node_datadir().join("static-nodes.json").is_file()
+    let node = cfg.node_datadir();
+    genesis_ok
+        && node.join("static-nodes.json").is_file()
+        && node.join(node::CLIENT_CONFIG).is_file()
 }
 
 /// Write [`Config::client_args_path`]: the arguments [`node::NodeSpec::args`] gives the
@@ -841,7 +845,7 @@ pub async fn run(cfg: &Config, progress: &mut dyn FnMut(Event)) -> Result<Outcom
         .filter(|(name, _)| *name != cfg.org)
         .map(|(_, p)| p.enode_url())
         .collect();
-    node::write_static_nodes(&cfg.node_datadir(), &others)?;
+    node::write_static_nodes(&cfg.node_datadir(), cfg.manifest.profile.into(), &others)?;
     write_client_args(cfg)?;
     reach(&mut state, Phase::Agreed, progress)?;
     let Some(program) = program else {

@@ -1,5 +1,6 @@
 //! A validator's keys: the secp256k1 node key (enode id, node address), the BLS12-381
-//! consensus key and the secp256k1 oracle key of profile v1; their files; signatures.
+//! consensus key and the secp256k1 oracle key of profile v1; their files; signatures; the
+//! ownership proof.
 //!
 //! Formats follow the Autonity client (see `shared/reference/autonity.md`, "Keys"):
 //! - enode id = uncompressed secp256k1 public key `X || Y` (64 bytes, SEC 1 without `04`);
@@ -8,15 +9,33 @@
 //! - `autonitykeys` (v1) = 128 hex digits, node secret ‖ BLS secret (both big-endian);
 //!   `oraclekey` (v1) and `nodekey` (v0.7) = 64 hex digits.
 //!
+//! Key files are read by the client's rules (`crypto.LoadECDSA`, `crypto.LoadAutonityKeys`):
+//! exactly the hex digits (either case), then at most two `\n`/`\r` bytes; a `0x` prefix,
+//! a space or a third newline makes the client refuse the file, so we refuse it too
+//! ([`KeyFileFlaw`]). `keygen` writes the digits and one `\n`.
+//!
 //! Signatures are Ethereum style: `r ‖ s ‖ v`, 65 bytes, low-`s`, with **`v` in {0, 1}** (the
 //! recovery id, as go-ethereum's `crypto.Sign` writes it). [`recover_signer`] also accepts
 //! `v` in {27, 28}.
 //!
+//! # The ownership proof
+//! What the client's `autonity genOwnershipProof` prints (`crypto.AutonityPOPProof`), 226 bytes:
+//! - 0..65: the node key's signature over [`pop_message_hash`], keccak-256 of
+//!   `"\x19Ethereum Signed Message:\n20" ‖ treasury` (EIP-191, the client's `POPMsgHash`);
+//! - 65..130: the oracle key's signature over the same hash;
+//! - 130..226: the BLS signature (G2, compressed) with [`BLS_POP_DST`] over
+//!   [`bls_pop_message`], blake2b-256 of `treasury ‖ compressed consensus key` (the client's
+//!   `BLSPOPProof`).
+//!
+//! RFC 6979 nonces and BLS signatures are deterministic, so [`Identity::ownership_proof`] makes
+//! the client's bytes exactly; `tests/ownership_proof.rs` checks this against proofs the client
+//! printed (`shared/vectors/autonity/v1/pop.json`). The verifier is stricter than the
+//! Autonity contract in one respect: a high-`s` signature (which only a malleated copy has) is
+//! refused.
+//!
 //! # Limitations
 //! - Encrypted (keystore JSON) key files are not read: key files are plain hex, as the
 //!   Autonity client writes `autonitykeys` and `nodekey`.
-//! - The ownership proof's message layout follows `autonity.md`; whether a given client
-//!   version accepts it byte for byte is unverified (see [`Identity::ownership_proof`]).
 
 use std::fmt;
 use std::fs;
@@ -33,6 +52,9 @@ use k256::elliptic_curve::PrimeField;
 use k256::{AffinePoint, ProjectivePoint, Scalar, U256};
 use serde::{Deserialize, Serialize};
 use sha3::{Digest, Keccak256};
+
+use blake2::digest::consts::U32;
+use blake2::Blake2b;
 
 use crate::hexfmt::{self, HexError};
 use crate::manifest::Profile;
@@ -52,7 +74,7 @@ pub enum KeyError {
     #[error("mixed-case address fails its EIP-55 checksum")]
     Checksum,
     /// An address without the `0x` prefix.
-    #[error("an address must start with 0x")]
+    #[error("must start with 0x")]
     MissingPrefix,
     /// 64 bytes that are not a point on the secp256k1 curve.
     #[error("not a point on the secp256k1 curve")]
@@ -69,6 +91,53 @@ pub enum KeyError {
     /// An ownership proof that fails one of its checks (which one, in words).
     #[error("{0}")]
     Proof(ProofFlaw),
+    /// A key file the Autonity client would refuse.
+    #[error("{0}")]
+    File(KeyFileFlaw),
+}
+
+/// Why a key file breaks the client's rules (`crypto.LoadECDSA`, `crypto.LoadAutonityKeys`).
+/// No variant carries key material beyond the one offending character.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum KeyFileFlaw {
+    /// The file starts with `0x`.
+    #[error("starts with 0x, and the Autonity client refuses a key file with a 0x prefix (write the {digits} hex digits alone)")]
+    Prefix0x {
+        /// Hex digits the file must hold.
+        digits: usize,
+    },
+    /// Fewer hex digits than needed before the end or a space or control character.
+    #[error("expected {expected} hex digits, found {found}")]
+    TooShort {
+        /// Hex digits required.
+        expected: usize,
+        /// Printable characters found before the end, a space or a control character.
+        found: usize,
+    },
+    /// A character after the digits other than `\n` or `\r`.
+    #[error(
+        "character {ch:?} after the {expected} hex digits (the client allows only a newline there)"
+    )]
+    Trailing {
+        /// The character (a space, a tab, a digit too many, ...).
+        ch: char,
+        /// Hex digits required.
+        expected: usize,
+    },
+    /// More than two newline bytes after the digits.
+    #[error("more than two newline characters after the {expected} hex digits (the client refuses the file as too long)")]
+    TooLong {
+        /// Hex digits required.
+        expected: usize,
+    },
+    /// A character among the digits that is not hex.
+    #[error("character {ch:?} at position {pos} is not a hex digit")]
+    Digit {
+        /// The character.
+        ch: char,
+        /// Its position (0-based).
+        pos: usize,
+    },
 }
 
 /// Which part of an ownership proof failed ([`verify_ownership_proof`]).
@@ -77,18 +146,31 @@ pub enum ProofFlaw {
     /// Not 226 bytes.
     #[error("it must be 226 bytes (node signature 65, oracle signature 65, BLS signature 96)")]
     Length,
-    /// The first signature is not by the enode key.
-    #[error("its node signature over the treasury is not by the published enode key")]
+    /// The first signature is not by the enode key (or not over this treasury).
+    #[error("its node signature over the treasury is not by the enode key")]
     NodeSignature,
-    /// The second signature is not by the oracle address.
+    /// The second signature is not by the oracle address (or not over this treasury).
     #[error("its oracle signature over the treasury is not by the oracle address")]
     OracleSignature,
     /// The BLS part is not a G2 point of the prime-order group (or is the identity).
     #[error("its BLS part is not a valid BLS12-381 signature")]
     BlsEncoding,
-    /// The BLS pairing equation does not hold.
-    #[error("its BLS signature does not verify under the consensus key")]
+    /// The BLS pairing equation does not hold (another key, or another treasury or message).
+    #[error("its BLS signature over the treasury and consensus key does not verify under the consensus key")]
     BlsSignature,
+}
+
+impl ProofFlaw {
+    /// A short name of the failed part: `length`, `node signature`, `oracle signature`,
+    /// `BLS signature`.
+    pub fn part(&self) -> &'static str {
+        match self {
+            ProofFlaw::Length => "length",
+            ProofFlaw::NodeSignature => "node signature",
+            ProofFlaw::OracleSignature => "oracle signature",
+            ProofFlaw::BlsEncoding | ProofFlaw::BlsSignature => "BLS signature",
+        }
+    }
 }
 
 /// A 20-byte Ethereum-style account address.
@@ -418,6 +500,12 @@ pub enum IdentityError {
         /// What the OS said.
         source: std::io::Error,
     },
+    /// The keys are v0.7 keys (`nodekey`), which have no oracle or BLS key to prove.
+    #[error("no ownership proof for v0.7 keys ({}: a proof needs autonitykeys and oraclekey)", dir.display())]
+    NoProof {
+        /// The key directory.
+        dir: PathBuf,
+    },
 }
 
 impl IdentityError {
@@ -477,8 +565,30 @@ pub struct PublicIdentity {
 }
 
 /// Domain separation tag of the BLS proof-of-possession ciphersuite (IETF BLS signature draft,
-/// section 4.2.3), used for the ownership proof's BLS part.
+/// section 4.2.3), used for the ownership proof's BLS part (the client's `popDST`).
 pub const BLS_POP_DST: &[u8] = b"BLS_POP_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_";
+
+/// Length of an ownership proof: two secp256k1 signatures and a BLS signature.
+pub const POP_LEN: usize = 65 + 65 + 96;
+
+/// What the ownership proof's node and oracle signatures sign: keccak-256 of
+/// `"\x19Ethereum Signed Message:\n20" ‖ treasury` (EIP-191 personal message of the 20
+/// address bytes; the client's `POPMsgHash`, the contract's `registerValidator`).
+pub fn pop_message_hash(treasury: &Address) -> [u8; 32] {
+    let mut k = Keccak256::new();
+    k.update(b"\x19Ethereum Signed Message:\n20");
+    k.update(treasury.0);
+    k.finalize().into()
+}
+
+/// What the ownership proof's BLS signature signs: blake2b-256 of `treasury ‖ consensus key`
+/// (20 address bytes, then the 48-byte compressed public key; the client's `BLSPOPProof`).
+pub fn bls_pop_message(treasury: &Address, consensus_key: &[u8; 48]) -> [u8; 32] {
+    let mut b = Blake2b::<U32>::new();
+    Digest::update(&mut b, treasury.0);
+    Digest::update(&mut b, consensus_key);
+    b.finalize().into()
+}
 
 fn random_secp() -> SigningKey {
     SigningKey::random(&mut rand_core::OsRng)
@@ -505,19 +615,61 @@ fn bls_from(bytes: &[u8; 32]) -> Result<blst::min_pk::SecretKey, KeyError> {
     Ok(sk)
 }
 
-/// Read a hex key file: optional `0x`, optional trailing whitespace/newline, exactly `N` bytes.
+/// Check key-file bytes by the client's rules and decode `N` bytes: `2N` hex digits (either
+/// case), then at most two bytes each `\n` or `\r`, nothing else (no `0x`, no spaces).
+pub fn parse_key_file<const N: usize>(bytes: &[u8]) -> Result<[u8; N], KeyFileFlaw> {
+    let digits = 2 * N;
+    if bytes.starts_with(b"0x") || bytes.starts_with(b"0X") {
+        return Err(KeyFileFlaw::Prefix0x { digits });
+    }
+    // The client reads up to 2N bytes, stopping at the end or at a byte below '!'.
+    let found = bytes
+        .iter()
+        .take(digits)
+        .position(|b| *b < b'!')
+        .unwrap_or(bytes.len().min(digits));
+    if found < digits {
+        return Err(KeyFileFlaw::TooShort {
+            expected: digits,
+            found,
+        });
+    }
+    for (i, b) in bytes[digits..].iter().enumerate() {
+        if *b != b'\n' && *b != b'\r' {
+            return Err(KeyFileFlaw::Trailing {
+                ch: char::from(*b),
+                expected: digits,
+            });
+        }
+        if i >= 2 {
+            return Err(KeyFileFlaw::TooLong { expected: digits });
+        }
+    }
+    let text = &bytes[..digits];
+    if let Some(pos) = text.iter().position(|b| !b.is_ascii_hexdigit()) {
+        return Err(KeyFileFlaw::Digit {
+            ch: char::from(text[pos]),
+            pos,
+        });
+    }
+    let mut out = [0u8; N];
+    hex::decode_to_slice(text, &mut out).expect("2N hex digits decode to N bytes");
+    Ok(out)
+}
+
+/// Read a key file by the client's rules ([`parse_key_file`]).
 fn read_hex_file<const N: usize>(
     path: &Path,
     field: &'static str,
 ) -> Result<[u8; N], IdentityError> {
-    let text = fs::read_to_string(path).map_err(|source| IdentityError::Read {
+    let bytes = fs::read(path).map_err(|source| IdentityError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    hexfmt::parse_fixed::<N>(text.trim_end(), true).map_err(|e| IdentityError::Format {
+    parse_key_file::<N>(&bytes).map_err(|e| IdentityError::Format {
         path: path.to_path_buf(),
         field,
-        why: e.into(),
+        why: KeyError::File(e),
     })
 }
 
@@ -691,17 +843,19 @@ impl Identity {
         sign_with(&self.node, prehash)
     }
 
-    /// The ownership proof of v1 (226 bytes): node-key signature (65) ‖ oracle-key signature
-    /// (65) ‖ BLS signature (96), the secp256k1 ones over keccak-256 of the 20 treasury bytes,
-    /// the BLS one over the 20 treasury bytes with [`BLS_POP_DST`]. `None` for v0.7.
+    /// The ownership proof of v1 (226 bytes), byte for byte what the client's
+    /// `autonity genOwnershipProof` prints for the same keys and treasury: node-key signature
+    /// (65) ‖ oracle-key signature (65) over [`pop_message_hash`] ‖ BLS signature (96) over
+    /// [`bls_pop_message`] with [`BLS_POP_DST`] (see the module docs). `None` for v0.7.
     pub fn ownership_proof(&self, treasury: &Address) -> Option<Vec<u8>> {
         let bls = self.bls.as_ref()?;
         let oracle = self.oracle.as_ref()?;
-        let h = keccak256(&treasury.0);
-        let mut out = Vec::with_capacity(226);
+        let h = pop_message_hash(treasury);
+        let msg = bls_pop_message(treasury, &bls.sk_to_pk().compress());
+        let mut out = Vec::with_capacity(POP_LEN);
         out.extend_from_slice(&sign_with(&self.node, &h));
         out.extend_from_slice(&sign_with(oracle, &h));
-        out.extend_from_slice(&bls.sign(&treasury.0, BLS_POP_DST, &[]).compress());
+        out.extend_from_slice(&bls.sign(&msg, BLS_POP_DST, &[]).compress());
         Some(out)
     }
 
@@ -720,7 +874,9 @@ impl Identity {
 }
 
 /// Check an ownership proof: its node-key signature against `enode_key`, its oracle-key
-/// signature against `oracle`, its BLS signature against `consensus_key` with [`BLS_POP_DST`].
+/// signature against `oracle` (both over [`pop_message_hash`]), its BLS signature against
+/// `consensus_key` (over [`bls_pop_message`], with [`BLS_POP_DST`]). The first failing check
+/// is returned; [`ownership_proof_flaws`] runs them all.
 ///
 /// `consensus_key` must be one [`ConsensusKey::from_bytes`] validated (as every parsed one
 /// is): its group membership is not checked again here. The BLS signature is checked once for
@@ -740,6 +896,52 @@ pub fn verify_ownership_proof(
     }
 }
 
+fn node_part_ok(h: &[u8; 32], sig: &[u8; 65], enode_key: &EnodeKey) -> bool {
+    signed_by(h, sig, enode_key).unwrap_or(false)
+}
+
+fn oracle_part_ok(h: &[u8; 32], sig: &[u8; 65], oracle: &Address) -> bool {
+    recover_signer(h, sig).is_ok_and(|k| k.address() == *oracle)
+}
+
+fn bls_part(proof: &[u8]) -> Result<blst::min_pk::Signature, KeyError> {
+    blst::min_pk::Signature::sig_validate(&proof[130..], true)
+        .map_err(|_| KeyError::Proof(ProofFlaw::BlsEncoding))
+}
+
+/// Every check of [`verify_ownership_proof`], each run whatever the others give: the parts that
+/// fail, in proof order (empty when the proof is valid). A proof of the wrong length has only
+/// [`ProofFlaw::Length`].
+pub fn ownership_proof_flaws(
+    proof: &[u8],
+    treasury: &Address,
+    enode_key: &EnodeKey,
+    oracle: &Address,
+    consensus_key: &ConsensusKey,
+) -> Vec<ProofFlaw> {
+    if proof.len() != POP_LEN {
+        return vec![ProofFlaw::Length];
+    }
+    let h = pop_message_hash(treasury);
+    let mut flaws = Vec::new();
+    if !node_part_ok(&h, &proof[..65].try_into().expect("65 bytes"), enode_key) {
+        flaws.push(ProofFlaw::NodeSignature);
+    }
+    if !oracle_part_ok(&h, &proof[65..130].try_into().expect("65 bytes"), oracle) {
+        flaws.push(ProofFlaw::OracleSignature);
+    }
+    match bls_part(proof) {
+        Err(_) => flaws.push(ProofFlaw::BlsEncoding),
+        Ok(sig) => {
+            let pairing = PopPairing::new(sig, treasury, consensus_key);
+            if !pairing.is_ok_and(|p| p.verify()) {
+                flaws.push(ProofFlaw::BlsSignature);
+            }
+        }
+    }
+    flaws
+}
+
 /// Every check of [`verify_ownership_proof`] except the BLS pairing equation, which is
 /// returned to be checked alone ([`PopPairing::verify`]) or with others
 /// ([`PopPairing::verify_batch`]).
@@ -750,10 +952,10 @@ pub fn check_ownership_proof_except_pairing(
     oracle: &Address,
     consensus_key: &ConsensusKey,
 ) -> Result<PopPairing, KeyError> {
-    if proof.len() != 226 {
+    if proof.len() != POP_LEN {
         return Err(KeyError::Proof(ProofFlaw::Length));
     }
-    let h = keccak256(&treasury.0);
+    let h = pop_message_hash(treasury);
     let node_sig: [u8; 65] = proof[..65].try_into().expect("65 bytes");
     let oracle_sig: [u8; 65] = proof[65..130].try_into().expect("65 bytes");
     if !signed_by(&h, &node_sig, enode_key)? {
@@ -762,15 +964,7 @@ pub fn check_ownership_proof_except_pairing(
     if recover_signer(&h, &oracle_sig)?.address() != *oracle {
         return Err(KeyError::Proof(ProofFlaw::OracleSignature));
     }
-    let sig = blst::min_pk::Signature::sig_validate(&proof[130..], true)
-        .map_err(|_| KeyError::Proof(ProofFlaw::BlsEncoding))?;
-    let pk = blst::min_pk::PublicKey::from_bytes(&consensus_key.0)
-        .map_err(|e| KeyError::Bls(format!("{e:?}")))?;
-    Ok(PopPairing {
-        sig,
-        pk,
-        msg: treasury.0,
-    })
+    PopPairing::new(bls_part(proof)?, treasury, consensus_key)
 }
 
 /// The pairing equation of an ownership proof's BLS signature (signature already in G2 and
@@ -779,11 +973,26 @@ pub fn check_ownership_proof_except_pairing(
 pub struct PopPairing {
     sig: blst::min_pk::Signature,
     pk: blst::min_pk::PublicKey,
-    msg: [u8; 20],
+    /// [`bls_pop_message`] of the treasury and this key.
+    msg: [u8; 32],
 }
 
 impl PopPairing {
-    /// Check this one equation: e(pk, H(treasury)) = e(G1, sig).
+    fn new(
+        sig: blst::min_pk::Signature,
+        treasury: &Address,
+        consensus_key: &ConsensusKey,
+    ) -> Result<PopPairing, KeyError> {
+        let pk = blst::min_pk::PublicKey::from_bytes(&consensus_key.0)
+            .map_err(|e| KeyError::Bls(format!("{e:?}")))?;
+        Ok(PopPairing {
+            sig,
+            pk,
+            msg: bls_pop_message(treasury, &consensus_key.0),
+        })
+    }
+
+    /// Check this one equation: e(pk, H(msg)) = e(G1, sig).
     pub fn verify(&self) -> bool {
         self.sig
             .verify(false, &self.msg, BLS_POP_DST, &[], &self.pk, false)
@@ -827,6 +1036,228 @@ impl PopPairing {
             &rands,
             64,
         ) == blst::BLST_ERROR::BLST_SUCCESS
+    }
+}
+
+/// Genesis validator data as Autonity operators exchange it outside DNS: the validator's entry
+/// of `config.autonity.validators` and the ownership proof that goes with it,
+///
+/// ```json
+/// {"genesisValidatorData": [
+///   {"enode": "enode://<128 hex>@IP:PORT", "treasury": "0x..", "consensusKey": "0x<96 hex>",
+///    "oracleAddress": "0x.."},
+///   {"validatorAddress": "0x..", "ownershipProof": "0x<452 hex>"}]}
+/// ```
+///
+/// read strictly (no other fields, every one present, hex with `0x`, EIP-55 checked when
+/// mixed-case) by [`ValidatorData::read`], checked by [`ValidatorData::flaws`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidatorData {
+    /// The enode URL as given.
+    pub enode: String,
+    /// Its node id.
+    pub enode_key: EnodeKey,
+    /// The treasury the proof is made for.
+    pub treasury: Address,
+    /// The BLS consensus key.
+    pub consensus_key: ConsensusKey,
+    /// The oracle address.
+    pub oracle_address: Address,
+    /// The address the validator claims: must be the enode key's.
+    pub validator_address: Address,
+    /// The 226-byte ownership proof.
+    pub ownership_proof: Vec<u8>,
+}
+
+/// What a [`ValidatorData`] check found wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ValidatorFlaw {
+    /// `validatorAddress` is not the address of the enode key.
+    #[error("validatorAddress {claimed} is not the enode key's address {enode}")]
+    ValidatorAddress {
+        /// What the data says.
+        claimed: Address,
+        /// The enode key's address.
+        enode: Address,
+    },
+    /// A part of the ownership proof does not verify.
+    #[error("{part}: {flaw}", part = .0.part(), flaw = .0)]
+    Proof(ProofFlaw),
+}
+
+/// Why genesis validator data could not be read, or does not hold.
+#[derive(Debug, thiserror::Error)]
+pub enum ValidatorDataError {
+    /// The file could not be read.
+    #[error("cannot read validator data ({}: {source})", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// Not JSON of the expected shape.
+    #[error("bad validator data ({}: expected the JSON {{\"genesisValidatorData\": [{{enode, treasury, consensusKey, oracleAddress}}, {{validatorAddress, ownershipProof}}]}}: {source})", path.display())]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// What the JSON reader said.
+        source: serde_json::Error,
+    },
+    /// The enode URL is malformed.
+    #[error("bad validator data ({}: enode: {why})", path.display())]
+    Enode {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: crate::genesis::rules::EnodeProblem,
+    },
+    /// A key, address or the proof is malformed.
+    #[error("bad validator data ({}: {field}: {why})", path.display())]
+    Field {
+        /// The file.
+        path: PathBuf,
+        /// The JSON field, e.g. `consensusKey`.
+        field: &'static str,
+        /// What is wrong with it.
+        why: KeyError,
+    },
+    /// Well-formed, but the proof or the validator address does not hold.
+    #[error("validator data refused ({}: {})", path.display(), flaws.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Refused {
+        /// The file.
+        path: PathBuf,
+        /// Every check that failed.
+        flaws: Vec<ValidatorFlaw>,
+    },
+}
+
+impl ValidatorDataError {
+    /// [`crate::exit::SECURITY`] when the data does not hold, [`crate::exit::BAD_INPUT`] when
+    /// it cannot be read.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ValidatorDataError::Refused { .. } => crate::exit::SECURITY,
+            _ => crate::exit::BAD_INPUT,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ValidatorDataJson {
+    #[serde(rename = "genesisValidatorData")]
+    data: (GenesisValidatorJson, ProofJson),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct GenesisValidatorJson {
+    enode: String,
+    treasury: String,
+    consensus_key: String,
+    oracle_address: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ProofJson {
+    validator_address: String,
+    ownership_proof: String,
+}
+
+impl ValidatorData {
+    /// Read and parse the file at `path` (see [`ValidatorData`] for the shape).
+    pub fn read(path: &Path) -> Result<ValidatorData, ValidatorDataError> {
+        let text = fs::read_to_string(path).map_err(|source| ValidatorDataError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        ValidatorData::parse(&text, path)
+    }
+
+    /// Parse `text`; `path` only names the source in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<ValidatorData, ValidatorDataError> {
+        let json: ValidatorDataJson =
+            serde_json::from_str(text).map_err(|source| ValidatorDataError::Json {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let (g, p) = json.data;
+        let field = |field: &'static str| {
+            move |why: KeyError| ValidatorDataError::Field {
+                path: path.to_path_buf(),
+                field,
+                why,
+            }
+        };
+        let enode =
+            crate::genesis::Enode::parse(&g.enode).map_err(|why| ValidatorDataError::Enode {
+                path: path.to_path_buf(),
+                why,
+            })?;
+        let prefixed = |name: &'static str, s: &str| {
+            if s.starts_with("0x") {
+                Ok(())
+            } else {
+                Err(field(name)(KeyError::MissingPrefix))
+            }
+        };
+        prefixed("consensusKey", &g.consensus_key)?;
+        prefixed("ownershipProof", &p.ownership_proof)?;
+        Ok(ValidatorData {
+            enode_key: EnodeKey(enode.key),
+            treasury: g.treasury.parse().map_err(field("treasury"))?,
+            consensus_key: ConsensusKey::from_hex(&g.consensus_key)
+                .map_err(field("consensusKey"))?,
+            oracle_address: g.oracle_address.parse().map_err(field("oracleAddress"))?,
+            validator_address: p
+                .validator_address
+                .parse()
+                .map_err(field("validatorAddress"))?,
+            ownership_proof: hexfmt::parse_fixed::<POP_LEN>(&p.ownership_proof, true)
+                .map_err(|e| field("ownershipProof")(KeyError::Hex(e)))?
+                .to_vec(),
+            enode: g.enode,
+        })
+    }
+
+    /// Every check that fails, in this order: the validator address against the enode key,
+    /// then the proof's node, oracle and BLS parts ([`ownership_proof_flaws`]). Empty when
+    /// the data holds.
+    pub fn flaws(&self) -> Vec<ValidatorFlaw> {
+        let mut out = Vec::new();
+        let enode = self.enode_key.address();
+        if self.validator_address != enode {
+            out.push(ValidatorFlaw::ValidatorAddress {
+                claimed: self.validator_address,
+                enode,
+            });
+        }
+        out.extend(
+            ownership_proof_flaws(
+                &self.ownership_proof,
+                &self.treasury,
+                &self.enode_key,
+                &self.oracle_address,
+                &self.consensus_key,
+            )
+            .into_iter()
+            .map(ValidatorFlaw::Proof),
+        );
+        out
+    }
+
+    /// [`ValidatorData::read`] then [`ValidatorData::flaws`]: the data when every check holds.
+    pub fn verify_file(path: &Path) -> Result<ValidatorData, ValidatorDataError> {
+        let data = ValidatorData::read(path)?;
+        match data.flaws() {
+            flaws if flaws.is_empty() => Ok(data),
+            flaws => Err(ValidatorDataError::Refused {
+                path: path.to_path_buf(),
+                flaws,
+            }),
+        }
     }
 }
 
@@ -963,20 +1394,61 @@ mod tests {
 
     #[test]
     fn bls_known_answers_from_py_ecc() {
-        // Expected values computed independently with the PyPI package py_ecc 8.0.0:
+        // Expected value computed independently with the PyPI package py_ecc 8.0.0:
         //   G2ProofOfPossession.SkToPk(0x42 * 32 bytes)
-        //   G2ProofOfPossession._CoreSign(1, b"\x11" * 20, b"BLS_POP_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_")
+        // (The ownership proof itself is checked against the client's own proofs in
+        // tests/ownership_proof.rs.)
         let id = Identity::from_secrets(&one(), Some((&[0x42; 32], &one()))).unwrap();
         assert_eq!(
             id.public().consensus_key.unwrap().to_string(),
             "0xb5b99c967e4c69822f427db1f6871dd119afb95ab9646ba2e707990a3db31777a59b66f69e89c2055699b0ade7357eae"
         );
-        let id = Identity::from_secrets(&one(), Some((&one(), &one()))).unwrap();
-        let proof = id.ownership_proof(&Address([0x11; 20])).unwrap();
+    }
+
+    #[test]
+    fn proof_parts_sign_the_client_messages() {
+        // Each part verifies over the message the client uses, and not over the messages an
+        // earlier layout used (keccak-256 of the treasury; the raw treasury).
+        let id = Identity::generate(Profile::V1);
+        let p = id.public();
+        let tr = Address([0x5a; 20]);
+        let proof = id.ownership_proof(&tr).unwrap();
+        let node: [u8; 65] = proof[..65].try_into().unwrap();
+        let oracle: [u8; 65] = proof[65..130].try_into().unwrap();
+        assert!(signed_by(&pop_message_hash(&tr), &node, &p.enode_key).unwrap());
+        assert!(!signed_by(&keccak256(&tr.0), &node, &p.enode_key).unwrap());
         assert_eq!(
-            hex::encode(&proof[130..]),
-            "aa5f972225385ccdfbe2c8cee6b1711aeaffa386c62ad3c5309c19b37976e363a475b30c43e7fdcad52c319bd124edd116280d6d94954a78d40cca799c0f250ec51f45fb25d9bb909e1ca71b849b4abad1fe22f4a78bf4b37ddad40c3e8ed617"
+            recover_signer(&pop_message_hash(&tr), &oracle)
+                .unwrap()
+                .address(),
+            p.oracle_address.unwrap()
         );
+        let ck = p.consensus_key.unwrap();
+        let pk = blst::min_pk::PublicKey::from_bytes(&ck.0).unwrap();
+        let sig = blst::min_pk::Signature::from_bytes(&proof[130..]).unwrap();
+        let ok = |msg: &[u8]| {
+            sig.verify(true, msg, BLS_POP_DST, &[], &pk, true) == blst::BLST_ERROR::BLST_SUCCESS
+        };
+        assert!(ok(&bls_pop_message(&tr, &ck.0)));
+        assert!(!ok(&tr.0));
+        assert!(!ok(&keccak256(&tr.0)));
+        // blake2b-256 of the treasury alone, or of the key before the treasury, is not it.
+        let mut alone = Blake2b::<U32>::new();
+        Digest::update(&mut alone, tr.0);
+        assert!(!ok(&alone.finalize()));
+        let mut swapped = Blake2b::<U32>::new();
+        Digest::update(&mut swapped, ck.0);
+        Digest::update(&mut swapped, tr.0);
+        assert!(!ok(&swapped.finalize()));
+    }
+
+    #[test]
+    fn pop_message_hash_is_eip191_of_the_address_bytes() {
+        let tr = Address([0xab; 20]);
+        let mut m = b"\x19Ethereum Signed Message:\n20".to_vec();
+        m.extend_from_slice(&tr.0);
+        assert_eq!(m.len(), 28 + 20);
+        assert_eq!(pop_message_hash(&tr), keccak256(&m));
     }
 
     #[test]
@@ -1236,16 +1708,34 @@ mod tests {
     #[test]
     fn load_accepts_client_style_files_and_names_defects() {
         let dir = tempfile::tempdir().unwrap();
-        // No newline, 0x prefix: both accepted.
-        fs::write(
-            dir.path().join(files::NODEKEY),
-            format!("0x{}", hex::encode(one())),
-        )
-        .unwrap();
+        // No newline: accepted, as by the client.
+        fs::write(dir.path().join(files::NODEKEY), hex::encode(one())).unwrap();
         let id = Identity::load(dir.path()).unwrap();
         assert_eq!(
             id.public().node_address.to_string(),
             "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf"
+        );
+        // A 0x prefix: refused, naming the file and the client.
+        fs::write(
+            dir.path().join(files::NODEKEY),
+            format!("0x{}\n", hex::encode(one())),
+        )
+        .unwrap();
+        let e = Identity::load(dir.path()).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                IdentityError::Format {
+                    why: KeyError::File(KeyFileFlaw::Prefix0x { digits: 64 }),
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let text = e.to_string();
+        assert!(
+            text.contains("nodekey") && text.contains("client refuses") && text.contains("0x"),
+            "{text}"
         );
         fs::write(dir.path().join(files::NODEKEY), "00".repeat(32)).unwrap();
         let e = Identity::load(dir.path()).unwrap_err();
@@ -1259,7 +1749,7 @@ mod tests {
             ),
             "{e}"
         );
-        fs::write(dir.path().join(files::NODEKEY), "zz").unwrap();
+        fs::write(dir.path().join(files::NODEKEY), "zz".repeat(32)).unwrap();
         let e = Identity::load(dir.path()).unwrap_err().to_string();
         assert!(e.contains("nodekey") && e.contains("node key"), "{e}");
         let empty = tempfile::tempdir().unwrap();
@@ -1267,6 +1757,101 @@ mod tests {
             Identity::load(empty.path()),
             Err(IdentityError::NoKeys { .. })
         ));
+    }
+
+    #[test]
+    fn key_files_follow_the_client_rules() {
+        // Each case was also given to autonity 0.14.0 `genOwnershipProof --oraclekey FILE`:
+        // accepted ones gave the proof, refused ones the error quoted.
+        let k = "8bc5a641754df2ef4754b7ac0a3125a1e02e2d2f9fcea07976854a77e49653a4";
+        let want = hexfmt::parse_fixed::<32>(k, false).unwrap();
+        let accepted = [
+            k.to_string(),
+            format!("{k}\n"),
+            format!("{k}\r\n"),
+            format!("{k}\n\n"),
+            format!("{}\n", k.to_ascii_uppercase()),
+        ];
+        for text in accepted {
+            assert_eq!(parse_key_file::<32>(text.as_bytes()), Ok(want), "{text:?}");
+        }
+        let refused = [
+            // "invalid character 'a' at end of key file"
+            (format!("0x{k}\n"), KeyFileFlaw::Prefix0x { digits: 64 }),
+            (format!("0X{k}"), KeyFileFlaw::Prefix0x { digits: 64 }),
+            // "key file too long, want 64 hex characters"
+            (format!("{k}\n\n\n"), KeyFileFlaw::TooLong { expected: 64 }),
+            // "invalid character ' ' at end of key file"
+            (
+                format!("{k} \n"),
+                KeyFileFlaw::Trailing {
+                    ch: ' ',
+                    expected: 64,
+                },
+            ),
+            (
+                format!("{k}\t"),
+                KeyFileFlaw::Trailing {
+                    ch: '\t',
+                    expected: 64,
+                },
+            ),
+            (
+                format!("{k}00\n"),
+                KeyFileFlaw::Trailing {
+                    ch: '0',
+                    expected: 64,
+                },
+            ),
+            // "key file too short, want 64 hex characters"
+            (
+                format!("\n{k}"),
+                KeyFileFlaw::TooShort {
+                    expected: 64,
+                    found: 0,
+                },
+            ),
+            (
+                format!("{} {}", &k[..10], &k[10..]),
+                KeyFileFlaw::TooShort {
+                    expected: 64,
+                    found: 10,
+                },
+            ),
+            (
+                k[..62].to_string(),
+                KeyFileFlaw::TooShort {
+                    expected: 64,
+                    found: 62,
+                },
+            ),
+            (
+                format!("{}g", &k[..63]),
+                KeyFileFlaw::Digit { ch: 'g', pos: 63 },
+            ),
+        ];
+        for (text, flaw) in refused {
+            assert_eq!(parse_key_file::<32>(text.as_bytes()), Err(flaw), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn keygen_files_are_what_the_client_reads() {
+        // The client's SaveAutonityKeys writes the 128 digits without a newline; ours add one,
+        // which its loader skips. Both must come back as the same keys.
+        let dir = tempfile::tempdir().unwrap();
+        let id = Identity::generate(Profile::V1);
+        id.write_new(dir.path()).unwrap();
+        let ak = fs::read(dir.path().join(files::AUTONITYKEYS)).unwrap();
+        assert_eq!(ak.len(), 129);
+        assert_eq!(ak[128], b'\n');
+        assert!(ak[..128]
+            .iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b)));
+        assert!(parse_key_file::<64>(&ak).is_ok());
+        assert!(
+            parse_key_file::<32>(&fs::read(dir.path().join(files::ORACLEKEY)).unwrap()).is_ok()
+        );
     }
 
     #[test]

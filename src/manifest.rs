@@ -146,7 +146,7 @@ pub struct GenesisOptions {
     /// The template file's bytes, read when the manifest was loaded: the ceremony id covers
     /// their SHA-256 (not the path) and the genesis is built from exactly these bytes.
     pub template_bytes: Option<Vec<u8>>,
-    /// v1 `minBaseFee` (wei).
+    /// v1 `minBaseFee` (wei, below 2^64: the client reads a uint64).
     pub min_base_fee: Option<u128>,
     /// v1 `epochPeriod` (blocks, non-zero).
     pub epoch_period: Option<u64>,
@@ -168,17 +168,19 @@ pub struct GenesisOptions {
     pub bonded_stake: Option<u128>,
     /// v1 oracle `votePeriod` (blocks, non-zero).
     pub vote_period: Option<u64>,
+    /// v1 `initialInflationReserve` (wei).
+    pub initial_inflation_reserve: Option<u128>,
     /// Block gas limit (non-zero).
     pub gas_limit: Option<u64>,
-    /// Genesis `baseFee` (wei).
+    /// v1 genesis block base fee, `baseFeePerGas` (wei).
     pub base_fee: Option<u128>,
-    /// v0.7 `minGasPrice` (wei).
+    /// v0.7 `minGasPrice` (wei, below 2^64: the client reads a uint64).
     pub min_gas_price: Option<u128>,
-    /// v0.7 per-validator `stake` (non-zero).
+    /// v0.7 per-validator `stake` (non-zero, below 2^64: the client reads a uint64).
     pub stake: Option<u128>,
     /// Genesis timestamp (seconds since 1970).
     pub timestamp: Option<u64>,
-    /// Pre-funded accounts: address -> balance in wei (decimal, no leading zeros).
+    /// Pre-funded accounts: address -> balance in wei (decimal, no leading zeros, below 2^128).
     pub alloc: BTreeMap<Address, String>,
 }
 
@@ -292,6 +294,16 @@ pub enum ManifestError {
         key: String,
         /// What is wrong with it.
         why: String,
+    },
+    /// A value the genesis would not use: the client would never see it.
+    #[error("manifest sets a value the genesis does not use ({}: {key}: {why})", path.display())]
+    Unused {
+        /// The file.
+        path: PathBuf,
+        /// Dotted key path.
+        key: String,
+        /// Why it is not used.
+        why: &'static str,
     },
     /// Two organisations share a name or a host.
     #[error("manifest repeats a value ({}: {key} = {value:?} already used by {first})", path.display())]
@@ -674,6 +686,7 @@ const GENESIS_KEYS: &[&str] = &[
     "delegation_rate",
     "bonded_stake",
     "vote_period",
+    "initial_inflation_reserve",
     "gas_limit",
     "base_fee",
     "min_gas_price",
@@ -744,7 +757,7 @@ impl Manifest {
             root.get("genesis").ok_or_else(|| cx.missing("genesis"))?,
         )?;
         cx.unknown_keys("genesis", gen, GENESIS_KEYS)?;
-        let genesis = parse_genesis(&cx, gen, &base)?;
+        let genesis = parse_genesis(&cx, gen, &base, profile)?;
 
         // [[orgs]]
         let orgs_v = root.get("orgs").ok_or_else(|| cx.missing("orgs"))?;
@@ -933,6 +946,7 @@ impl Manifest {
             ("base_fee", g.base_fee),
             ("min_gas_price", g.min_gas_price),
             ("stake", g.stake),
+            ("initial_inflation_reserve", g.initial_inflation_reserve),
         ];
         for (k, v) in u128s {
             if let Some(v) = v {
@@ -1064,11 +1078,58 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// `[genesis]` options only a v1 genesis has.
+const V1_ONLY: &[&str] = &[
+    "min_base_fee",
+    "epoch_period",
+    "unbonding_period",
+    "max_committee_size",
+    "treasury",
+    "treasury_fee",
+    "delegation_rate",
+    "bonded_stake",
+    "vote_period",
+    "base_fee",
+    "initial_inflation_reserve",
+];
+/// `[genesis]` options only a v0.7 genesis has.
+const V07_ONLY: &[&str] = &["min_gas_price", "stake"];
+/// `[genesis]` options that still matter in template mode (the template is the genesis).
+const TEMPLATE_KEYS: &[&str] = &["chain_id", "network_id", "template"];
+
+/// The largest value a Go `uint64` holds.
+const U64_MAX: u128 = u64::MAX as u128;
+
 fn parse_genesis(
     cx: &Ctx<'_>,
     t: &toml::Table,
     base: &Path,
+    profile: Profile,
 ) -> Result<GenesisOptions, ManifestError> {
+    // An option the genesis would not carry is an operator's mistake, not a default.
+    let unused = |key: &str, why| ManifestError::Unused {
+        path: cx.path.to_path_buf(),
+        key: format!("genesis.{key}"),
+        why,
+    };
+    for key in t.keys() {
+        let key = key.as_str();
+        if t.contains_key("template") && !TEMPLATE_KEYS.contains(&key) {
+            return Err(unused(
+                key,
+                "with a template the template is the genesis; set the field there",
+            ));
+        }
+        match profile {
+            Profile::V07 if V1_ONLY.contains(&key) => {
+                return Err(unused(key, "a v1 genesis field; profile v0.7 has none"))
+            }
+            Profile::V1 if V07_ONLY.contains(&key) => {
+                return Err(unused(key, "a v0.7 genesis field; profile v1 has none"))
+            }
+            _ => {}
+        }
+    }
     let k = |n: &str| format!("genesis.{n}");
     let chain_id = cx.u64(
         "genesis.chain_id",
@@ -1095,12 +1156,14 @@ fn parse_genesis(
     g.vote_period = opt_u64("vote_period", true, None)?;
     g.gas_limit = opt_u64("gas_limit", true, None)?;
     g.timestamp = opt_u64("timestamp", false, None)?;
-    g.min_base_fee = opt_u128("min_base_fee", false, None)?;
+    // The client reads minBaseFee, treasuryFee, minGasPrice and stake as uint64.
+    g.min_base_fee = opt_u128("min_base_fee", false, Some(U64_MAX))?;
     g.treasury_fee = opt_u128("treasury_fee", false, Some(1_000_000_000_000_000_000))?;
     g.bonded_stake = opt_u128("bonded_stake", true, None)?;
     g.base_fee = opt_u128("base_fee", false, None)?;
-    g.min_gas_price = opt_u128("min_gas_price", false, None)?;
-    g.stake = opt_u128("stake", true, None)?;
+    g.min_gas_price = opt_u128("min_gas_price", false, Some(U64_MAX))?;
+    g.stake = opt_u128("stake", true, Some(U64_MAX))?;
+    g.initial_inflation_reserve = opt_u128("initial_inflation_reserve", false, None)?;
     if let Some(v) = t.get("operator") {
         g.operator = Some(cx.address("genesis.operator", v)?);
     }
@@ -1140,12 +1203,22 @@ fn parse_genesis(
             }
             let wei = match bal {
                 Value::Integer(i) if *i >= 0 => i.to_string(),
-                Value::String(s) if !s.is_empty() && s.len() <= 78 && s.bytes().all(|b| b.is_ascii_digit()) => {
+                Value::String(s) if parse_decimal(s).is_some() => {
                     let t = s.trim_start_matches('0');
-                    if t.is_empty() { "0".to_string() } else { t.to_string() }
+                    if t.is_empty() {
+                        "0".to_string()
+                    } else {
+                        t.to_string()
+                    }
                 }
                 Value::Integer(_) | Value::String(_) => {
-                    return Err(cx.invalid(&key, "balance must be a non-negative decimal number of wei (string, up to 78 digits)"))
+                    return Err(cx.invalid(
+                        &key,
+                        format!(
+                            "balance must be a non-negative decimal number of wei below 2^128 ({})",
+                            u128::MAX
+                        ),
+                    ))
                 }
                 other => return Err(cx.wrong(&key, "a decimal string of wei", other)),
             };
@@ -1261,10 +1334,15 @@ network_id = 65110000           # default: chain_id
 # delegation_rate = 1000        # basis points
 # bonded_stake = 10000
 # vote_period = 30
+# initial_inflation_reserve = "40000000000000000000000000"   # 40,000,000 NTN
 # gas_limit = 281474976710655
-# base_fee = "15000000000"
+# base_fee = "15000000000"      # the genesis block's baseFeePerGas
 # timestamp = 0
-# template = "genesis.template.json"   # fields "fqdn://HOST" are replaced by resolved enodes
+# Profile v0.7 only (a v1 option under v0.7, or the reverse, is an error):
+# min_gas_price = 10000000000000
+# stake = 50000
+# template = "genesis.template.json"   # fields "fqdn://HOST" are replaced by resolved enodes;
+#                                      # then only chain_id and network_id may be set here
 
 # [genesis.alloc]
 # "0x0000000000000000000000000000000000000001" = "1000000000000000000000"
@@ -1434,6 +1512,7 @@ name = "acme"
             | ManifestError::UnknownKey { key, .. }
             | ManifestError::Type { key, .. }
             | ManifestError::Invalid { key, .. }
+            | ManifestError::Unused { key, .. }
             | ManifestError::Duplicate { key, .. } => key.clone(),
             ManifestError::Syntax { line, column, .. } => format!("{line}:{column}"),
             other => format!("{other:?}"),
@@ -1569,17 +1648,202 @@ name = "acme"
 
     #[test]
     fn big_numbers_and_alloc() {
-        let text = MIN.replace(
-            "chain_id = 65110000",
-            "chain_id = 1\ntreasury_fee = \"10000000000000000\"\nbonded_stake = \"340282366920938463463374607431768211455\"\n[genesis.alloc]\n\"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\" = \"000100000000000000000000000000000000000000000000000000000000000000000000000\"",
-        );
-        let m = p(&text).unwrap();
+        let with = |balance: &str| {
+            MIN.replace(
+                "chain_id = 65110000",
+                &format!("chain_id = 1\ntreasury_fee = \"10000000000000000\"\nbonded_stake = \"340282366920938463463374607431768211455\"\n[genesis.alloc]\n\"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\" = \"{balance}\""),
+            )
+        };
+        let m = p(&with("000340282366920938463463374607431768211455")).unwrap();
         assert_eq!(m.genesis.bonded_stake, Some(u128::MAX));
         assert_eq!(m.genesis.treasury_fee, Some(10_000_000_000_000_000));
         let (a, w) = m.genesis.alloc.iter().next().unwrap();
         assert_eq!(a.to_string(), "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed");
-        assert_eq!(w.len(), 72);
-        assert!(w.starts_with('1'));
+        assert_eq!(w, "340282366920938463463374607431768211455");
+        // The genesis writes balances below 2^128: a larger one is refused here, not later.
+        let (k, msg) = err_key(&with("340282366920938463463374607431768211456"));
+        assert!(k.starts_with("genesis.alloc."), "{msg}");
+        assert!(msg.contains("below 2^128"), "{msg}");
+    }
+
+    #[test]
+    fn values_the_client_cannot_read_are_refused() {
+        let v07 = |line: &str| {
+            MIN.replace("profile = \"v1\"", "profile = \"v0.7\"")
+                .replace("chain_id = 65110000", &format!("chain_id = 1\n{line}"))
+        };
+        let v1 = |line: &str| MIN.replace("chain_id = 65110000", &format!("chain_id = 1\n{line}"));
+        // v0.7.1 reads stake and minGasPrice as uint64 (it refused 2^64: vectors v0.7/probes);
+        // 0.14 reads minBaseFee and the 64-bit periods as uint64.
+        for (text, key, why) in [
+            (
+                v07("stake = \"18446744073709551616\""),
+                "genesis.stake",
+                "more than 18446744073709551615",
+            ),
+            (
+                v07("min_gas_price = \"18446744073709551616\""),
+                "genesis.min_gas_price",
+                "more than 18446744073709551615",
+            ),
+            (
+                v1("min_base_fee = \"18446744073709551616\""),
+                "genesis.min_base_fee",
+                "more than 18446744073709551615",
+            ),
+            (
+                v1("epoch_period = \"18446744073709551616\""),
+                "genesis.epoch_period",
+                "between 0 and 18446744073709551615",
+            ),
+            (
+                v1("vote_period = \"18446744073709551616\""),
+                "genesis.vote_period",
+                "between 0 and 18446744073709551615",
+            ),
+            // Zero where the client needs a value (or would put its own default instead).
+            (v07("stake = 0"), "genesis.stake", "must be non-zero"),
+            (
+                v1("max_committee_size = 0"),
+                "genesis.max_committee_size",
+                "must be non-zero",
+            ),
+            (
+                v1("vote_period = 0"),
+                "genesis.vote_period",
+                "must be non-zero",
+            ),
+            (v1("gas_limit = 0"), "genesis.gas_limit", "must be non-zero"),
+        ] {
+            let (k, msg) = err_key(&text);
+            assert_eq!(k, key, "{msg}");
+            assert!(msg.contains(why), "{key}: {msg}");
+        }
+        // The largest values the client reads are accepted.
+        let g = p(&v07(
+            "stake = \"18446744073709551615\"\nmin_gas_price = \"18446744073709551615\"",
+        ))
+        .unwrap()
+        .genesis;
+        assert_eq!(g.stake, Some(u64::MAX.into()));
+        assert_eq!(g.min_gas_price, Some(u64::MAX.into()));
+        assert_eq!(
+            p(&v1("min_base_fee = \"18446744073709551615\""))
+                .unwrap()
+                .genesis
+                .min_base_fee,
+            Some(u64::MAX.into())
+        );
+    }
+
+    #[test]
+    fn options_the_genesis_does_not_use_are_refused() {
+        let v07 = |line: &str| {
+            MIN.replace("profile = \"v1\"", "profile = \"v0.7\"")
+                .replace("chain_id = 65110000", &format!("chain_id = 1\n{line}"))
+        };
+        let v1 = |line: &str| MIN.replace("chain_id = 65110000", &format!("chain_id = 1\n{line}"));
+        for key in [
+            "min_base_fee",
+            "epoch_period",
+            "unbonding_period",
+            "max_committee_size",
+            "treasury_fee",
+            "delegation_rate",
+            "bonded_stake",
+            "vote_period",
+            "base_fee",
+            "initial_inflation_reserve",
+        ] {
+            let (k, msg) = err_key(&v07(&format!("{key} = 1")));
+            assert_eq!(k, format!("genesis.{key}"), "{msg}");
+            assert!(msg.contains("profile v0.7 has none"), "{msg}");
+            p(&v1(&format!("{key} = 1"))).unwrap();
+        }
+        let (k, msg) = err_key(&v07(
+            "treasury = \"0x00000000000000000000000000000000000000a1\"",
+        ));
+        assert_eq!(k, "genesis.treasury", "{msg}");
+        for key in ["stake", "min_gas_price"] {
+            let (k, msg) = err_key(&v1(&format!("{key} = 1")));
+            assert_eq!(k, format!("genesis.{key}"), "{msg}");
+            assert!(msg.contains("profile v1 has none"), "{msg}");
+            p(&v07(&format!("{key} = 1"))).unwrap();
+        }
+        // Options both profiles write.
+        for line in [
+            "block_period = 2",
+            "gas_limit = 1000",
+            "timestamp = 5",
+            "network_id = 7",
+        ] {
+            p(&v1(line)).unwrap();
+            p(&v07(line)).unwrap();
+        }
+        // With a template, the template is the genesis: only chain_id and network_id apply.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("t.json"), b"{}").unwrap();
+        let load = |text: String| Manifest::parse(&text, &dir.path().join("m.toml"));
+        load(v1("template = \"t.json\"\nnetwork_id = 7")).unwrap();
+        for line in [
+            "epoch_period = 30",
+            "operator = \"0x00000000000000000000000000000000000000a1\"",
+            "block_period = 1",
+        ] {
+            let e = load(v1(&format!("template = \"t.json\"\n{line}"))).unwrap_err();
+            let key = format!("genesis.{}", line.split(' ').next().unwrap());
+            assert!(
+                matches!(&e, ManifestError::Unused { key: k, .. } if *k == key),
+                "{e}"
+            );
+            assert!(e.to_string().contains("set the field there"), "{e}");
+        }
+        let e = load(format!(
+            "{}\n[genesis.alloc]\n\"0x00000000000000000000000000000000000000a1\" = \"1\"\n",
+            v1("template = \"t.json\"")
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(&e, ManifestError::Unused { key, .. } if key == "genesis.alloc"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn initial_inflation_reserve_is_an_option_in_the_ceremony_id() {
+        let with = |line: &str| {
+            MIN.replace(
+                "chain_id = 65110000",
+                &format!("chain_id = 65110000\n{line}"),
+            )
+        };
+        let base = p(MIN).unwrap();
+        assert_eq!(base.genesis.initial_inflation_reserve, None);
+        let a = p(&with(
+            "initial_inflation_reserve = \"40000000000000000000000000\"",
+        ))
+        .unwrap();
+        assert_eq!(
+            a.genesis.initial_inflation_reserve,
+            Some(40_000_000 * 1_000_000_000_000_000_000)
+        );
+        assert!(a
+            .canonical()
+            .contains("\"initial_inflation_reserve\":\"40000000000000000000000000\""));
+        assert_ne!(a.ceremony_id(), base.ceremony_id());
+        // Zero is a value the client accepts (no inflation rewards); an integer is the same value.
+        let zero = p(&with("initial_inflation_reserve = 0")).unwrap();
+        assert_eq!(zero.genesis.initial_inflation_reserve, Some(0));
+        assert_eq!(
+            zero.ceremony_id(),
+            p(&with("initial_inflation_reserve = \"000\""))
+                .unwrap()
+                .ceremony_id()
+        );
+        let (k, msg) = err_key(&with("initial_inflation_reserve = \"0x10\""));
+        assert_eq!(k, "genesis.initial_inflation_reserve", "{msg}");
+        let (k, msg) = err_key(&with("initial_inflation_reserve = -1"));
+        assert_eq!(k, "genesis.initial_inflation_reserve", "{msg}");
     }
 
     #[test]

@@ -1,15 +1,28 @@
 //! Launching and supervising the Autonity client (or the stand-in): its command line per
-//! profile, `static-nodes.json` with the peers' enodes, signal forwarding, exit status.
+//! profile, the client configuration file with the peers' enodes, signal forwarding, exit status.
 //!
-//! v1 (Autonity v0.14 / 1.x): `--autonitykeys DIR/autonitykeys --consensus.port P`;
-//! v0.7: `--nodekey DIR/nodekey --mine`. Both: `--genesis`, `--datadir`, `--port`,
-//! `--networkid`, `--nat extip:IP`, HTTP JSON-RPC with `aut,eth,net,web3,admin,tendermint`.
+//! v1 (Autonity v0.14 / 1.x): `--autonitykeys DIR/autonitykeys --consensus.port P
+//! --consensus.nat extip:IP`; v0.7: `--nodekey DIR/nodekey --mine`. Both: `--datadir`,
+//! `--genesis`, `--config DATADIR/config.toml`, `--syncmode full`, `--port`, `--networkid`,
+//! `--nat extip:IP`, HTTP JSON-RPC with `aut,eth,net,web3,admin,tendermint`.
+//!
+//! - `--syncmode full`: with the client's default (snap in 0.14, fast in 0.7) a validator that
+//!   is not the proposer discards the blocks it is sent ("Fast syncing, discarded propagated
+//!   block") and a new chain stops at height 1.
+//! - `--consensus.nat extip:IP` (v1): the consensus channel has its own NAT setting, separate
+//!   from `--nat` (the execution channel).
+//! - Peers: the client reads a `static-nodes.json` in its data directory only as a deprecated
+//!   file ("please use the TOML config file instead", `node/config.go` of both versions), so the
+//!   other validators' enodes go into `config.toml`, section `[Node.ExecutionP2P]` (0.14:
+//!   `node.Config.ExecutionP2P`) or `[Node.P2P]` (v0.7.1), key `StaticNodes`, given with
+//!   `--config`. Set there, the client does not look for `static-nodes.json`; the same list is
+//!   still written to that file for tools and for a client started without `--config`.
 //!
 //! # Limitations
 //! A client left behind by a killed run is found again through `client.json` (pid and start
 //! time from `/proc`, Linux only) and stopped before a new one starts.
-//! Peers come from `<datadir>/static-nodes.json` (the committee's enodes also come from the
-//! contract); no `--bootnodes`. Signals are forwarded with `kill(1)`; only SIGTERM and SIGINT.
+//! The committee's enodes also come from the contract; no `--bootnodes`. Signals are forwarded
+//! with `kill(1)`; only SIGTERM and SIGINT.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -97,7 +110,15 @@ pub struct NodeSpec {
     pub http_port: u16,
 }
 
+/// The client configuration file [`write_static_nodes`] writes in the client's data directory.
+pub const CLIENT_CONFIG: &str = "config.toml";
+
 impl NodeSpec {
+    /// `<datadir>/config.toml`, given to the client with `--config`.
+    pub fn config_path(&self) -> PathBuf {
+        self.datadir.join(CLIENT_CONFIG)
+    }
+
     /// The client's arguments (without the program).
     pub fn args(&self) -> Vec<String> {
         let mut a: Vec<String> = vec![
@@ -105,6 +126,10 @@ impl NodeSpec {
             self.datadir.display().to_string(),
             "--genesis".into(),
             self.genesis.display().to_string(),
+            "--config".into(),
+            self.config_path().display().to_string(),
+            "--syncmode".into(),
+            "full".into(),
         ];
         match self.format {
             Format::V1 => {
@@ -125,6 +150,11 @@ impl NodeSpec {
             self.network_id.to_string(),
             "--nat".into(),
             format!("extip:{}", self.ext_ip),
+        ]);
+        if self.format == Format::V1 {
+            a.extend(["--consensus.nat".into(), format!("extip:{}", self.ext_ip)]);
+        }
+        a.extend([
             "--http".into(),
             "--http.addr".into(),
             self.http_addr.to_string(),
@@ -185,15 +215,43 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), NodeError> {
     })
 }
 
-/// Write `<datadir>/static-nodes.json`: the peers' enode URLs (sorted; not our own).
-pub fn write_static_nodes(datadir: &Path, enodes: &[String]) -> Result<PathBuf, NodeError> {
+/// The peers as the client reads them from its TOML configuration file: `StaticNodes` of the
+/// execution p2p server (`[Node.ExecutionP2P]` in 0.14, `[Node.P2P]` in v0.7.1).
+pub fn client_config(format: Format, enodes: &[String]) -> String {
+    let section = match format {
+        Format::V1 => "Node.ExecutionP2P",
+        Format::V07 => "Node.P2P",
+    };
+    let mut text = format!(
+        "# Written by dnsceremony: the other validators, dialled and kept connected.\n[{section}]\nStaticNodes = ["
+    );
+    for e in enodes {
+        // A JSON string is a TOML basic string (same escapes).
+        text.push_str("\n  ");
+        text.push_str(&serde_json::to_string(e).unwrap_or_default());
+        text.push(',');
+    }
+    text.push_str(if enodes.is_empty() { "]\n" } else { "\n]\n" });
+    text
+}
+
+/// Write the peers' enode URLs (sorted; not our own) for the client in `datadir`: its
+/// configuration file [`CLIENT_CONFIG`] (given with `--config`, see [`NodeSpec::args`]) and
+/// `static-nodes.json` (the same list, for tools and a client started without `--config`).
+/// Returns the configuration file's path.
+pub fn write_static_nodes(
+    datadir: &Path,
+    format: Format,
+    enodes: &[String],
+) -> Result<PathBuf, NodeError> {
     let mut sorted = enodes.to_vec();
     sorted.sort();
     sorted.dedup();
+    let path = datadir.join(CLIENT_CONFIG);
+    write_atomic(&path, client_config(format, &sorted).as_bytes())?;
     let mut bytes = serde_json::to_vec_pretty(&sorted).unwrap_or_default();
     bytes.push(b'\n');
-    let path = datadir.join("static-nodes.json");
-    write_atomic(&path, &bytes)?;
+    write_atomic(&datadir.join("static-nodes.json"), &bytes)?;
     Ok(path)
 }
 
@@ -430,30 +488,71 @@ mod tests {
         let a = spec(Format::V1).args().join(" ");
         assert_eq!(
             a,
-            "--datadir /d --genesis /d/genesis.json --autonitykeys /k/autonitykeys --port 30303 \
-             --consensus.port 20203 --networkid 65110000 --nat extip:203.0.113.1 --http \
-             --http.addr 0.0.0.0 --http.port 8545 --http.api aut,eth,net,web3,admin,tendermint"
+            "--datadir /d --genesis /d/genesis.json --config /d/config.toml --syncmode full \
+             --autonitykeys /k/autonitykeys --port 30303 --consensus.port 20203 \
+             --networkid 65110000 --nat extip:203.0.113.1 --consensus.nat extip:203.0.113.1 \
+             --http --http.addr 0.0.0.0 --http.port 8545 \
+             --http.api aut,eth,net,web3,admin,tendermint"
         );
         assert_eq!(spec(Format::V1).rpc_url(), "http://127.0.0.1:8545");
     }
 
     #[test]
     fn v07_command_line() {
-        let a = spec(Format::V07).args();
-        assert!(a.windows(2).any(|w| w == ["--nodekey", "/k/nodekey"]));
-        assert!(!a
-            .iter()
-            .any(|x| x == "--consensus.port" || x == "--autonitykeys"));
-        assert_eq!(a.last().map(String::as_str), Some("--mine"));
+        let a = spec(Format::V07).args().join(" ");
+        assert_eq!(
+            a,
+            "--datadir /d --genesis /d/genesis.json --config /d/config.toml --syncmode full \
+             --nodekey /k/nodekey --port 30303 --networkid 65110000 --nat extip:203.0.113.1 \
+             --http --http.addr 0.0.0.0 --http.port 8545 \
+             --http.api aut,eth,net,web3,admin,tendermint --mine"
+        );
     }
 
     #[test]
-    fn static_nodes_sorted_and_atomic() {
+    fn static_nodes_in_the_client_config_and_the_json_file() {
         let dir = tempfile::tempdir().unwrap();
-        let p = write_static_nodes(dir.path(), &["enode://b".into(), "enode://a".into()]).unwrap();
+        let (a, b) = (
+            format!("enode://{}@10.0.0.1:30303", "a".repeat(128)),
+            format!("enode://{}@10.0.0.2:30303", "b".repeat(128)),
+        );
+        let p = write_static_nodes(dir.path(), Format::V1, &[b.clone(), a.clone()]).unwrap();
+        assert_eq!(p, dir.path().join("config.toml"));
+        assert_eq!(
+            p,
+            NodeSpec {
+                datadir: dir.path().into(),
+                ..spec(Format::V1)
+            }
+            .config_path()
+        );
+        // Sorted, in the execution p2p server's section of 0.14's node.Config.
         let text = std::fs::read_to_string(&p).unwrap();
-        assert_eq!(text, "[\n  \"enode://a\",\n  \"enode://b\"\n]\n");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let toml: toml::Table = text.parse().unwrap();
+        let statics = &toml["Node"]["ExecutionP2P"]["StaticNodes"];
+        assert_eq!(statics.as_array().unwrap().len(), 2);
+        assert_eq!(statics[0].as_str(), Some(a.as_str()));
+        assert_eq!(statics[1].as_str(), Some(b.as_str()));
+        assert!(toml["Node"].get("P2P").is_none());
+        let json = std::fs::read_to_string(dir.path().join("static-nodes.json")).unwrap();
+        assert_eq!(json, format!("[\n  \"{a}\",\n  \"{b}\"\n]\n"));
+        // v0.7.1's node.Config has one p2p server, P2P.
+        write_static_nodes(dir.path(), Format::V07, std::slice::from_ref(&a)).unwrap();
+        let toml: toml::Table = std::fs::read_to_string(&p).unwrap().parse().unwrap();
+        assert_eq!(
+            toml["Node"]["P2P"]["StaticNodes"][0].as_str(),
+            Some(a.as_str())
+        );
+        assert!(toml["Node"].get("ExecutionP2P").is_none());
+        // No peers: an empty list, still valid TOML. No temporary files left behind.
+        let toml: toml::Table = client_config(Format::V1, &[]).parse().unwrap();
+        assert_eq!(
+            toml["Node"]["ExecutionP2P"]["StaticNodes"]
+                .as_array()
+                .map(Vec::len),
+            Some(0)
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 }
 

@@ -13,8 +13,15 @@
 //!
 //! Attestation fields, in this order, separated by `"; "`: `v` format version (`1`); `c`
 //! ceremony id (64 hex); `ck` BLS consensus key (v1); `oa` oracle address (v1); `tr` treasury
-//! address (v1); `cp` consensus (ACN) port (v1); `pop` ownership proof, 226 bytes (optional);
-//! `sig` the node key's signature (last, always). Optional fields are omitted, never empty.
+//! address (v1); `cp` consensus (ACN) port (v1); `pop` ownership proof, 226 bytes (v1);
+//! `sig` the node key's signature (last, always). Fields a profile does not use are omitted,
+//! never empty; under profile v1 `ck`, `oa`, `tr`, `cp` and `pop` are all required.
+//!
+//! `pop` is what the Autonity client's `genOwnershipProof` prints for the same keys and
+//! treasury ([`identity::Identity::ownership_proof`]): it proves that whoever published the
+//! enode key, oracle address and BLS consensus key holds all three secret keys, so no
+//! organisation can publish another's BLS key (a rogue-key attack on aggregated signatures)
+//! or oracle address as its own.
 //!
 //! The attestation signature is a recoverable secp256k1 signature (`r ‖ s ‖ v`, `v` in {0,1})
 //! by the node key over keccak-256 of the message built by [`attestation_message`]: the line
@@ -30,8 +37,6 @@
 //! and joined when read.
 //!
 //! # Limitations
-//! - The ownership proof's byte layout follows `autonity.md` and is checked by this tool; its
-//!   acceptance by a given Autonity client version is unverified.
 //! - Decoding checks form and signatures only; whether the data was DNSSEC-validated is the
 //!   caller's business (`dns::validate`).
 
@@ -159,7 +164,8 @@ pub struct Attestation {
     pub treasury: Option<Address>,
     /// Consensus (ACN) port (v1).
     pub consensus_port: Option<u16>,
-    /// Ownership proof, 226 bytes (node sig ‖ oracle sig ‖ BLS sig over the treasury).
+    /// Ownership proof, 226 bytes (node sig ‖ oracle sig ‖ BLS sig, as the client's
+    /// `genOwnershipProof` makes it; required by v1).
     #[serde(serialize_with = "ser_hex_opt")]
     pub ownership_proof: Option<Vec<u8>>,
     /// The ceremony this attestation is for.
@@ -383,7 +389,8 @@ pub struct PublishParams {
     pub port: u16,
     /// Consensus (ACN) port (v1; Autonity's default is 20203).
     pub consensus_port: u16,
-    /// Treasury account (required by v1 genesis).
+    /// Treasury account. Under v1 the node's own address when `None` (as `run` does), so
+    /// that a v1 attestation always carries `tr` and the ownership proof over it.
     pub treasury: Option<Address>,
     /// TTL of the records.
     pub ttl: u32,
@@ -410,7 +417,9 @@ fn rrset(name: Name, rtype: RecordType, ttl: u32, mut rdata: Vec<RData>) -> RRse
     }
 }
 
-/// Build the attestation `identity` makes for `host` in `ceremony` with `params`.
+/// Build the attestation `identity` makes for `host` in `ceremony` with `params`. Under v1 it
+/// always carries the treasury (the node address when `params.treasury` is `None`) and the
+/// ownership proof over it.
 pub fn attest(
     host: &Name,
     identity: &Identity,
@@ -419,15 +428,16 @@ pub fn attest(
 ) -> Attestation {
     let p = identity.public();
     let v1 = identity.profile() == Profile::V1;
+    let treasury = match v1 {
+        true => Some(params.treasury.unwrap_or(p.node_address)),
+        false => params.treasury,
+    };
     let mut a = Attestation {
         consensus_key: p.consensus_key,
         oracle_address: p.oracle_address,
-        treasury: params.treasury,
+        treasury,
         consensus_port: v1.then_some(params.consensus_port),
-        ownership_proof: params
-            .treasury
-            .as_ref()
-            .and_then(|t| identity.ownership_proof(t)),
+        ownership_proof: treasury.as_ref().and_then(|t| identity.ownership_proof(t)),
         ceremony_id: *ceremony,
         signature: [0; 65],
     };
@@ -633,7 +643,8 @@ fn pop_error(record: &str, treasury: &Address, e: identity::KeyError) -> RecordE
 }
 
 /// [`decode`] with every check done except the ownership proof's BLS pairing, which is
-/// returned (when there is a proof) and must be checked before the peer is trusted.
+/// returned (always under v1, where the proof is required; under v0.7 only when a proof was
+/// published) and must be checked before the peer is trusted.
 pub fn decode_deferred(
     host: &Name,
     fetched: &FetchedRecords,
@@ -775,6 +786,9 @@ fn check_attestation(
         }
         if a.consensus_port.is_none() {
             return Err(err("cp", "missing (required by profile v1)".into()));
+        }
+        if a.ownership_proof.is_none() {
+            return Err(err("pop", "missing (required by profile v1)".into()));
         }
     }
     if a.oracle_address.is_some_and(|o| o.is_zero()) {
@@ -1084,6 +1098,77 @@ mod tests {
             .is_none());
     }
 
+    /// The `autonity_` TXT of `id` with `edit` applied to its attestation, signed again so that
+    /// only the edited field can be the cause of a refusal.
+    fn resigned(id: &Identity, p: &PublishParams, edit: impl FnOnce(&mut Attestation)) -> String {
+        let mut a = attest(&host(), id, &CER, p);
+        edit(&mut a);
+        let key = id.public().enode_key;
+        let binding = Binding {
+            host: &host(),
+            ipv4: p.ipv4,
+            ipv6: p.ipv6,
+            port: p.port,
+            enode_key: &key,
+        };
+        a.signature = id.sign_prehash(&keccak256(&attestation_message(&binding, &a)));
+        a.to_txt()
+    }
+
+    #[test]
+    fn v1_requires_the_ownership_proof() {
+        let id = Identity::generate(Profile::V1);
+        let mut f = fetched_from(&host(), &encode(&host(), &id, &CER, &params()));
+        decode(&host(), &f, Profile::V1, &CER).unwrap();
+        // Signed over "pop=-": a well-formed attestation that lacks only the proof.
+        let text = resigned(&id, &params(), |a| a.ownership_proof = None);
+        assert!(!text.contains("pop="));
+        f.autonity_txt = vec![vec![text.into_bytes()]];
+        let e = decode(&host(), &f, Profile::V1, &CER).unwrap_err();
+        assert!(!e.is_missing());
+        assert_eq!(
+            e.to_string(),
+            "invalid record (autonity_validator1.ogr1.com TXT: pop: missing (required by profile v1))"
+        );
+        assert!(decode_deferred(&host(), &f, Profile::V1, &CER).is_err());
+        // A proof over another treasury than the one published: refused by its parts.
+        let text = resigned(&id, &params(), |a| {
+            a.ownership_proof = id.ownership_proof(&Address([0x12; 20]));
+        });
+        f.autonity_txt = vec![vec![text.into_bytes()]];
+        let e = decode(&host(), &f, Profile::V1, &CER).unwrap_err();
+        assert!(
+            e.to_string().contains("pop: does not prove ownership")
+                && e.to_string().contains("node signature"),
+            "{e}"
+        );
+        // v0.7 has no proof and needs none.
+        let old = Identity::generate(Profile::V07);
+        let sets = encode(&host(), &old, &CER, &params());
+        let g = fetched_from(&host(), &sets);
+        let (peer, pending) = decode_deferred(&host(), &g, Profile::V07, &CER).unwrap();
+        assert!(pending.is_none());
+        assert!(peer.attestation.unwrap().ownership_proof.is_none());
+    }
+
+    #[test]
+    fn v1_without_a_treasury_attests_the_node_address() {
+        let id = Identity::generate(Profile::V1);
+        let p = PublishParams {
+            treasury: None,
+            ..params()
+        };
+        let f = fetched_from(&host(), &encode(&host(), &id, &CER, &p));
+        let (peer, pending) = decode_deferred(&host(), &f, Profile::V1, &CER).unwrap();
+        pending.expect("v1 carries a proof").check().unwrap();
+        let a = peer.attestation.unwrap();
+        assert_eq!(a.treasury, Some(id.public().node_address));
+        assert_eq!(
+            a.ownership_proof,
+            id.ownership_proof(&id.public().node_address)
+        );
+    }
+
     #[test]
     fn deferred_pop_checks_name_the_bad_proof() {
         // Five organisations; the fourth publishes a proof whose BLS part another key made
@@ -1189,7 +1274,6 @@ mod tests {
             cer in any::<[u8; 32]>(),
         ) {
             prop_assume!(v4.is_some() || v6.is_some());
-            prop_assume!(!v1 || tr.is_some());
             let profile = if v1 { Profile::V1 } else { Profile::V07 };
             let id = Identity::generate(profile);
             let params = PublishParams {
@@ -1208,8 +1292,13 @@ mod tests {
             prop_assert_eq!(peer.ipv4, params.ipv4);
             prop_assert_eq!(peer.ipv6, params.ipv6);
             let a = peer.attestation.unwrap();
-            prop_assert_eq!(a.treasury, params.treasury);
+            let treasury = match v1 {
+                true => Some(tr.map_or(id.public().node_address, Address)),
+                false => params.treasury,
+            };
+            prop_assert_eq!(a.treasury, treasury);
             prop_assert_eq!(a.consensus_port, v1.then_some(cport));
+            prop_assert_eq!(a.ownership_proof.is_some(), v1);
         }
 
         #[test]

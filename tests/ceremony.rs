@@ -19,14 +19,29 @@ const ORGS: [(&str, &str, &str); 4] = [
     ("org4", "ogr4.co.uk", "othername4.ogr4.co.uk"),
 ];
 
+/// Organisation `i` (from 0): the four of the testnet, then `orgN` at `validatorN.ogrN.com`.
+fn org(i: usize) -> (String, String, String) {
+    match ORGS.get(i) {
+        Some((name, zone, host)) => (name.to_string(), zone.to_string(), host.to_string()),
+        None => {
+            let n = i + 1;
+            (
+                format!("org{n}"),
+                format!("ogr{n}.com"),
+                format!("validator{n}.ogr{n}.com"),
+            )
+        }
+    }
+}
+
 fn lab() -> Hierarchy {
     lab_of(4)
 }
 
 fn lab_of(n: usize) -> Hierarchy {
     Hierarchy::builder()
-        .zones(ORGS[..n].iter().map(|(_, zone, _)| {
-            OrgZone::new(zone).signing(Signing::Dynamic {
+        .zones((0..n).map(|i| {
+            OrgZone::new(&org(i).1).signing(Signing::Dynamic {
                 algorithm: Algorithm::EcdsaP256,
                 nsec3: None,
             })
@@ -43,14 +58,16 @@ fn manifest(lab: &Hierarchy, template: bool) -> String {
 
 /// The manifest for the first `n` organisations in `profile`.
 fn manifest_of(lab: &Hierarchy, template: bool, profile: &str, n: usize) -> String {
-    let mut m =
-        format!(
-        "[ceremony]\nname = \"loopback-net\"\nprofile = \"{profile}\"\n\n[genesis]\nchain_id = 65110000\n\
-         operator = \"0x{op}\"\nepoch_period = 30\n{tpl}\n",
-        op = "ab".repeat(20),
-        tpl = if template { "template = \"genesis.template.json\"\n" } else { "" }
+    // With a template only chain_id applies; epoch_period is a v1 option.
+    let options = match (template, profile) {
+        (true, _) => "template = \"genesis.template.json\"\n".to_string(),
+        (false, "v1") => format!("operator = \"0x{}\"\nepoch_period = 30\n", "ab".repeat(20)),
+        (false, _) => format!("operator = \"0x{}\"\n", "ab".repeat(20)),
+    };
+    let mut m = format!(
+        "[ceremony]\nname = \"loopback-net\"\nprofile = \"{profile}\"\n\n[genesis]\nchain_id = 65110000\n{options}\n"
     );
-    for (name, _, host) in &ORGS[..n] {
+    for (name, _, host) in (0..n).map(org) {
         m.push_str(&format!(
             "[[orgs]]\nname = \"{name}\"\nhost = \"{host}\"\n\n"
         ));
@@ -72,7 +89,8 @@ fn template(stake: u64) -> String {
         "{{\"config\": {{\"chainId\": 65110000, \"autonity\": {{\"minBaseFee\": 500000000, \
          \"epochPeriod\": 1800, \"unbondingPeriod\": 21600, \"blockPeriod\": 1, \
          \"maxCommitteeSize\": 100, \"operator\": \"0x{op}\", \"treasury\": \"0x{op}\", \
-         \"treasuryFee\": 10000000000000000, \"delegationRate\": 1000, \"validators\": [{vals}]}}, \
+         \"treasuryFee\": 10000000000000000, \"delegationRate\": 1000, \
+         \"initialInflationReserve\": \"0x2116545850052128000000\", \"validators\": [{vals}]}}, \
          \"oracle\": {{\"votePeriod\": 30}}}}, \"nonce\": \"0x0\", \"timestamp\": \"0x0\", \
          \"gasLimit\": \"0xffffffffffff\", \"difficulty\": \"0x0\", \"alloc\": {{}}}}\n",
         op = "ab".repeat(20),
@@ -125,10 +143,10 @@ impl Run {
         manifest_dir: &Path,
         env: &[(&str, String)],
     ) -> Run {
-        let (name, zone, _) = ORGS[i];
-        let z = lab.zone(zone).expect("zone");
+        let (name, zone, _) = org(i);
+        let z = lab.zone(&zone).expect("zone");
         let tsig = z.tsig.as_ref().expect("dynamic zone");
-        let dir = base.join(name);
+        let dir = base.join(&name);
         std::fs::create_dir_all(&dir).unwrap();
         let rpc_port = free_port();
         Run::spawn(
@@ -143,7 +161,7 @@ impl Run {
             &z.server.to_string(),
             &tsig.file,
             manifest_dir,
-            name,
+            &name,
             i,
             env,
         )
@@ -420,6 +438,65 @@ fn four_organisations_confirm_and_a_killed_run_resumes() {
             std::thread::sleep(Duration::from_millis(50));
         };
         assert_eq!(code, 0, "{}", r.log());
+    }
+}
+
+/// Twenty organisations: the committee answers cross the sizes at which the client's HTTP
+/// server switches to chunked bodies (over 2,048 bytes), so Phase 4 must read those.
+#[test]
+fn twenty_organisations_confirm_and_read_the_whole_committee() {
+    const N: usize = 20;
+    let lab = lab_of(N);
+    let base = tempfile::tempdir().unwrap();
+    let mdir = base.path().join("manifest");
+    std::fs::create_dir(&mdir).unwrap();
+    std::fs::write(
+        mdir.join("manifest.toml"),
+        manifest_of(&lab, false, "v1", N).replace("deadline = \"150s\"", "deadline = \"400s\""),
+    )
+    .unwrap();
+    let mut runs: Vec<Run> = (0..N)
+        .map(|i| Run::start(&lab, base.path(), i, &mdir))
+        .collect();
+    wait_for(&mut runs, "twenty nodes confirmed", 420, |r| {
+        if let Some(code) = r.exited() {
+            panic!("{} exited with {code}:\n{}", r.datadir.display(), r.log());
+        }
+        r.phase() == "confirmed"
+    });
+    let genesis = std::fs::read_to_string(runs[0].datadir.join("genesis.json")).unwrap();
+    let genesis: serde_json::Value = serde_json::from_str(&genesis).unwrap();
+    let enodes: std::collections::BTreeSet<String> = genesis["config"]["autonity"]["validators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["enode"].as_str().unwrap()[8..136].to_string())
+        .collect();
+    assert_eq!(enodes.len(), N);
+    for r in [&runs[0], &runs[N - 1]] {
+        let out = Command::new(CLI)
+            .args(["check", "--json", "--window", "5s"])
+            .args(["--rpc", &format!("http://127.0.0.1:{}", r.rpc_port)])
+            .args(["--keys", r.keys.to_str().unwrap()])
+            .args(["--manifest", mdir.join("manifest.toml").to_str().unwrap()])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "check exited {:?}: {stdout}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let committee: std::collections::BTreeSet<String> = report["committee"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(committee, enodes, "{stdout}");
+        assert_eq!(report["missing"], serde_json::json!([]), "{stdout}");
     }
 }
 

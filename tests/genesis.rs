@@ -1,8 +1,10 @@
-//! Genesis: golden files for every format, determinism under shuffled inputs, client rules.
+//! Genesis: golden files for every format, determinism under shuffled inputs, client rules, and
+//! the genesis files the real Autonity client produced, accepted or refused
+//! (`../shared/vectors/autonity/`).
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use dnsceremony::genesis::{self, Format, GenesisError, Member, Params, Rule};
+use dnsceremony::genesis::{self, Enode, Form, Format, GenesisError, Member, Params, Rule};
 
 /// The uncompressed secp256k1 public key (X||Y) of the private key `[seed; 32]`.
 fn node_key(seed: u8) -> [u8; 64] {
@@ -35,6 +37,7 @@ fn members() -> Vec<Member> {
             enode_key: node_key(i),
             ip: IpAddr::V4(Ipv4Addr::new(203, 0, 113, i)),
             port: 30303,
+            consensus_port: Some(20203),
             consensus_key: Some(consensus_key(i)),
             oracle_address: Some([0x10 + i; 20]),
             treasury: Some([0x20 + i; 20]),
@@ -212,51 +215,280 @@ fn refuses_what_the_client_refuses() {
 }
 
 #[test]
-fn short_epochs_get_omission_accountability() {
-    for epoch in [3u64, 10, 30, 44, 45, 1800] {
-        let mut p = params();
-        p.epoch_period = epoch;
-        let g = genesis::build_from(Format::V1, &p, &members()).unwrap();
-        let doc: serde_json::Value = serde_json::from_slice(g.bytes()).unwrap();
-        let omission = &doc["config"]["omissionAccountability"];
-        if epoch > 44 {
-            assert!(omission.is_null(), "epoch {epoch}");
-        } else {
-            let d = omission["delta"].as_u64().unwrap();
-            let l = omission["LookbackWindow"].as_u64().unwrap();
-            assert!(
-                epoch > d + l - 1 && d >= 2 && l >= 1,
-                "epoch {epoch}: {d} {l}"
-            );
-        }
-    }
+fn v1_writes_what_the_client_reads() {
     let mut p = params();
-    p.epoch_period = 2;
-    assert!(genesis::build_from(Format::V1, &p, &members()).is_err());
+    // A short epoch is fine for 0.14.x (no omissionAccountability, no epoch rule at genesis).
+    p.epoch_period = 30;
+    p.initial_inflation_reserve = 1 << 100;
+    let mut ms = members();
+    ms[2].consensus_port = Some(21000);
+    let g = genesis::build_from(Format::V1, &p, &ms).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(g.bytes()).unwrap();
+    let aut = &doc["config"]["autonity"];
+    assert_eq!(aut["epochPeriod"], 30);
+    assert!(doc["config"].get("omissionAccountability").is_none());
+    // HexOrDecimal256 fields are strings: the reserve in 0x hex, the base fee in decimal.
+    assert_eq!(
+        aut["initialInflationReserve"],
+        "0x10000000000000000000000000"
+    );
+    assert_eq!(doc["baseFeePerGas"], "15000000000");
+    assert!(doc.get("baseFee").is_none());
+    // uint64 fields and bondedStake are bare numbers.
+    for key in [
+        "minBaseFee",
+        "unbondingPeriod",
+        "blockPeriod",
+        "maxCommitteeSize",
+        "treasuryFee",
+        "delegationRate",
+    ] {
+        assert!(aut[key].is_u64(), "{key}: {}", aut[key]);
+    }
+    assert!(aut["validators"][0]["bondedStake"].is_u64());
+    // Every enode carries its validator's consensus endpoint.
+    for (m, v) in g
+        .committee()
+        .members
+        .iter()
+        .zip(aut["validators"].as_array().unwrap())
+    {
+        let org = ms.iter().find(|o| o.enode_key == m.parsed.key).unwrap();
+        let want = std::net::SocketAddr::new(org.ip, org.consensus_port.unwrap());
+        assert_eq!(m.parsed.acn, Some(want));
+        assert!(v["enode"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("?acn={want}")));
+    }
+    // v0.7 enodes have none.
+    let g = genesis::build_from(Format::V07, &params(), &members()).unwrap();
+    assert!(g.committee().members.iter().all(|m| m.parsed.acn.is_none()));
+    assert!(!String::from_utf8_lossy(g.bytes()).contains("acn="));
+    // Without a published consensus port there is no v1 enode.
+    let mut ms = members();
+    ms[1].consensus_port = None;
+    match genesis::build_from(Format::V1, &params(), &ms) {
+        Err(GenesisError::MissingAttestation { org, field }) => {
+            assert_eq!((org.as_str(), field), ("org2", "consensus port"))
+        }
+        other => panic!("{other:?}"),
+    }
+    genesis::build_from(Format::V07, &params(), &ms).unwrap();
 }
 
 #[test]
 fn client_rules_on_a_foreign_genesis() {
     let g = genesis::build_from(Format::V1, &params(), &members()).unwrap();
-    let mut doc: serde_json::Value = serde_json::from_slice(g.bytes()).unwrap();
-    doc["config"]["autonity"]["epochPeriod"] = 30.into();
+    let good: serde_json::Value = serde_json::from_slice(g.bytes()).unwrap();
+    let refused = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut doc = good.clone();
+        edit(&mut doc);
+        violation(genesis::check(&doc).unwrap_err())
+    };
+    // The forms the client's Go types read.
+    let cases: Vec<(&str, serde_json::Value, Rule)> = vec![
+        (
+            "/config/autonity/epochPeriod",
+            "1800".into(),
+            Rule::Form(Form::Uint64),
+        ),
+        (
+            "/config/autonity/minBaseFee",
+            serde_json::json!(1.5),
+            Rule::Form(Form::Uint64),
+        ),
+        (
+            "/config/autonity/treasuryFee",
+            serde_json::json!(-1),
+            Rule::Form(Form::Uint64),
+        ),
+        (
+            "/config/autonity/treasuryFee",
+            serde_json::json!(18446744073709551616.0),
+            Rule::Form(Form::Uint64),
+        ),
+        (
+            "/config/autonity/validators/1/bondedStake",
+            "10000".into(),
+            Rule::Form(Form::BigInt),
+        ),
+        (
+            "/config/autonity/initialInflationReserve",
+            serde_json::json!(1000),
+            Rule::Form(Form::HexOrDecimal256),
+        ),
+        (
+            "/config/autonity/initialInflationReserve",
+            "0xg".into(),
+            Rule::Form(Form::HexOrDecimal256),
+        ),
+        (
+            "/config/autonity/initialInflationReserve",
+            format!("0x1{}", "0".repeat(64)).into(),
+            Rule::Form(Form::HexOrDecimal256),
+        ),
+        (
+            "/config/autonity/initialInflationReserve",
+            serde_json::Value::Null,
+            Rule::Missing,
+        ),
+        (
+            "/config/chainId",
+            "65110000".into(),
+            Rule::Form(Form::BigInt),
+        ),
+        (
+            "/baseFeePerGas",
+            serde_json::json!(15000000000u64),
+            Rule::Form(Form::HexOrDecimal256),
+        ),
+        (
+            "/gasLimit",
+            serde_json::json!(100000),
+            Rule::Form(Form::HexOrDecimal64),
+        ),
+        (
+            "/timestamp",
+            "0x10000000000000000".into(),
+            Rule::Form(Form::HexOrDecimal64),
+        ),
+        ("/difficulty", "0x1".into(), Rule::MustBe(0)),
+        (
+            "/config/autonity/delegationRate",
+            serde_json::json!(10001),
+            Rule::Above { max: 10000 },
+        ),
+        (
+            "/config/autonity/maxCommitteeSize",
+            serde_json::json!(0),
+            Rule::Zero,
+        ),
+        (
+            "/config/oracle/votePeriod",
+            "30".into(),
+            Rule::Form(Form::Uint64),
+        ),
+    ];
+    for (pointer, value, rule) in cases {
+        let (path, got) =
+            refused(&|d: &mut serde_json::Value| *d.pointer_mut(pointer).unwrap() = value.clone());
+        let want_path = pointer
+            .trim_start_matches('/')
+            .replace("/validators/1/", ".validators[1].")
+            .replace('/', ".");
+        assert_eq!(
+            (path.as_str(), &got),
+            (want_path.as_str(), &rule),
+            "{pointer} = {value}"
+        );
+    }
+    // A reserve in decimal, an empty string (zero) and the largest 256-bit value are read.
+    for ok in [
+        "40000000000000000000000000",
+        "",
+        &format!("0x{}", "f".repeat(64)),
+        "115792089237316195423570985008687907853269984665640564039457584007913129639935",
+    ] {
+        let mut doc = good.clone();
+        doc["config"]["autonity"]["initialInflationReserve"] = ok.into();
+        genesis::check(&doc).unwrap_or_else(|e| panic!("{ok:?}: {e}"));
+    }
+    let mut doc = good.clone();
+    doc["config"]["autonity"]["initialInflationReserve"] =
+        "115792089237316195423570985008687907853269984665640564039457584007913129639936".into();
+    assert!(genesis::check(&doc).is_err());
+    // Required fields.
+    for key in ["gasLimit", "difficulty", "alloc"] {
+        let (path, rule) = refused(&|d: &mut serde_json::Value| {
+            d.as_object_mut().unwrap().remove(key);
+        });
+        assert_eq!((path.as_str(), rule), (key, Rule::Missing));
+    }
+    // The base fee under the name the client does not read.
+    let (path, rule) = refused(&|d: &mut serde_json::Value| {
+        let fee = d.as_object_mut().unwrap().remove("baseFeePerGas").unwrap();
+        d["baseFee"] = fee;
+    });
+    assert_eq!(
+        (path.as_str(), rule),
+        (
+            "baseFee",
+            Rule::Unread {
+                instead: "baseFeePerGas"
+            }
+        )
+    );
+    // nodeAddress must be the enode key's address; commissionRate must be zero.
+    let (path, rule) = refused(&|d: &mut serde_json::Value| {
+        d["config"]["autonity"]["validators"][2]["nodeAddress"] =
+            format!("0x{}", "11".repeat(20)).into();
+    });
+    assert_eq!(
+        (path.as_str(), rule),
+        (
+            "config.autonity.validators[2].nodeAddress",
+            Rule::NodeAddressMismatch
+        )
+    );
+    let mut doc = good.clone();
+    let key = genesis::check(&good).unwrap().members[2].parsed.key;
+    let hash = dnsceremony::identity::keccak256(&key);
+    doc["config"]["autonity"]["validators"][2]["nodeAddress"] =
+        format!("0x{}", hex::encode(&hash[12..])).into();
+    doc["config"]["autonity"]["validators"][2]["commissionRate"] = 0.into();
+    genesis::check(&doc).unwrap();
+    doc["config"]["autonity"]["validators"][2]["commissionRate"] = 5.into();
     let (path, rule) = violation(genesis::check(&doc).unwrap_err());
-    assert_eq!(path, "config.autonity.epochPeriod");
-    assert!(matches!(
-        rule,
-        Rule::EpochTooShort {
-            epoch: 30,
-            delta: 5,
-            lookback: 40
-        }
-    ));
-    doc["config"]["autonity"]["epochPeriod"] = 1800.into();
-    doc["config"]["autonity"]["validators"][1]["enode"] = "enode://abc@1.2.3.4:1".into();
-    let (path, _) = violation(genesis::check(&doc).unwrap_err());
+    assert_eq!(
+        (path.as_str(), rule),
+        (
+            "config.autonity.validators[2].commissionRate",
+            Rule::MustBe(0)
+        )
+    );
+    // Enodes and validators.
+    let (path, _) = refused(&|d: &mut serde_json::Value| {
+        d["config"]["autonity"]["validators"][1]["enode"] = "enode://abc@1.2.3.4:1".into();
+    });
     assert_eq!(path, "config.autonity.validators[1].enode");
-    doc["config"]["autonity"]["validators"] = serde_json::json!([]);
-    let (_, rule) = violation(genesis::check(&doc).unwrap_err());
+    let (_, rule) = refused(&|d: &mut serde_json::Value| {
+        d["config"]["autonity"]["validators"] = serde_json::json!([]);
+    });
     assert_eq!(rule, Rule::Empty);
+    // A v0.7 genesis: difficulty 1, stakes as uint64, participants without stake.
+    let g = genesis::build_from(Format::V07, &params(), &members()).unwrap();
+    let v07: serde_json::Value = serde_json::from_slice(g.bytes()).unwrap();
+    for (pointer, value, want) in [
+        (
+            "/difficulty",
+            serde_json::Value::from("0x0"),
+            ("difficulty", Rule::MustBe(1)),
+        ),
+        (
+            "/config/autonityContract/users/0/stake",
+            "50000".into(),
+            (
+                "config.autonityContract.users[0].stake",
+                Rule::Form(Form::Uint64),
+            ),
+        ),
+        (
+            "/config/autonityContract/users/1/type",
+            "participant".into(),
+            ("config.autonityContract.users[1].stake", Rule::MustBe(0)),
+        ),
+        (
+            "/config/tendermint/block-period",
+            serde_json::json!(0),
+            ("config.tendermint.block-period", Rule::Zero),
+        ),
+    ] {
+        let mut doc = v07.clone();
+        *doc.pointer_mut(pointer).unwrap() = value;
+        let (path, rule) = violation(genesis::check(&doc).unwrap_err());
+        assert_eq!((path.as_str(), rule), (want.0, want.1), "{pointer}");
+    }
 }
 
 #[test]
@@ -274,7 +506,8 @@ fn template_hosts_must_be_known_and_used() {
     }
     let template = serde_json::json!({"config": {"chainId": 1, "autonityContract": {
         "operator": "0xaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-        "users": [{"enode": "fqdn://VALIDATOR1.ogr1.com.", "type": "validator", "stake": 1}]}}});
+        "users": [{"enode": "fqdn://VALIDATOR1.ogr1.com.", "type": "validator", "stake": 1}]}},
+        "gasLimit": "0x5f5e100", "difficulty": "0x1", "alloc": {}});
     match genesis::build_template(&template, &members()) {
         Err(GenesisError::UnusedHost { org, .. }) => assert_eq!(org, "org2"),
         other => panic!("{other:?}"),
@@ -358,7 +591,18 @@ host = "validator3.ogr3.io"
             text.contains("\"bondedStake\": 100000000000000000000000\n"),
             "{text}"
         );
-        assert!(text.contains("\"omissionAccountability\""));
+        // The enodes carry the consensus port each organisation published (`cp`).
+        for (i, _) in ps.iter().enumerate() {
+            assert!(
+                text.contains(&format!(
+                    "@198.51.100.{}:30303?acn=198.51.100.{}:20203\"",
+                    i + 1,
+                    i + 1
+                )),
+                "{text}"
+            );
+        }
+        assert!(text.contains("\"initialInflationReserve\": \"0x2116545850052128000000\""));
         let mut rev = ps.clone();
         rev.reverse();
         assert_eq!(genesis::build(&m, &rev).unwrap().bytes(), g.bytes());
@@ -390,5 +634,206 @@ proptest! {
             let got = genesis::build_from(format, &params(), &shuffled).unwrap();
             prop_assert_eq!(got.bytes(), want.bytes());
         }
+    }
+}
+
+/// The real client's genesis files (`../shared/vectors/autonity/`, see its README).
+mod client_vectors {
+    use super::*;
+    use serde_json::Value;
+
+    fn vector(name: &str) -> Vec<u8> {
+        let path = format!(
+            "{}/../shared/vectors/autonity/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn json(name: &str) -> Value {
+        serde_json::from_slice(&vector(name)).unwrap()
+    }
+
+    fn address(v: &Value) -> [u8; 20] {
+        hex::decode(v.as_str().unwrap().trim_start_matches("0x"))
+            .unwrap()
+            .try_into()
+            .unwrap()
+    }
+
+    fn uint(v: &Value) -> u64 {
+        v.as_u64().unwrap_or_else(|| panic!("not a u64: {v}"))
+    }
+
+    /// A member from a genesis enode: key, IP, port and (v1) the acn port.
+    fn member(i: usize, enode: &str) -> Member {
+        let e = Enode::parse(enode).unwrap();
+        Member {
+            org: format!("org{i}"),
+            host: format!("validator{i}.example.org"),
+            enode_key: e.key,
+            ip: e.ip,
+            port: e.port,
+            consensus_port: e.acn.map(|a| a.port()),
+            consensus_key: None,
+            oracle_address: None,
+            treasury: None,
+        }
+    }
+
+    /// The members and options of a v1 genesis file, as our builder takes them.
+    fn v1_inputs(doc: &Value) -> (Params, Vec<Member>) {
+        let aut = &doc["config"]["autonity"];
+        let mut p = Params::defaults(uint(&doc["config"]["chainId"]));
+        p.min_base_fee = uint(&aut["minBaseFee"]);
+        p.epoch_period = uint(&aut["epochPeriod"]);
+        p.unbonding_period = uint(&aut["unbondingPeriod"]);
+        p.block_period = uint(&aut["blockPeriod"]);
+        p.max_committee_size = uint(&aut["maxCommitteeSize"]);
+        p.operator = Some(address(&aut["operator"]));
+        p.treasury = Some(address(&aut["treasury"]));
+        p.treasury_fee = uint(&aut["treasuryFee"]);
+        p.delegation_rate = uint(&aut["delegationRate"]);
+        p.vote_period = uint(&doc["config"]["oracle"]["votePeriod"]);
+        let reserve = aut["initialInflationReserve"].as_str().unwrap();
+        p.initial_inflation_reserve = u128::from_str_radix(&reserve[2..], 16).unwrap();
+        p.gas_limit =
+            Some(u64::from_str_radix(&doc["gasLimit"].as_str().unwrap()[2..], 16).unwrap());
+        p.base_fee = doc["baseFeePerGas"].as_str().unwrap().parse().unwrap();
+        let vals = aut["validators"].as_array().unwrap();
+        p.bonded_stake = uint(&vals[0]["bondedStake"]).into();
+        let members = vals
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                assert_eq!(v["bondedStake"], vals[0]["bondedStake"]);
+                let mut m = member(i, v["enode"].as_str().unwrap());
+                let ck = hex::decode(v["consensusKey"].as_str().unwrap().trim_start_matches("0x"))
+                    .unwrap();
+                m.consensus_key = Some(ck.try_into().unwrap());
+                m.oracle_address = Some(address(&v["oracleAddress"]));
+                m.treasury = Some(address(&v["treasury"]));
+                m
+            })
+            .collect();
+        (p, members)
+    }
+
+    #[test]
+    fn the_v1_genesis_the_client_accepted_is_what_we_build() {
+        let file = vector("v1/genesis-accepted.json");
+        let want: Value = serde_json::from_slice(&file).unwrap();
+        let (p, mut members) = v1_inputs(&want);
+        assert!(members.iter().all(|m| m.consensus_port.is_some()));
+        members.reverse();
+        let g = genesis::build_from(Format::V1, &p, &members).unwrap();
+        let got: Value = serde_json::from_slice(g.bytes()).unwrap();
+        assert_eq!(got, want);
+        // Our canonical bytes are the file's, key for key, plus the trailing newline.
+        let mut with_newline = file.clone();
+        if !with_newline.ends_with(b"\n") {
+            with_newline.push(b'\n');
+        }
+        assert_eq!(
+            String::from_utf8_lossy(g.bytes()),
+            String::from_utf8_lossy(&with_newline)
+        );
+        // The committee as the client dials it: each validator's own consensus port.
+        let ports: Vec<u16> = g
+            .committee()
+            .members
+            .iter()
+            .map(|m| m.parsed.consensus_addr().port())
+            .collect();
+        assert_eq!(ports, [20203, 20204, 20205, 20206]);
+    }
+
+    #[test]
+    fn the_v07_genesis_the_client_accepted_is_what_we_build() {
+        let file = vector("v0.7/genesis-accepted.json");
+        let want: Value = serde_json::from_slice(&file).unwrap();
+        let aut = &want["config"]["autonityContract"];
+        let mut p = Params::defaults(uint(&want["config"]["chainId"]));
+        p.operator = Some(address(&aut["operator"]));
+        p.min_gas_price = uint(&aut["minGasPrice"]);
+        p.block_period = uint(&want["config"]["tendermint"]["block-period"]);
+        p.gas_limit =
+            Some(u64::from_str_radix(&want["gasLimit"].as_str().unwrap()[2..], 16).unwrap());
+        let users = aut["users"].as_array().unwrap();
+        p.stake = uint(&users[0]["stake"]);
+        let members: Vec<Member> = users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| {
+                assert_eq!(
+                    (&u["type"], &u["stake"]),
+                    (&Value::from("validator"), &users[0]["stake"])
+                );
+                member(i, u["enode"].as_str().unwrap())
+            })
+            .rev()
+            .collect();
+        let g = genesis::build_from(Format::V07, &p, &members).unwrap();
+        let got: Value = serde_json::from_slice(g.bytes()).unwrap();
+        assert_eq!(got, want);
+        assert_eq!(
+            String::from_utf8_lossy(g.bytes()),
+            String::from_utf8_lossy(&file)
+        );
+    }
+
+    #[test]
+    fn what_the_client_accepted_passes_our_rules() {
+        for name in [
+            "v1/genesis-accepted.json",
+            "v1/genesis-20-validators.json",
+            "v0.7/genesis-accepted.json",
+        ] {
+            let c = genesis::check(&json(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(c.members.len() >= 4, "{name}");
+        }
+        assert_eq!(
+            genesis::check(&json("v1/genesis-20-validators.json"))
+                .unwrap()
+                .members
+                .len(),
+            20
+        );
+    }
+
+    #[test]
+    fn what_the_client_refused_is_refused_naming_the_field() {
+        // The client panicked on it: no initialInflationReserve.
+        let (path, rule) =
+            violation(genesis::check(&json("v1/genesis-from-tool.json")).unwrap_err());
+        assert_eq!(
+            (path.as_str(), rule),
+            ("config.autonity.initialInflationReserve", Rule::Missing)
+        );
+        // With the reserve added, its base fee is still under a name the client does not read.
+        let mut doc = json("v1/genesis-from-tool.json");
+        doc["config"]["autonity"]["initialInflationReserve"] = "0x2116545850052128000000".into();
+        let (path, _) = violation(genesis::check(&doc).unwrap_err());
+        assert_eq!(path, "baseFee");
+        // v0.7.1 refused 2^64 as uint64 stake and minGasPrice.
+        let (path, rule) =
+            violation(genesis::check(&json("v0.7/probes/genesis-stake-2^64.json")).unwrap_err());
+        assert_eq!(
+            (path.as_str(), rule),
+            (
+                "config.autonityContract.users[0].stake",
+                Rule::Form(Form::Uint64)
+            )
+        );
+        let (path, rule) = violation(
+            genesis::check(&json("v0.7/probes/genesis-mingasprice-2^64.json")).unwrap_err(),
+        );
+        assert_eq!(
+            (path.as_str(), rule),
+            (
+                "config.autonityContract.minGasPrice",
+                Rule::Form(Form::Uint64)
+            )
+        );
     }
 }

@@ -1011,6 +1011,30 @@ fn refuses_what_the_client_refuses() {
         stderr.contains("config.autonity.validators[0].bondedStake: must not be zero"),
         "{stderr}"
     );
+    // No initialInflationReserve: the client panics deploying the contract (exit status 2).
+    let mut doc = genesis_v1(&[Val {
+        seed: 1,
+        port: 30303,
+        acn: None,
+        stake: 1,
+    }]);
+    doc["config"]["autonity"]
+        .as_object_mut()
+        .unwrap()
+        .remove("initialInflationReserve");
+    let nil = write(dir.path(), "nil.json", doc.to_string().as_bytes());
+    let (code, stderr) = run(&[
+        "--genesis",
+        nil.to_str().unwrap(),
+        "--autonitykeys",
+        k.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("nil.json") && stderr.contains("config.autonity.initialInflationReserve"),
+        "{stderr}"
+    );
     // The consensus port taken: the client stops.
     let taken = TcpListener::bind("0.0.0.0:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();

@@ -175,12 +175,16 @@ def expected_client_args(v):
     prof = profile_of(v)
     keyfile = "autonitykeys" if prof == "v1" else "nodekey"
     a = ["--datadir", "/data/node", "--genesis", "/data/genesis.json",
+         "--config", "/data/node/config.toml", "--syncmode", "full",
          "--autonitykeys" if prof == "v1" else "--nodekey", f"{keys_dir_of(v)}/{keyfile}",
          "--port", str(p2p)]
     if prof == "v1":
         a += ["--consensus.port", str(consensus)]
     a += ["--networkid", network_id_of(v)]
-    a += ["--nat", f"extip:{v['publicIP']}", "--http",
+    a += ["--nat", f"extip:{v['publicIP']}"]
+    if prof == "v1":
+        a += ["--consensus.nat", f"extip:{v['publicIP']}"]
+    a += ["--http",
           "--http.addr", "0.0.0.0" if v["rpc"]["expose"] else "127.0.0.1",
           "--http.port", str(v["rpc"]["port"]), "--http.api", v["rpc"]["api"]]
     if prof == "v0.7":

@@ -1,9 +1,10 @@
-//! `dnsceremony keygen` and `dnsceremony keys show`: a validator's keys (Phase 2).
+//! `dnsceremony keygen` and `dnsceremony keys show|proof|verify-proof`: a validator's keys
+//! (Phase 2) and its ownership proof, as the Autonity client makes and checks it.
 
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
-use dnsceremony::identity::{Identity, PublicIdentity};
+use dnsceremony::identity::{Address, Identity, IdentityError, PublicIdentity, ValidatorData};
 use dnsceremony::manifest::Profile;
 use dnsceremony::{exit, Error};
 use serde::Serialize;
@@ -39,6 +40,27 @@ enum KeysCommand {
         /// Print JSON (schema dnsceremony.keys/v1).
         #[arg(long)]
         json: bool,
+    },
+    /// Print the ownership proof of the v1 keys in DIR for a treasury, exactly as
+    /// `autonity genOwnershipProof` prints it (0x + 452 hex digits, one line).
+    Proof {
+        /// The key directory (autonitykeys + oraclekey; never written to).
+        #[arg(long)]
+        dir: PathBuf,
+        /// The treasury address the proof is for (0x + 40 hex, EIP-55 checked when mixed-case).
+        #[arg(long, value_name = "ADDR")]
+        treasury: Address,
+    },
+    /// Check the ownership proof in genesis validator data exchanged outside DNS.
+    ///
+    /// FILE is {"genesisValidatorData": [{"enode", "treasury", "consensusKey",
+    /// "oracleAddress"}, {"validatorAddress", "ownershipProof"}]}. Exit 0 when the node,
+    /// oracle and BLS signatures hold and validatorAddress is the enode key's address; exit 2
+    /// naming every check that fails; exit 3 when FILE cannot be read or is malformed.
+    #[command(name = "verify-proof")]
+    VerifyProof {
+        /// The JSON file.
+        file: PathBuf,
     },
 }
 
@@ -105,5 +127,27 @@ pub fn keys(args: KeysArgs) -> Result<u8, Error> {
             super::print(&render(&id, &dir, &[], json));
             Ok(exit::OK)
         }
+        KeysCommand::Proof { dir, treasury } => {
+            let id = Identity::load(&dir)?;
+            let proof = id
+                .ownership_proof(&treasury)
+                .ok_or(IdentityError::NoProof { dir })?;
+            // The client: fmt.Println(hexutil.Encode(signatures)).
+            super::print(&format!("0x{}\n", hex::encode(proof)));
+            Ok(exit::OK)
+        }
+        KeysCommand::VerifyProof { file } => match ValidatorData::verify_file(&file) {
+            Ok(d) => {
+                super::print(&format!(
+                    "ownership proof valid: validator {} (treasury {}, oracle {}): node, oracle and BLS signatures hold\n",
+                    d.validator_address, d.treasury, d.oracle_address
+                ));
+                Ok(exit::OK)
+            }
+            Err(e) => {
+                super::report(&e);
+                Ok(e.exit_code())
+            }
+        },
     }
 }

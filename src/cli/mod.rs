@@ -37,7 +37,7 @@ enum Command {
     Manifest(manifest::ManifestArgs),
     /// Phase 2: make a validator's keys (never overwrites, never prints private keys).
     Keygen(keys::KeygenArgs),
-    /// Show the public identity of existing keys.
+    /// Existing keys: public identity, ownership proof; check a proof in validator data.
     Keys(keys::KeysArgs),
     /// Phase 3: read and validate every organisation's records once (exit 0 secure, 1 pending, 2 refused).
     Verify(verify::VerifyArgs),

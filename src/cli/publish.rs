@@ -40,7 +40,8 @@ pub struct PublishArgs {
     /// Consensus (ACN) port (v1 profile).
     #[arg(long, default_value_t = 20203)]
     consensus_port: u16,
-    /// Treasury account (0x + 40 hex), published in the attestation.
+    /// Treasury account (0x + 40 hex), published in the attestation with the ownership proof
+    /// over it; v1 default: the node's own address (as `run`).
     #[arg(long)]
     treasury: Option<Address>,
     /// TTL of the published records, in seconds.

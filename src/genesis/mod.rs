@@ -8,10 +8,16 @@
 //!
 //! Determinism: validators are sorted by their enode key (128 lowercase hex digits), so the
 //! order in which peers arrive does not matter; objects are written in a fixed key order,
-//! pretty-printed with two-space indentation and a trailing newline; integers are JSON numbers,
-//! except `baseFee` (decimal string) and `alloc` balances (`0x` lowercase hex strings), the
-//! forms the client reads. The genesis hash ([`Genesis::hash`]) is SHA-256 of those bytes (a
-//! file hash for agreement between organisations, not the block hash the client computes).
+//! pretty-printed with two-space indentation and a trailing newline. Each field has the JSON
+//! form the client's Go type reads ([`rules::Form`]): `uint64` fields and `bondedStake` /
+//! `stake` are bare JSON numbers; `initialInflationReserve` (`0x` hex), `baseFeePerGas`
+//! (decimal), `timestamp`, `gasLimit` and `alloc` balances (`0x` hex) are strings. The genesis
+//! hash ([`Genesis::hash`]) is SHA-256 of those bytes (a file hash for agreement between
+//! organisations, not the block hash the client computes).
+//!
+//! v1 enodes carry `?acn=IP:PORT`, the validator's published consensus port: the client dials
+//! committee members for consensus there, else at port 20203 of the enode's IP (with every
+//! validator on one address, that makes the consensus mesh a star around one of them).
 //!
 //! Before a genesis is returned it passes the client's own rules ([`rules::check`]).
 //!
@@ -28,7 +34,7 @@ use std::net::IpAddr;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-pub use rules::{check, Committee, CommitteeMember, Enode, Rule};
+pub use rules::{check, Committee, CommitteeMember, Enode, Form, Rule};
 
 /// Which genesis layout to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -163,7 +169,7 @@ pub struct Params {
     /// `config.chainId`; required (no default).
     pub chain_id: u64,
     /// v1 `minBaseFee` (default 500000000).
-    pub min_base_fee: u128,
+    pub min_base_fee: u64,
     /// v1 `epochPeriod` in blocks (default 1800).
     pub epoch_period: u64,
     /// v1 `unbondingPeriod` in blocks (default 21600).
@@ -177,26 +183,33 @@ pub struct Params {
     /// v1 protocol treasury (default: the operator).
     pub treasury: Option<[u8; 20]>,
     /// v1 `treasuryFee` (default 10000000000000000).
-    pub treasury_fee: u128,
+    pub treasury_fee: u64,
     /// v1 `delegationRate` (default 1000).
     pub delegation_rate: u64,
     /// v1 per-validator `bondedStake` (default 10000).
     pub bonded_stake: u128,
     /// v1 `oracle.votePeriod` (default 30).
     pub vote_period: u64,
+    /// v1 `initialInflationReserve` in wei (default 40,000,000 NTN, the client's value for its
+    /// own networks: [`DEFAULT_INITIAL_INFLATION_RESERVE`]).
+    pub initial_inflation_reserve: u128,
     /// Block gas limit (default v1 0xffffffffffff, v0.7 0x5f5e100).
     pub gas_limit: Option<u64>,
-    /// v1 genesis `baseFee` (default 15000000000).
+    /// v1 genesis block base fee, `baseFeePerGas` (default 15000000000).
     pub base_fee: u128,
     /// v0.7 `minGasPrice` (default 10000000000000).
-    pub min_gas_price: u128,
+    pub min_gas_price: u64,
     /// v0.7 per-validator `stake` (default 50000).
-    pub stake: u128,
+    pub stake: u64,
     /// Genesis `timestamp` in seconds (default 0).
     pub timestamp: u64,
     /// Initial balances (default none).
     pub alloc: BTreeMap<[u8; 20], u128>,
 }
+
+/// 40,000,000 NTN (10^18 wei each): the `initialInflationReserve` the client gives its own
+/// networks (Piccadilly and its test configuration, `params/config.go`).
+pub const DEFAULT_INITIAL_INFLATION_RESERVE: u128 = 40_000_000 * 1_000_000_000_000_000_000;
 
 impl Params {
     /// The documented defaults, for a chain id.
@@ -214,6 +227,7 @@ impl Params {
             delegation_rate: 1000,
             bonded_stake: 10_000,
             vote_period: 30,
+            initial_inflation_reserve: DEFAULT_INITIAL_INFLATION_RESERVE,
             gas_limit: None,
             base_fee: 15_000_000_000,
             min_gas_price: 10_000_000_000_000,
@@ -237,6 +251,8 @@ pub struct Member {
     pub ip: IpAddr,
     /// The p2p port.
     pub port: u16,
+    /// The consensus (ACN) port (v1), written as the enode's `acn` parameter.
+    pub consensus_port: Option<u16>,
     /// BLS consensus public key (v1).
     pub consensus_key: Option<[u8; 48]>,
     /// Oracle address (v1).
@@ -246,15 +262,28 @@ pub struct Member {
 }
 
 impl Member {
-    /// The member's enode URL: `enode://KEY@IP:PORT`.
-    pub fn enode(&self) -> String {
-        Enode {
+    /// The member's enode URL in `format`: v1 `enode://KEY@IP:PORT?acn=IP:CP` (CP its consensus
+    /// port, required), v0.7 `enode://KEY@IP:PORT`.
+    pub fn enode(&self, format: Format) -> Result<String, GenesisError> {
+        let acn = match format {
+            Format::V07 => None,
+            Format::V1 => {
+                let cp = self
+                    .consensus_port
+                    .ok_or_else(|| GenesisError::MissingAttestation {
+                        org: self.org.clone(),
+                        field: "consensus port",
+                    })?;
+                Some(std::net::SocketAddr::new(self.ip, cp))
+            }
+        };
+        Ok(Enode {
             key: self.enode_key,
             ip: self.ip,
             port: self.port,
-            acn: None,
+            acn,
         }
-        .to_string()
+        .to_string())
     }
 }
 
@@ -333,36 +362,6 @@ const ZERO_ADDR: &str = "0x0000000000000000000000000000000000000000";
 /// The BFT mix hash every Autonity genesis carries ("ctical byzantine fault tolerance").
 const MIX_HASH: &str = "0x63746963616c2062797a616e74696e65206661756c7420746f6c6572616e6365";
 
-/// Choose `omissionAccountability` so that `epochPeriod > delta + lookbackWindow - 1`; `None`
-/// when the client's defaults (5, 40) already fit.
-fn omission_for(epoch: u64) -> Result<Option<Value>, GenesisError> {
-    if epoch > rules::DEFAULT_OMISSION_DELTA + rules::DEFAULT_OMISSION_LOOKBACK - 1 {
-        return Ok(None);
-    }
-    // delta >= 2 and lookbackWindow >= 1 (client rules), so the shortest epoch is 3.
-    if epoch < 3 {
-        return Err(GenesisError::BadOption {
-            option: "epoch_period",
-            why: "must be at least 3 blocks",
-        });
-    }
-    let delta = if epoch > 2 * rules::DEFAULT_OMISSION_DELTA {
-        rules::DEFAULT_OMISSION_DELTA
-    } else {
-        2
-    };
-    let lookback = epoch - delta;
-    Ok(Some(json!({
-        "inactivityThreshold": 1000,
-        "LookbackWindow": lookback,
-        "pastPerformanceWeight": 1000,
-        "initialJailingPeriod": 10000,
-        "initialProbationPeriod": 24,
-        "initialSlashingRate": 25,
-        "delta": delta,
-    })))
-}
-
 /// Build the genesis of `format` from resolved options and the validators (any order).
 pub fn build_from(format: Format, p: &Params, members: &[Member]) -> Result<Genesis, GenesisError> {
     let sorted = sorted_members(members)?;
@@ -382,7 +381,7 @@ pub fn build_from(format: Format, p: &Params, members: &[Member]) -> Result<Gene
                 let oracle = m.oracle_address.ok_or_else(|| need("oracle address"))?;
                 let treasury = m.treasury.ok_or_else(|| need("treasury address"))?;
                 vals.push(json!({
-                    "enode": m.enode(),
+                    "enode": m.enode(format)?,
                     "treasury": addr_hex(&treasury),
                     "consensusKey": format!("0x{}", hex::encode(ck)),
                     "oracleAddress": addr_hex(&oracle),
@@ -394,27 +393,24 @@ pub fn build_from(format: Format, p: &Params, members: &[Member]) -> Result<Gene
             config.insert(
                 "autonity".into(),
                 json!({
-                    "minBaseFee": big(p.min_base_fee),
+                    "minBaseFee": p.min_base_fee,
                     "epochPeriod": p.epoch_period,
                     "unbondingPeriod": p.unbonding_period,
                     "blockPeriod": p.block_period,
                     "maxCommitteeSize": p.max_committee_size,
                     "operator": addr_hex(&operator),
                     "treasury": addr_hex(&p.treasury.unwrap_or(operator)),
-                    "treasuryFee": big(p.treasury_fee),
+                    "treasuryFee": p.treasury_fee,
                     "delegationRate": p.delegation_rate,
                     "validators": vals,
+                    "initialInflationReserve": format!("{:#x}", p.initial_inflation_reserve),
                 }),
             );
             config.insert("oracle".into(), json!({ "votePeriod": p.vote_period }));
-            if let Some(o) = omission_for(p.epoch_period)? {
-                config.insert("omissionAccountability".into(), o);
-            }
             json!({
                 "config": config,
                 "nonce": "0x0",
                 "timestamp": format!("{:#x}", p.timestamp),
-                "baseFee": p.base_fee.to_string(),
                 "gasLimit": format!("{:#x}", p.gas_limit.unwrap_or(0xffff_ffff_ffff)),
                 "difficulty": "0x0",
                 "coinbase": ZERO_ADDR,
@@ -423,13 +419,16 @@ pub fn build_from(format: Format, p: &Params, members: &[Member]) -> Result<Gene
                 "parentHash": ZERO_HASH,
                 "mixHash": MIX_HASH,
                 "alloc": alloc_json(&p.alloc),
+                "baseFeePerGas": p.base_fee.to_string(),
             })
         }
         Format::V07 => {
-            let users: Vec<Value> = sorted
-                .iter()
-                .map(|m| json!({ "enode": m.enode(), "type": "validator", "stake": big(p.stake) }))
-                .collect();
+            let mut users: Vec<Value> = Vec::with_capacity(sorted.len());
+            for m in &sorted {
+                users.push(
+                    json!({ "enode": m.enode(format)?, "type": "validator", "stake": p.stake }),
+                );
+            }
             json!({
                 "config": {
                     "chainId": p.chain_id,
@@ -444,7 +443,7 @@ pub fn build_from(format: Format, p: &Params, members: &[Member]) -> Result<Gene
                     "istanbulBlock": 0,
                     "tendermint": { "policy": 1, "block-period": p.block_period },
                     "autonityContract": {
-                        "minGasPrice": big(p.min_gas_price),
+                        "minGasPrice": p.min_gas_price,
                         "operator": addr_hex(&operator),
                         "users": users,
                     },
@@ -503,7 +502,8 @@ pub fn normalise_host(host: &str) -> String {
     host.trim_end_matches('.').to_ascii_lowercase()
 }
 
-/// Template mode: replace every `"fqdn://HOST"` string of `template` by that host's enode URL.
+/// Template mode: replace every `"fqdn://HOST"` string of `template` by that host's enode URL
+/// (with `?acn=IP:CP` when the template is a v1 genesis, i.e. has `config.autonity`).
 ///
 /// In a v1 validator object whose `enode` was such a placeholder, missing or empty
 /// `consensusKey`, `oracleAddress` and `treasury` are filled from the member's attestation.
@@ -515,9 +515,18 @@ pub fn build_template(template: &Value, members: &[Member]) -> Result<Genesis, G
         .iter()
         .map(|m| (normalise_host(&m.host), m))
         .collect();
+    let format = match template.pointer("/config/autonity") {
+        Some(_) => Format::V1,
+        None => Format::V07,
+    };
     let mut used = std::collections::BTreeSet::new();
     let mut doc = template.clone();
-    substitute(&mut doc, "", &by_host, &mut used)?;
+    let mut cx = Substitution {
+        format,
+        by_host: &by_host,
+        used: &mut used,
+    };
+    substitute(&mut doc, "", &mut cx)?;
     for m in members {
         if !used.contains(&normalise_host(&m.host)) {
             return Err(GenesisError::UnusedHost {
@@ -529,12 +538,17 @@ pub fn build_template(template: &Value, members: &[Member]) -> Result<Genesis, G
     finish(doc)
 }
 
-fn substitute(
-    v: &mut Value,
-    path: &str,
-    by_host: &BTreeMap<String, &Member>,
-    used: &mut std::collections::BTreeSet<String>,
-) -> Result<(), GenesisError> {
+/// What template substitution works with.
+struct Substitution<'a> {
+    /// The template's format (decides the enode form).
+    format: Format,
+    by_host: &'a BTreeMap<String, &'a Member>,
+    /// Hosts substituted so far.
+    used: &'a mut std::collections::BTreeSet<String>,
+}
+
+fn substitute(v: &mut Value, path: &str, cx: &mut Substitution<'_>) -> Result<(), GenesisError> {
+    let by_host = cx.by_host;
     match v {
         Value::String(s) => {
             if let Some(host) = s.strip_prefix("fqdn://") {
@@ -543,13 +557,13 @@ fn substitute(
                     path: path.to_string(),
                     host: host.to_string(),
                 })?;
-                *s = m.enode();
-                used.insert(key);
+                *s = m.enode(cx.format)?;
+                cx.used.insert(key);
             }
         }
         Value::Array(a) => {
             for (i, x) in a.iter_mut().enumerate() {
-                substitute(x, &format!("{path}[{i}]"), by_host, used)?;
+                substitute(x, &format!("{path}[{i}]"), cx)?;
             }
         }
         Value::Object(o) => {
@@ -564,7 +578,7 @@ fn substitute(
                 } else {
                     format!("{path}.{k}")
                 };
-                substitute(x, &sub, by_host, used)?;
+                substitute(x, &sub, cx)?;
             }
             let in_v1 = path.starts_with("config.autonity.validators[");
             if let (Some(host), true) = (placeholder, in_v1) {
@@ -612,29 +626,40 @@ pub fn params(manifest: &crate::manifest::Manifest) -> Result<Params, GenesisErr
     let d = Params::defaults(g.chain_id);
     let mut alloc = BTreeMap::new();
     for (addr, balance) in &g.alloc {
-        let n = rules::integer(&Value::String(balance.clone())).ok_or(GenesisError::BadOption {
+        let n: u128 = balance.parse().map_err(|_| GenesisError::BadOption {
             option: "alloc",
-            why: "a balance is not a decimal or 0x integer below 2^128",
+            why: "a balance is not a decimal integer below 2^128",
         })?;
         alloc.insert(addr.0, n);
     }
+    // The client reads these as uint64; the manifest's bounds already keep them there.
+    let uint64 = |option: &'static str, v: Option<u128>, default: u64| match v {
+        None => Ok(default),
+        Some(n) => u64::try_from(n).map_err(|_| GenesisError::BadOption {
+            option,
+            why: "more than 2^64 - 1 (the client reads a 64-bit number)",
+        }),
+    };
     Ok(Params {
         chain_id: g.chain_id,
-        min_base_fee: g.min_base_fee.unwrap_or(d.min_base_fee),
+        min_base_fee: uint64("min_base_fee", g.min_base_fee, d.min_base_fee)?,
         epoch_period: g.epoch_period.unwrap_or(d.epoch_period),
         unbonding_period: g.unbonding_period.unwrap_or(d.unbonding_period),
         block_period: g.block_period.unwrap_or(d.block_period),
         max_committee_size: g.max_committee_size.unwrap_or(d.max_committee_size),
         operator: g.operator.or(manifest.operator).map(|a| a.0),
         treasury: g.treasury.map(|a| a.0),
-        treasury_fee: g.treasury_fee.unwrap_or(d.treasury_fee),
+        treasury_fee: uint64("treasury_fee", g.treasury_fee, d.treasury_fee)?,
         delegation_rate: g.delegation_rate.unwrap_or(d.delegation_rate),
         bonded_stake: g.bonded_stake.unwrap_or(d.bonded_stake),
         vote_period: g.vote_period.unwrap_or(d.vote_period),
+        initial_inflation_reserve: g
+            .initial_inflation_reserve
+            .unwrap_or(d.initial_inflation_reserve),
         gas_limit: g.gas_limit,
         base_fee: g.base_fee.unwrap_or(d.base_fee),
-        min_gas_price: g.min_gas_price.unwrap_or(d.min_gas_price),
-        stake: g.stake.unwrap_or(d.stake),
+        min_gas_price: uint64("min_gas_price", g.min_gas_price, d.min_gas_price)?,
+        stake: uint64("stake", g.stake, d.stake)?,
         timestamp: g.timestamp.unwrap_or(d.timestamp),
         alloc,
     })
@@ -658,6 +683,7 @@ pub fn member(org: &str, peer: &crate::records::Peer) -> Result<Member, GenesisE
         enode_key: peer.enode_key.0,
         ip,
         port: peer.port,
+        consensus_port: att.and_then(|a| a.consensus_port),
         consensus_key: att.and_then(|a| a.consensus_key.as_ref()).map(|k| k.0),
         oracle_address: att.and_then(|a| a.oracle_address).map(|a| a.0),
         treasury: att.and_then(|a| a.treasury).map(|a| a.0),

@@ -2,16 +2,41 @@
 //!
 //! Shared by [`super::build`] (checked before anything is written) and by the
 //! `autonity-standin` binary (checked before it starts), so both refuse the same files.
-//! The rules follow the client (`params/config.go`, `core/genesis.go` of autonity v0.14 / v1.0):
-//! validators non-empty, `bondedStake` non-zero, `oracleAddress` non-zero, `consensusKey` a
-//! valid 48-byte BLS12-381 (min_pk) public key, `maxCommitteeSize` non-zero,
-//! `epochPeriod > delta + lookbackWindow - 1` of `omissionAccountability`, chain id non-zero,
-//! and no enode key, consensus key or oracle address used twice.
+//!
+//! The rules follow the client's Go types and checks (autonity 0.14.x: `params/config.go`,
+//! `params/protocol_contracts.go`, `core/genesis.go`, `core/gen_genesis.go`,
+//! `autonity/calls.go`; v0.7.1: `params/autonity_contract.go`, `core/genesis.go`):
+//!
+//! - **JSON forms** ([`Form`]): a Go `uint64` field is a bare JSON integer up to 2^64 - 1
+//!   (`minBaseFee`, `epochPeriod`, `unbondingPeriod`, `blockPeriod`, `maxCommitteeSize`,
+//!   `treasuryFee`, `delegationRate`, `oracle.votePeriod`; v0.7 `minGasPrice`, `stake`,
+//!   `tendermint.block-period`); a `*big.Int` is a bare JSON integer, never a string
+//!   (`chainId`, `bondedStake`); a `math.HexOrDecimal256` is a string, never a bare number
+//!   (`initialInflationReserve`, `baseFeePerGas`, `difficulty`, `alloc` balances); a
+//!   `math.HexOrDecimal64` is a string below 2^64 (`gasLimit`, `timestamp`, `nonce`, `number`,
+//!   `gasUsed`). The client refuses any other form when it reads the file.
+//! - **Required**: `gasLimit`, `difficulty`, `alloc` (and each account's `balance`);
+//!   v1 `config.autonity.initialInflationReserve` (without it the client panics while deploying
+//!   the Autonity contract).
+//! - **Values**: validators non-empty; `bondedStake` non-zero; `oracleAddress` non-zero;
+//!   `consensusKey` a valid 48-byte BLS12-381 (min_pk) public key; `nodeAddress`, when given,
+//!   the enode key's address; `commissionRate` absent or zero; `maxCommitteeSize` non-zero;
+//!   `delegationRate` at most 10000 (the contract's commission precision); `difficulty` 0 (v1)
+//!   or 1 (v0.7); v0.7 `participant` users without stake; chain id non-zero.
+//! - A v1 genesis with `baseFee` is refused: the client reads the base fee from `baseFeePerGas`
+//!   and would silently ignore it.
+//!
+//! The tool adds its own: `epochPeriod` non-zero, `blockPeriod` non-zero when present, the
+//! operator non-zero, chain id below 2^64, enodes with an IP address (not a host name), and no
+//! enode key, consensus key or oracle address used twice. 0.14.x has no epoch rule at genesis
+//! (the `omissionAccountability` section and its `epochPeriod > delta + lookbackWindow - 1`
+//! rule exist only on a pre-release branch; 0.14.x ignores unknown sections).
 //!
 //! # Limitations
 //! Contract-level rules the client only checks while deploying the contracts (e.g. vesting
 //! schedules, oracle symbols) are not replicated; fields this tool does not write are passed
-//! through unchecked.
+//! through unchecked. A bare number of 2^64 or more is held by `serde_json` as a float, so an
+//! exponent form (`1e30`), which Go's big integers refuse, cannot be told from the digits.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -20,24 +45,60 @@ use serde_json::Value;
 
 use super::{Format, GenesisError};
 
-/// Default `omissionAccountability.delta` of the client.
-pub const DEFAULT_OMISSION_DELTA: u64 = 5;
-/// Default `omissionAccountability.LookbackWindow` of the client.
-pub const DEFAULT_OMISSION_LOOKBACK: u64 = 40;
+/// How the client's Go type reads a JSON value, and so which forms it refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// Go `uint64`: a bare JSON integer from 0 to 2^64 - 1.
+    Uint64,
+    /// Go `*big.Int`: a bare JSON integer (not a string, no fraction or exponent).
+    BigInt,
+    /// `math.HexOrDecimal256`: a string, `0x` hex or decimal, below 2^256 (not a bare number).
+    HexOrDecimal256,
+    /// `math.HexOrDecimal64`: a string, `0x` hex or decimal, below 2^64 (not a bare number).
+    HexOrDecimal64,
+}
+
+impl fmt::Display for Form {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Form::Uint64 => {
+                "must be a bare JSON integer from 0 to 18446744073709551615 (the client reads a uint64)"
+            }
+            Form::BigInt => {
+                "must be a bare non-negative JSON integer, not a string (the client reads a big integer)"
+            }
+            Form::HexOrDecimal256 => {
+                "must be a string holding a 0x-hex or decimal integer below 2^256 (the client refuses a bare number)"
+            }
+            Form::HexOrDecimal64 => {
+                "must be a string holding a 0x-hex or decimal integer below 2^64 (the client refuses a bare number)"
+            }
+        })
+    }
+}
 
 /// Which rule a genesis field breaks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rule {
-    /// The field is absent.
+    /// The field is absent (or `null`).
     Missing,
-    /// The field is not a non-negative integer (JSON number, decimal or `0x` hex string).
-    NotAnInteger,
+    /// The value is not in the JSON form the client reads.
+    Form(Form),
     /// The field must not be zero.
     Zero,
+    /// The value must be exactly this.
+    MustBe(u64),
+    /// The value is more than the client (or its contract) accepts.
+    Above {
+        /// The largest value accepted.
+        max: u128,
+    },
     /// The field is not a 20-byte `0x` address.
     BadAddress,
     /// The address must not be the zero address.
     ZeroAddress,
+    /// `nodeAddress` is not the address of the enode's key.
+    NodeAddressMismatch,
     /// The consensus key is not a valid 48-byte compressed BLS12-381 G1 point.
     BadConsensusKey,
     /// The enode URL is malformed.
@@ -49,46 +110,46 @@ pub enum Rule {
         /// Where it appeared first.
         first: String,
     },
-    /// `epochPeriod` must exceed `delta + lookbackWindow - 1`.
-    EpochTooShort {
-        /// The epoch period.
-        epoch: u64,
-        /// `omissionAccountability.delta` in force.
-        delta: u64,
-        /// `omissionAccountability.LookbackWindow` in force.
-        lookback: u64,
-    },
     /// The user type is not `validator`, `participant` or `stakeholder`.
     UnknownUserType,
     /// The field has the wrong JSON type (object, array, string expected).
     WrongType(&'static str),
+    /// The client does not read this field; it reads the named one instead.
+    Unread {
+        /// The field the client reads.
+        instead: &'static str,
+    },
 }
 
 impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Rule::Missing => write!(f, "missing"),
-            Rule::NotAnInteger => write!(f, "not a non-negative integer"),
+            Rule::Form(form) => write!(f, "{form}"),
             Rule::Zero => write!(f, "must not be zero"),
+            Rule::MustBe(n) => write!(f, "must be {n}"),
+            Rule::Above { max } => write!(f, "must be at most {max}"),
             Rule::BadAddress => write!(f, "not a 0x-prefixed 20-byte address"),
             Rule::ZeroAddress => write!(f, "must not be the zero address"),
+            Rule::NodeAddressMismatch => {
+                write!(f, "is not the address of the enode's node key")
+            }
             Rule::BadConsensusKey => {
                 write!(f, "not a valid 48-byte BLS12-381 public key (0x + 96 hex)")
             }
             Rule::BadEnode(p) => write!(f, "bad enode URL: {p}"),
             Rule::Empty => write!(f, "must not be empty"),
             Rule::Duplicate { first } => write!(f, "same value as {first}"),
-            Rule::EpochTooShort {
-                epoch,
-                delta,
-                lookback,
-            } => write!(
-                f,
-                "epochPeriod {epoch} must exceed delta + lookbackWindow - 1 = {} (set omissionAccountability)",
-                delta + lookback - 1
-            ),
-            Rule::UnknownUserType => write!(f, "type must be validator, participant or stakeholder"),
+            Rule::UnknownUserType => {
+                write!(f, "type must be validator, participant or stakeholder")
+            }
             Rule::WrongType(t) => write!(f, "must be {t}"),
+            Rule::Unread { instead } => {
+                write!(
+                    f,
+                    "the client does not read this field (it reads {instead})"
+                )
+            }
         }
     }
 }
@@ -252,47 +313,99 @@ fn violation(path: impl Into<String>, rule: Rule) -> GenesisError {
 /// Marks a string that stands for a JSON number beyond `u64` while a genesis is being built.
 pub(crate) const BIG_MARK: &str = "\u{1}uint:";
 
-/// Read a non-negative integer the way Go's `math.HexOrDecimal` / JSON numbers allow
-/// (numbers beyond `u64`, which `serde_json` holds as floats, are read approximately).
-pub fn integer(v: &Value) -> Option<u128> {
-    match v {
-        Value::Number(n) => n.as_u64().map(u128::from).or_else(|| {
-            n.as_f64()
-                .filter(|f| *f >= u64::MAX as f64 && f.fract() == 0.0)
-                .map(|f| f as u128)
-        }),
-        Value::String(s) if s.starts_with(BIG_MARK) => s[BIG_MARK.len()..].parse().ok(),
-        Value::String(s) => {
-            if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-                u128::from_str_radix(h, 16).ok()
-            } else {
-                s.parse().ok()
-            }
-        }
-        _ => None,
+/// The largest value of each text form, in decimal.
+const MAX_U64_DEC: &str = "18446744073709551615";
+const MAX_U256_DEC: &str =
+    "115792089237316195423570985008687907853269984665640564039457584007913129639935";
+
+/// Read `v` the way the client's Go type of `form` does: the value (saturated at `u128::MAX`),
+/// or `None` when the client refuses that JSON value. Bare numbers of 2^64 or more are held as
+/// floats by `serde_json` and read approximately.
+pub fn read(v: &Value, form: Form) -> Option<u128> {
+    match form {
+        Form::Uint64 => v.as_u64().map(u128::from),
+        Form::BigInt => match v {
+            Value::Number(n) => n.as_u64().map(u128::from).or_else(|| {
+                n.as_f64()
+                    .filter(|f| *f >= u64::MAX as f64 && f.fract() == 0.0)
+                    .map(|f| f as u128)
+            }),
+            Value::String(s) => s.strip_prefix(BIG_MARK).and_then(|d| d.parse().ok()),
+            _ => None,
+        },
+        Form::HexOrDecimal256 => v.as_str().and_then(|s| text_uint(s, MAX_U256_DEC, 64)),
+        Form::HexOrDecimal64 => v.as_str().and_then(|s| text_uint(s, MAX_U64_DEC, 16)),
     }
 }
 
+/// Go's `math.ParseUint64` / `math.ParseBig256` (without signs or digit separators): empty is
+/// zero, `0x` hex of at most `max_hex` significant digits, or decimal digits at most `max_dec`.
+fn text_uint(s: &str, max_dec: &str, max_hex: usize) -> Option<u128> {
+    if s.is_empty() {
+        return Some(0);
+    }
+    let (digits, radix) = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => (h, 16),
+        None => (s, 10),
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let sig = digits.trim_start_matches('0');
+    let fits = match radix {
+        16 => sig.len() <= max_hex,
+        _ => sig.len() < max_dec.len() || (sig.len() == max_dec.len() && sig <= max_dec),
+    };
+    if !fits {
+        return None;
+    }
+    if sig.is_empty() {
+        return Some(0);
+    }
+    Some(u128::from_str_radix(sig, radix).unwrap_or(u128::MAX))
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// `obj[key]`; `None` when absent or `null` (Go leaves the field unset).
+fn field<'a>(obj: &'a Value, key: &str) -> Option<&'a Value> {
+    obj.get(key).filter(|v| !v.is_null())
+}
+
 fn get<'a>(obj: &'a Value, key: &str, path: &str) -> Result<&'a Value, GenesisError> {
-    obj.get(key)
-        .ok_or_else(|| violation(format!("{path}.{key}"), Rule::Missing))
+    field(obj, key).ok_or_else(|| violation(join(path, key), Rule::Missing))
 }
 
-fn int_field(obj: &Value, key: &str, path: &str) -> Result<u128, GenesisError> {
-    let v = get(obj, key, path)?;
-    integer(v).ok_or_else(|| violation(format!("{path}.{key}"), Rule::NotAnInteger))
+/// An optional number in the client's `form`.
+fn num(obj: &Value, key: &str, path: &str, form: Form) -> Result<Option<u128>, GenesisError> {
+    match field(obj, key) {
+        None => Ok(None),
+        Some(v) => read(v, form)
+            .map(Some)
+            .ok_or_else(|| violation(join(path, key), Rule::Form(form))),
+    }
 }
 
-fn nonzero(obj: &Value, key: &str, path: &str) -> Result<u128, GenesisError> {
-    let n = int_field(obj, key, path)?;
+fn required(obj: &Value, key: &str, path: &str, form: Form) -> Result<u128, GenesisError> {
+    num(obj, key, path, form)?.ok_or_else(|| violation(join(path, key), Rule::Missing))
+}
+
+fn nonzero(obj: &Value, key: &str, path: &str, form: Form) -> Result<u128, GenesisError> {
+    let n = required(obj, key, path, form)?;
     if n == 0 {
-        return Err(violation(format!("{path}.{key}"), Rule::Zero));
+        return Err(violation(join(path, key), Rule::Zero));
     }
     Ok(n)
 }
 
 fn address(obj: &Value, key: &str, path: &str) -> Result<[u8; 20], GenesisError> {
-    let p = format!("{path}.{key}");
+    let p = join(path, key);
     let s = get(obj, key, path)?
         .as_str()
         .ok_or_else(|| violation(&p, Rule::BadAddress))?;
@@ -331,6 +444,9 @@ fn no_duplicate(
     Ok(())
 }
 
+/// The contract's commission precision: `delegationRate` (basis points) may not exceed it.
+pub const MAX_DELEGATION_RATE: u64 = 10_000;
+
 /// Check a genesis document against the client's rules; the committee it defines on success.
 ///
 /// The format is recognised by `config.autonity` (v1) or `config.autonityContract` (v0.7).
@@ -339,16 +455,61 @@ pub fn check(doc: &Value) -> Result<Committee, GenesisError> {
     if !config.is_object() {
         return Err(violation("config", Rule::WrongType("an object")));
     }
-    let chain_id = nonzero(config, "chainId", "config")?;
-    let chain_id =
-        u64::try_from(chain_id).map_err(|_| violation("config.chainId", Rule::NotAnInteger))?;
-    if let Some(aut) = config.get("autonity") {
-        check_v1(config, aut, chain_id)
-    } else if let Some(aut) = config.get("autonityContract") {
-        check_v07(config, aut, chain_id)
+    let chain_id = nonzero(config, "chainId", "config", Form::BigInt)?;
+    let chain_id = u64::try_from(chain_id).map_err(|_| {
+        violation(
+            "config.chainId",
+            Rule::Above {
+                max: u64::MAX.into(),
+            },
+        )
+    })?;
+    let committee = if let Some(aut) = field(config, "autonity") {
+        check_v1(config, aut, chain_id)?
+    } else if let Some(aut) = field(config, "autonityContract") {
+        check_v07(config, aut, chain_id)?
     } else {
-        Err(violation("config.autonity", Rule::Missing))
+        return Err(violation("config.autonity", Rule::Missing));
+    };
+    check_header(doc, committee.format)?;
+    Ok(committee)
+}
+
+/// The genesis block's own fields (`core/gen_genesis.go`).
+fn check_header(doc: &Value, format: Format) -> Result<(), GenesisError> {
+    for key in ["nonce", "timestamp", "number", "gasUsed"] {
+        num(doc, key, "", Form::HexOrDecimal64)?;
     }
+    required(doc, "gasLimit", "", Form::HexOrDecimal64)?;
+    let difficulty = required(doc, "difficulty", "", Form::HexOrDecimal256)?;
+    let want = match format {
+        Format::V1 => 0,
+        Format::V07 => 1,
+    };
+    if difficulty != u128::from(want) {
+        return Err(violation("difficulty", Rule::MustBe(want)));
+    }
+    if format == Format::V1 {
+        num(doc, "baseFeePerGas", "", Form::HexOrDecimal256)?;
+        if doc.get("baseFee").is_some() {
+            return Err(violation(
+                "baseFee",
+                Rule::Unread {
+                    instead: "baseFeePerGas",
+                },
+            ));
+        }
+    }
+    let alloc = get(doc, "alloc", "")?
+        .as_object()
+        .ok_or_else(|| violation("alloc", Rule::WrongType("an object")))?;
+    for (addr, account) in alloc {
+        let p = format!("alloc.{addr}");
+        crate::hexfmt::parse_fixed::<20>(addr, true)
+            .map_err(|_| violation(&p, Rule::BadAddress))?;
+        required(account, "balance", &p, Form::HexOrDecimal256)?;
+    }
+    Ok(())
 }
 
 fn check_v1(config: &Value, aut: &Value, chain_id: u64) -> Result<Committee, GenesisError> {
@@ -356,38 +517,35 @@ fn check_v1(config: &Value, aut: &Value, chain_id: u64) -> Result<Committee, Gen
     if !aut.is_object() {
         return Err(violation(base, Rule::WrongType("an object")));
     }
-    nonzero(aut, "maxCommitteeSize", base)?;
-    let epoch = nonzero(aut, "epochPeriod", base)? as u64;
-    let block_period = match aut.get("blockPeriod") {
-        Some(_) => nonzero(aut, "blockPeriod", base)? as u64,
+    nonzero(aut, "maxCommitteeSize", base, Form::Uint64)?;
+    nonzero(aut, "epochPeriod", base, Form::Uint64)?;
+    let block_period = match num(aut, "blockPeriod", base, Form::Uint64)? {
+        Some(0) => return Err(violation(format!("{base}.blockPeriod"), Rule::Zero)),
+        Some(n) => n as u64,
         None => 1,
     };
+    for key in ["minBaseFee", "unbondingPeriod", "treasuryFee"] {
+        num(aut, key, base, Form::Uint64)?;
+    }
+    if let Some(rate) = num(aut, "delegationRate", base, Form::Uint64)? {
+        if rate > u128::from(MAX_DELEGATION_RATE) {
+            return Err(violation(
+                format!("{base}.delegationRate"),
+                Rule::Above {
+                    max: MAX_DELEGATION_RATE.into(),
+                },
+            ));
+        }
+    }
     let operator = address(aut, "operator", base)?;
     if operator == [0u8; 20] {
         return Err(violation(format!("{base}.operator"), Rule::ZeroAddress));
     }
-    if aut.get("treasury").is_some() {
+    if field(aut, "treasury").is_some() {
         address(aut, "treasury", base)?;
     }
-    let (delta, lookback) = match config.get("omissionAccountability") {
-        Some(o) => {
-            let p = "config.omissionAccountability";
-            let delta = int_field(o, "delta", p)? as u64;
-            let lookback = int_field(o, "LookbackWindow", p)? as u64;
-            (delta, lookback)
-        }
-        None => (DEFAULT_OMISSION_DELTA, DEFAULT_OMISSION_LOOKBACK),
-    };
-    if epoch <= (delta + lookback).saturating_sub(1) {
-        return Err(violation(
-            format!("{base}.epochPeriod"),
-            Rule::EpochTooShort {
-                epoch,
-                delta,
-                lookback,
-            },
-        ));
-    }
+    // Without it the client panics packing the Autonity contract's constructor arguments.
+    required(aut, "initialInflationReserve", base, Form::HexOrDecimal256)?;
     let vals = get(aut, "validators", base)?
         .as_array()
         .ok_or_else(|| violation(format!("{base}.validators"), Rule::WrongType("an array")))?;
@@ -400,6 +558,16 @@ fn check_v1(config: &Value, aut: &Value, chain_id: u64) -> Result<Committee, Gen
         let p = format!("{base}.validators[{i}]");
         let m = enode(v, &p)?;
         no_duplicate(&mut keys, m.parsed.key_hex(), format!("{p}.enode"))?;
+        if field(v, "nodeAddress").is_some() {
+            let given = address(v, "nodeAddress", &p)?;
+            let hash = crate::identity::keccak256(&m.parsed.key);
+            if given[..] != hash[12..] {
+                return Err(violation(
+                    format!("{p}.nodeAddress"),
+                    Rule::NodeAddressMismatch,
+                ));
+            }
+        }
         address(v, "treasury", &p)?;
         let oracle = address(v, "oracleAddress", &p)?;
         if oracle == [0u8; 20] {
@@ -420,8 +588,19 @@ fn check_v1(config: &Value, aut: &Value, chain_id: u64) -> Result<Committee, Gen
             return Err(violation(&ckp, Rule::BadConsensusKey));
         }
         no_duplicate(&mut cks, hex::encode(ck), ckp)?;
-        nonzero(v, "bondedStake", &p)?;
+        nonzero(v, "bondedStake", &p, Form::BigInt)?;
+        if let Some(rate) = num(v, "commissionRate", &p, Form::BigInt)? {
+            if rate != 0 {
+                return Err(violation(format!("{p}.commissionRate"), Rule::MustBe(0)));
+            }
+        }
         members.push(m);
+    }
+    if let Some(oracle) = field(config, "oracle") {
+        if !oracle.is_object() {
+            return Err(violation("config.oracle", Rule::WrongType("an object")));
+        }
+        num(oracle, "votePeriod", "config.oracle", Form::Uint64)?;
     }
     Ok(Committee {
         format: Format::V1,
@@ -440,10 +619,20 @@ fn check_v07(config: &Value, aut: &Value, chain_id: u64) -> Result<Committee, Ge
     if operator == [0u8; 20] {
         return Err(violation(format!("{base}.operator"), Rule::ZeroAddress));
     }
-    let block_period = match config.get("tendermint").and_then(|t| t.get("block-period")) {
-        Some(_) => nonzero(&config["tendermint"], "block-period", "config.tendermint")? as u64,
-        None => 1,
-    };
+    num(aut, "minGasPrice", base, Form::Uint64)?;
+    let mut block_period = 1;
+    if let Some(t) = field(config, "tendermint") {
+        let tp = "config.tendermint";
+        if !t.is_object() {
+            return Err(violation(tp, Rule::WrongType("an object")));
+        }
+        num(t, "policy", tp, Form::Uint64)?;
+        match num(t, "block-period", tp, Form::Uint64)? {
+            Some(0) => return Err(violation(format!("{tp}.block-period"), Rule::Zero)),
+            Some(n) => block_period = n as u64,
+            None => {}
+        }
+    }
     let users = get(aut, "users", base)?
         .as_array()
         .ok_or_else(|| violation(format!("{base}.users"), Rule::WrongType("an array")))?;
@@ -455,13 +644,17 @@ fn check_v07(config: &Value, aut: &Value, chain_id: u64) -> Result<Committee, Ge
         if !matches!(kind, "validator" | "participant" | "stakeholder") {
             return Err(violation(format!("{p}.type"), Rule::UnknownUserType));
         }
-        if kind == "stakeholder" && u.get("enode").is_none() {
+        let stake = num(u, "stake", &p, Form::Uint64)?.unwrap_or(0);
+        if kind == "participant" && stake > 0 {
+            return Err(violation(format!("{p}.stake"), Rule::MustBe(0)));
+        }
+        if kind == "stakeholder" && field(u, "enode").is_none() {
             continue;
         }
         let m = enode(u, &p)?;
         no_duplicate(&mut keys, m.parsed.key_hex(), format!("{p}.enode"))?;
         if kind == "validator" {
-            nonzero(u, "stake", &p)?;
+            nonzero(u, "stake", &p, Form::Uint64)?;
             members.push(m);
         }
     }
@@ -479,6 +672,78 @@ fn check_v07(config: &Value, aut: &Value, chain_id: u64) -> Result<Committee, Ge
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_are_read_as_the_client_reads_them() {
+        use serde_json::json;
+        let r = |v: Value, f| read(&v, f);
+        // uint64: bare integers only, up to 2^64 - 1.
+        assert_eq!(
+            r(json!(18446744073709551615u64), Form::Uint64),
+            Some(u64::MAX.into())
+        );
+        assert_eq!(r(json!(18446744073709551616.0), Form::Uint64), None);
+        assert_eq!(r(json!("5"), Form::Uint64), None);
+        assert_eq!(r(json!(5.0), Form::Uint64), None);
+        assert_eq!(r(json!(-5), Form::Uint64), None);
+        // big.Int: bare integers of any size (read approximately beyond 2^64), never strings.
+        assert_eq!(r(json!(10000), Form::BigInt), Some(10_000));
+        assert_eq!(
+            r(json!(1e23), Form::BigInt),
+            Some(100_000_000_000_000_000_000_000 - 8_388_608)
+        );
+        assert_eq!(r(json!("10000"), Form::BigInt), None);
+        assert_eq!(r(json!(1.5), Form::BigInt), None);
+        // HexOrDecimal: strings (empty is zero, leading zeros allowed), never bare numbers.
+        for (text, want) in [
+            ("", 0u128),
+            ("0x0", 0),
+            ("0X1f", 31),
+            ("00012", 12),
+            ("0x0000000000000000000000001", 1),
+        ] {
+            assert_eq!(r(json!(text), Form::HexOrDecimal64), Some(want), "{text:?}");
+            assert_eq!(
+                r(json!(text), Form::HexOrDecimal256),
+                Some(want),
+                "{text:?}"
+            );
+        }
+        for bad in ["0x", "1_000", "-1", "+1", " 1", "1e3", "0xg"] {
+            assert_eq!(r(json!(bad), Form::HexOrDecimal64), None, "{bad:?}");
+            assert_eq!(r(json!(bad), Form::HexOrDecimal256), None, "{bad:?}");
+        }
+        assert_eq!(r(json!(15), Form::HexOrDecimal256), None);
+        assert_eq!(
+            r(json!("18446744073709551615"), Form::HexOrDecimal64),
+            Some(u64::MAX.into())
+        );
+        assert_eq!(r(json!("18446744073709551616"), Form::HexOrDecimal64), None);
+        assert_eq!(
+            r(json!("0xffffffffffffffff"), Form::HexOrDecimal64),
+            Some(u64::MAX.into())
+        );
+        assert_eq!(r(json!("0x10000000000000000"), Form::HexOrDecimal64), None);
+        assert_eq!(
+            r(json!("18446744073709551616"), Form::HexOrDecimal256),
+            Some(1 << 64)
+        );
+        // Valid beyond u128: saturated, still accepted.
+        assert_eq!(
+            r(
+                json!(format!("0x{}", "f".repeat(64))),
+                Form::HexOrDecimal256
+            ),
+            Some(u128::MAX)
+        );
+        assert_eq!(
+            r(
+                json!(format!("0x1{}", "0".repeat(64))),
+                Form::HexOrDecimal256
+            ),
+            None
+        );
+    }
 
     const KEY: &str = "04c2646f8cb377704061804d5c944b26ddb95d5a6e3fe69eed0bbcb2ac4084f6d660e17df67de81a85a09e941648cac8ab52bfed849f5f0bcb192b9acf6f5ffa";
 

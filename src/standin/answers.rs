@@ -22,9 +22,9 @@ use alloy_sol_types::SolCall;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::chain::{base64_std, hex0x, qty};
+use super::chain::{base64_std, hex0x, int, qty};
 use super::Node;
-use crate::genesis::{rules, Format};
+use crate::genesis::Format;
 
 /// The Autonity contract's address.
 pub const AUTONITY_CONTRACT: [u8; 20] = [
@@ -280,7 +280,7 @@ fn aut_config(node: &Node) -> String {
     }
     let spec = node.spec();
     let aut = &spec.doc["config"]["autonity"];
-    let int = |k: &str| aut.get(k).and_then(rules::integer).unwrap_or(0);
+    let int = |k: &str| aut.get(k).and_then(int).unwrap_or(0);
     let operator = hex0x(&node.operator());
     let policy = Policy {
         treasury_fee: int("treasuryFee"),
@@ -323,7 +323,7 @@ fn aut_config(node: &Node) -> String {
 fn min_gas_price(node: &Node) -> u128 {
     node.spec().doc["config"]["autonityContract"]
         .get("minGasPrice")
-        .and_then(rules::integer)
+        .and_then(int)
         .unwrap_or(0)
 }
 

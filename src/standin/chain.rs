@@ -42,6 +42,12 @@ pub fn address_of(key: &[u8; 64]) -> [u8; 20] {
     a
 }
 
+/// An integer of a genesis that passed the client's rules, in whichever form the field has
+/// (bare number or `0x`/decimal string).
+pub fn int(v: &Value) -> Option<u128> {
+    rules::read(v, rules::Form::BigInt).or_else(|| rules::read(v, rules::Form::HexOrDecimal256))
+}
+
 /// `n` deterministic bytes derived from `seed`.
 pub fn filler(seed: &[u8], n: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(n + 32);
@@ -120,10 +126,7 @@ impl Spec {
                 enode: m.enode.clone(),
                 parsed: m.parsed.clone(),
                 address: address_of(&m.parsed.key),
-                power: entry
-                    .and_then(|e| e.get(key))
-                    .and_then(rules::integer)
-                    .unwrap_or(1),
+                power: entry.and_then(|e| e.get(key)).and_then(int).unwrap_or(1),
                 consensus_key: entry.and_then(consensus_key),
             };
         let find = |list: &Value, enode: &str| -> Option<Value> {
@@ -143,7 +146,7 @@ impl Spec {
                 let aut = &config["autonity"];
                 let int = |k: &str, d: u64| {
                     aut.get(k)
-                        .and_then(rules::integer)
+                        .and_then(int)
                         .and_then(|n| u64::try_from(n).ok())
                         .unwrap_or(d)
                 };
@@ -237,7 +240,7 @@ impl Spec {
     }
 
     fn genesis_qty(&self, key: &str) -> Option<u128> {
-        self.doc.get(key).and_then(rules::integer)
+        self.doc.get(key).and_then(int)
     }
 
     /// Block `n` (`timestamp` in Unix seconds) in the profile's `eth_getBlockByNumber` shape;

@@ -163,11 +163,7 @@ impl StandinError {
             StandinError::Genesis {
                 source: GenesisError::Violation { path, rule },
                 ..
-            } if path == "config.autonity.initialInflationReserve"
-                && matches!(rule, Rule::Missing | Rule::NotAnInteger) =>
-            {
-                2
-            }
+            } if path == "config.autonity.initialInflationReserve" && *rule == Rule::Missing => 2,
             _ => 1,
         }
     }
@@ -530,7 +526,7 @@ impl Node {
         let genesis_time = spec
             .doc
             .get("timestamp")
-            .and_then(genesis::rules::integer)
+            .and_then(chain::int)
             .and_then(|t| u64::try_from(t).ok())
             .unwrap_or(0);
         let mut node = Node {
