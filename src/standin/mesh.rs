@@ -4,9 +4,10 @@
 //! Every node listens on `--consensus.port` on all addresses (the client's `:PORT`) and dials
 //! every committee member at its genesis enode's consensus endpoint: `acn`, else the enode's IP
 //! on port 20203 ([`crate::genesis::Enode::consensus_addr`]). A link carries one JSON line
-//! every [`HEARTBEAT`]: the chain (block 0 hash) and views, the sender's own first
-//! (`key`, `seq`, `height`, `cap`, `links`: the peers it has live links to), then the fresh
-//! views it holds of others. A link is live while its heartbeats arrive ([`LINK_TIMEOUT`]); a
+//! every [`HEARTBEAT`]: the chain (block 0 hash), the sender's key, and views, the sender's own
+//! first (`id`, `seq`, `height`, `cap`, `links`: the peers it has live links to), then the
+//! fresh views it holds of others; views name nodes by their id, the first 8 bytes of the key
+//! (a twenty-node mesh relays every view on every link, so names are kept short). A link is live while its heartbeats arrive ([`LINK_TIMEOUT`]); a
 //! SIGSTOPped process keeps its sockets open but sends nothing, so its links die. A view is
 //! fresh while its `seq` keeps rising. A node reaches itself, its live links, and transitively
 //! the links in fresh views; [`Mesh::quorum`] asks whether the committee members reached that
@@ -30,7 +31,7 @@ use tokio::sync::Notify;
 use super::chain::Member;
 
 /// Time between heartbeats on a link.
-pub const HEARTBEAT: Duration = Duration::from_millis(250);
+pub const HEARTBEAT: Duration = Duration::from_millis(400);
 /// A link (or a view) without news for this long is dead (stale).
 pub const LINK_TIMEOUT: Duration = Duration::from_secs(2);
 /// Time between attempts to dial a member that is not connected.
@@ -38,9 +39,18 @@ pub const REDIAL: Duration = Duration::from_secs(1);
 /// Longest heartbeat line accepted.
 const MAX_LINE: u64 = 1 << 20;
 
+/// A node's short name on the wire: the first 8 bytes of its key.
+type Id = [u8; 8];
+
+fn id_of(key: &[u8; 64]) -> Id {
+    let mut id = [0u8; 8];
+    id.copy_from_slice(&key[..8]);
+    id
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct WireView {
-    key: String,
+    id: String,
     seq: u64,
     height: u64,
     cap: u64,
@@ -50,6 +60,7 @@ struct WireView {
 #[derive(Debug, Serialize, Deserialize)]
 struct Heartbeat {
     chain: String,
+    key: String,
     views: Vec<WireView>,
 }
 
@@ -58,7 +69,7 @@ struct View {
     seq: u64,
     height: u64,
     cap: u64,
-    links: Vec<[u8; 64]>,
+    links: Vec<Id>,
     fresh_at: Instant,
 }
 
@@ -80,7 +91,7 @@ pub struct Link {
 #[derive(Debug, Default)]
 struct State {
     links: HashMap<[u8; 64], Link>,
-    views: HashMap<[u8; 64], View>,
+    views: HashMap<Id, View>,
     seq: u64,
 }
 
@@ -88,8 +99,9 @@ struct State {
 #[derive(Debug)]
 pub struct Mesh {
     me: [u8; 64],
+    me_id: Id,
     chain: String,
-    power: HashMap<[u8; 64], u128>,
+    power: HashMap<Id, u128>,
     total: u128,
     state: Mutex<State>,
     /// Woken when this node's height changes, so the news leaves at once.
@@ -98,6 +110,10 @@ pub struct Mesh {
 
 fn parse_key(s: &str) -> Option<[u8; 64]> {
     crate::hexfmt::parse_fixed::<64>(s, false).ok()
+}
+
+fn parse_id(s: &str) -> Option<Id> {
+    crate::hexfmt::parse_fixed::<8>(s, false).ok()
 }
 
 /// Why a heartbeat ends its link.
@@ -116,10 +132,13 @@ pub enum Refusal {
 impl Mesh {
     /// The mesh of the node `me` on the chain whose block 0 is `chain`.
     pub fn new(me: [u8; 64], chain: [u8; 32], committee: &[Member]) -> Mesh {
-        let power: HashMap<[u8; 64], u128> =
-            committee.iter().map(|m| (m.parsed.key, m.power)).collect();
+        let power: HashMap<Id, u128> = committee
+            .iter()
+            .map(|m| (id_of(&m.parsed.key), m.power))
+            .collect();
         Mesh {
             me,
+            me_id: id_of(&me),
             chain: hex::encode(chain),
             total: power.values().sum(),
             power,
@@ -159,10 +178,10 @@ impl Mesh {
             .links
             .iter()
             .filter(|(_, l)| now.duration_since(l.last_heard) < LINK_TIMEOUT)
-            .map(|(k, _)| hex::encode(k))
+            .map(|(k, _)| hex::encode(id_of(k)))
             .collect();
         let mut views = vec![WireView {
-            key: hex::encode(self.me),
+            id: hex::encode(self.me_id),
             seq: st.seq,
             height,
             cap,
@@ -173,7 +192,7 @@ impl Mesh {
                 .iter()
                 .filter(|(_, v)| now.duration_since(v.fresh_at) < LINK_TIMEOUT)
                 .map(|(k, v)| WireView {
-                    key: hex::encode(k),
+                    id: hex::encode(k),
                     seq: v.seq,
                     height: v.height,
                     cap: v.cap,
@@ -182,6 +201,7 @@ impl Mesh {
         );
         let mut line = serde_json::to_vec(&Heartbeat {
             chain: self.chain.clone(),
+            key: hex::encode(self.me),
             views,
         })
         .unwrap_or_default();
@@ -204,9 +224,12 @@ impl Mesh {
             return Err(Refusal::OtherChain);
         }
         let first = hb.views.first().ok_or(Refusal::Malformed)?;
-        let sender = parse_key(&first.key).ok_or(Refusal::Malformed)?;
+        let sender = parse_key(&hb.key).ok_or(Refusal::Malformed)?;
         if sender == self.me {
             return Err(Refusal::Ourselves);
+        }
+        if parse_id(&first.id) != Some(id_of(&sender)) {
+            return Err(Refusal::Malformed);
         }
         match peer {
             Some(p) if *p != sender => return Err(Refusal::KeyChanged),
@@ -226,10 +249,10 @@ impl Mesh {
         );
         let mut highest = 0;
         for v in &hb.views {
-            let Some(key) = parse_key(&v.key) else {
+            let Some(key) = parse_id(&v.id) else {
                 continue;
             };
-            if key == self.me {
+            if key == self.me_id {
                 continue;
             }
             highest = highest.max(v.height);
@@ -241,7 +264,7 @@ impl Mesh {
                         seq: v.seq,
                         height: v.height,
                         cap: v.cap,
-                        links: v.links.iter().filter_map(|l| parse_key(l)).collect(),
+                        links: v.links.iter().filter_map(|l| parse_id(l)).collect(),
                         fresh_at: now,
                     },
                 );
@@ -255,21 +278,21 @@ impl Mesh {
     pub fn reachable_power(&self, next: u64, own_cap: u64, ignore_caps: bool) -> u128 {
         let now = Instant::now();
         let st = self.lock();
-        let direct: HashSet<[u8; 64]> = st
+        let direct: HashSet<Id> = st
             .links
             .iter()
             .filter(|(_, l)| now.duration_since(l.last_heard) < LINK_TIMEOUT)
-            .map(|(k, _)| *k)
+            .map(|(k, _)| id_of(k))
             .collect();
-        let fresh = |k: &[u8; 64]| {
+        let fresh = |k: &Id| {
             st.views
                 .get(k)
                 .filter(|v| now.duration_since(v.fresh_at) < LINK_TIMEOUT)
         };
-        let mut seen: HashSet<[u8; 64]> = HashSet::from([self.me]);
-        let mut queue = VecDeque::from([self.me]);
+        let mut seen: HashSet<Id> = HashSet::from([self.me_id]);
+        let mut queue = VecDeque::from([self.me_id]);
         while let Some(x) = queue.pop_front() {
-            let next_hop: Vec<[u8; 64]> = if x == self.me {
+            let next_hop: Vec<Id> = if x == self.me_id {
                 direct.iter().copied().collect()
             } else {
                 fresh(&x).map(|v| v.links.clone()).unwrap_or_default()
@@ -284,7 +307,7 @@ impl Mesh {
         seen.iter()
             .filter_map(|k| {
                 let power = *self.power.get(k)?;
-                let cap = if *k == self.me {
+                let cap = if *k == self.me_id {
                     own_cap
                 } else {
                     fresh(k).map(|v| v.cap).unwrap_or(0)
