@@ -43,13 +43,13 @@ use crate::identity::Address;
 /// The Autonity contract's address (the same on every Autonity network).
 pub const AUTONITY_CONTRACT: &str = "0xbd770416a3345f91e4b34576cb804a576fa48eb1";
 /// Selector of `getCommitteeEnodes()`.
-pub const SEL_GET_COMMITTEE_ENODES: [u8; 4] = abi::getCommitteeEnodesCall::SELECTOR;
+pub const SEL_GET_COMMITTEE_ENODES: [u8; 4] = abi::v1::getCommitteeEnodesCall::SELECTOR;
 /// Selector of `getValidators()`.
-pub const SEL_GET_VALIDATORS: [u8; 4] = abi::getValidatorsCall::SELECTOR;
+pub const SEL_GET_VALIDATORS: [u8; 4] = abi::v1::getValidatorsCall::SELECTOR;
 /// Selector of `getCommittee()` (v0.7 layout in [`abi`]; the selector is the same in v1).
-pub const SEL_GET_COMMITTEE: [u8; 4] = abi::getCommitteeCall::SELECTOR;
+pub const SEL_GET_COMMITTEE: [u8; 4] = abi::v07::getCommitteeCall::SELECTOR;
 /// Selector of `getWhitelist()` (v0.7).
-pub const SEL_GET_WHITELIST: [u8; 4] = abi::getWhitelistCall::SELECTOR;
+pub const SEL_GET_WHITELIST: [u8; 4] = abi::v07::getWhitelistCall::SELECTOR;
 
 /// Longest wait for the TCP connection of one call.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -59,22 +59,52 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default largest answer read (8 MiB); a larger one is refused.
 pub const BODY_LIMIT: usize = 8 << 20;
 
-/// The Autonity contract functions called with `eth_call`, as Solidity declarations.
+/// The Autonity contract's view functions, as Solidity declarations: what Phase 4 decodes from
+/// `eth_call` answers and what the stand-in encodes into its own, one declaration for both.
 pub mod abi {
-    alloy_sol_types::sol! {
-        /// v0.7: one committee member (`getCommittee()`); v1 adds `bytes consensusKey`.
-        struct LegacyCommitteeMember {
-            address addr;
-            uint256 votingPower;
+    /// Autonity v0.14 / 1.x.
+    pub mod v1 {
+        alloy_sol_types::sol! {
+            /// One committee member.
+            struct CommitteeMember { address addr; uint256 votingPower; bytes consensusKey; }
+            /// The committee's enode URLs.
+            function getCommitteeEnodes() external view returns (string[] memory);
+            /// The committee.
+            function getCommittee() external view returns (CommitteeMember[] memory);
+            /// Every validator's address.
+            function getValidators() external view returns (address[] memory);
+            /// The largest committee.
+            function getMaxCommitteeSize() external view returns (uint256);
+            /// Blocks per epoch.
+            function getEpochPeriod() external view returns (uint256);
+            /// Seconds between blocks.
+            function getBlockPeriod() external view returns (uint256);
+            /// The governance operator.
+            function getOperator() external view returns (address);
+            /// The contract version.
+            function getVersion() external view returns (uint256);
         }
-        /// The committee's enode URLs (v1 only).
-        function getCommitteeEnodes() external view returns (string[] memory);
-        /// Every validator's address.
-        function getValidators() external view returns (address[] memory);
-        /// The committee (v0.7 layout).
-        function getCommittee() external view returns (LegacyCommitteeMember[] memory);
-        /// Every user's enode URL (v0.7 only).
-        function getWhitelist() external view returns (string[] memory);
+    }
+    /// Autonity v0.7 (legacy): no `getCommitteeEnodes()`; the committee is addresses.
+    pub mod v07 {
+        alloy_sol_types::sol! {
+            /// One committee member.
+            struct CommitteeMember { address addr; uint256 votingPower; }
+            /// The committee.
+            function getCommittee() external view returns (CommitteeMember[] memory);
+            /// Every validator's address.
+            function getValidators() external view returns (address[] memory);
+            /// Every user's enode URL.
+            function getWhitelist() external view returns (string[] memory);
+            /// The largest committee.
+            function getMaxCommitteeSize() external view returns (uint256);
+            /// The contract version.
+            function getVersion() external view returns (string memory);
+            /// The minimum gas price.
+            function getMinimumGasPrice() external view returns (uint256);
+            /// The governance operator.
+            function operatorAccount() external view returns (address);
+        }
     }
 }
 
@@ -479,8 +509,8 @@ impl Client {
             Err(e) if !e.is_method_not_found() => return Err(e),
             Err(_) => {}
         }
-        let label = format!("eth_call {}", abi::getCommitteeEnodesCall::SIGNATURE);
-        Ok(match self.contract_call::<abi::getCommitteeEnodesCall>().await? {
+        let label = format!("eth_call {}", abi::v1::getCommitteeEnodesCall::SIGNATURE);
+        Ok(match self.contract_call::<abi::v1::getCommitteeEnodesCall>().await? {
             Some(enodes) => Ok((enodes, label)),
             None => Err(self.malformed(
                 &label,
@@ -528,12 +558,12 @@ impl Client {
                 method.into(),
             ),
             Err(e) if e.is_method_not_found() => (
-                self.contract_call_some::<abi::getCommitteeCall>()
+                self.contract_call_some::<abi::v07::getCommitteeCall>()
                     .await?
                     .iter()
                     .map(|m| Address(m.addr.into_array()))
                     .collect(),
-                format!("eth_call {}", abi::getCommitteeCall::SIGNATURE),
+                format!("eth_call {}", abi::v07::getCommitteeCall::SIGNATURE),
             ),
             Err(e) => return Err(e),
         };
@@ -544,8 +574,8 @@ impl Client {
         {
             Ok(list) => (list, method.to_string()),
             Err(e) if e.is_method_not_found() => (
-                self.contract_call_some::<abi::getWhitelistCall>().await?,
-                format!("eth_call {}", abi::getWhitelistCall::SIGNATURE),
+                self.contract_call_some::<abi::v07::getWhitelistCall>().await?,
+                format!("eth_call {}", abi::v07::getWhitelistCall::SIGNATURE),
             ),
             Err(e) => return Err(e),
         };
@@ -619,29 +649,6 @@ pub fn enode_key(enode: &str) -> Option<String> {
 fn key_address(key: &str) -> Option<Address> {
     let bytes: [u8; 64] = hex::decode(key).ok()?.try_into().ok()?;
     Some(Address::from_public(&bytes))
-}
-
-/// `getCommitteeEnodes()`'s return value, ABI-encoded by alloy. Kept only for the stand-in,
-/// which calls it until it encodes with alloy itself; nothing here uses it.
-pub fn encode_string_array(items: &[String]) -> Vec<u8> {
-    abi::getCommitteeEnodesCall::abi_encode_returns(&items.to_vec())
-}
-
-/// Decode `getCommitteeEnodes()`'s return value with alloy; `None` when it is not one. Kept
-/// only for the stand-in's tests, like [`encode_string_array`].
-pub fn decode_string_array(data: &[u8]) -> Option<Vec<String>> {
-    abi::getCommitteeEnodesCall::abi_decode_returns_validate(data).ok()
-}
-
-/// `getValidators()`'s return value, ABI-encoded by alloy. Kept only for the stand-in, like
-/// [`encode_string_array`].
-pub fn encode_address_array(items: &[[u8; 20]]) -> Vec<u8> {
-    abi::getValidatorsCall::abi_encode_returns(
-        &items
-            .iter()
-            .map(|a| alloy_primitives::Address::from(*a))
-            .collect(),
-    )
 }
 
 /// What an organisation published as its node's block 0 (the `b=` of its genesis record).
@@ -1155,7 +1162,7 @@ mod tests {
         let url = fake::serve(
             |method, params| match (method, params[0]["data"].as_str()) {
                 ("eth_call", Some("0xab8f6ffe")) => {
-                    let members = vec![abi::LegacyCommitteeMember {
+                    let members = vec![abi::v07::CommitteeMember {
                         addr: addr(3),
                         votingPower: alloy_primitives::U256::from(7u8),
                     }];
@@ -1261,7 +1268,7 @@ mod tests {
         let e = client.block0_hash().await.unwrap_err().to_string();
         assert!(e.contains("no block 0 (result is null)"), "{e}");
         let e = client
-            .contract_call::<abi::getCommitteeEnodesCall>()
+            .contract_call::<abi::v1::getCommitteeEnodesCall>()
             .await
             .unwrap_err()
             .to_string();

@@ -98,6 +98,19 @@ fn template(stake: u64) -> String {
     )
 }
 
+/// The consensus port of the organisation whose data directory is `datadir`, chosen once.
+fn consensus_port(datadir: &Path) -> u16 {
+    let file = datadir.with_extension("consensus-port");
+    std::fs::read_to_string(&file)
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| {
+            let p = free_port();
+            std::fs::write(&file, p.to_string()).unwrap();
+            p
+        })
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -188,6 +201,12 @@ impl Run {
             })
             .args(&self.extra)
             .args(["--rpc-port", &self.rpc_port.to_string()])
+            // The client listens for consensus on all addresses: one port per organisation
+            // (kept across restarts: it is published).
+            .args([
+                "--consensus-port",
+                &consensus_port(&self.datadir).to_string(),
+            ])
             .args(["--check-window", "3s"])
             .env("DNSCEREMONY_LOG", "info")
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))

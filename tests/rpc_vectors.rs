@@ -388,7 +388,7 @@ async fn v07_empty_answer_leads_to_the_v07_path_or_says_what_it_means() {
         .unwrap_err();
     assert!(e.is_method_not_found(), "{e}");
     assert_eq!(
-        c.contract_call::<rpc::abi::getCommitteeEnodesCall>()
+        c.contract_call::<rpc::abi::v1::getCommitteeEnodesCall>()
             .await
             .unwrap(),
         None
