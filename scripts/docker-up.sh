@@ -126,8 +126,10 @@ if command -v iptables >/dev/null 2>&1 && ipt_works iptables; then
 elif command -v iptables-legacy >/dev/null 2>&1 && ipt_works iptables-legacy; then
   shim=/var/lib/dnsceremony-dockerd/bin
   mkdir -p "$shim"
-  for t in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
-    command -v "$t-legacy" >/dev/null 2>&1 && ln -sf "$(command -v "$t-legacy")" "$shim/$t"
+  for t in iptables ip6tables; do
+    for s in "" -save -restore; do  # Debian: iptables-legacy, iptables-legacy-save, ...
+      command -v "$t-legacy$s" >/dev/null 2>&1 && ln -sf "$(command -v "$t-legacy$s")" "$shim/$t$s"
+    done
   done
   dockerd_path="$shim:$PATH"
   say "iptables: the default backend fails here; dockerd uses iptables-legacy"
@@ -137,6 +139,8 @@ else
 fi
 
 say "starting dockerd ${args[*]} (log: $log)"
+touch "$log"
+first=$(( $(wc -l < "$log") + 1 ))   # this start's first line in the log
 { echo "=== $(date -u +%FT%TZ) scripts/docker-up.sh: dockerd ${args[*]}"; } >> "$log"
 PATH="$dockerd_path" setsid nohup dockerd "${args[@]}" >> "$log" 2>&1 < /dev/null &
 pid=$!
@@ -144,8 +148,8 @@ if wait_answer "$timeout" "$pid"; then
   say "Docker answers: server $(docker version -f '{{.Server.Version}}' 2>/dev/null), storage $(docker info -f '{{.Driver}}' 2>/dev/null), cgroup v$(docker info -f '{{.CgroupVersion}}' 2>/dev/null)"
   exit 0
 fi
-tail -n 15 "$log" | sed 's/^/  dockerd: /' >&2
-reason=$(grep -E 'level=(fatal|error)|failed to start daemon' "$log" | tail -n1 | sed -E 's/.*msg="?([^"]*)"?.*/\1/')
+tail -n "+$first" "$log" | tail -n 15 | sed 's/^/  dockerd: /' >&2
+reason=$(tail -n "+$first" "$log" | grep -E 'level=(fatal|error)|failed to start daemon' | tail -n1 | sed -E 's/.*msg="?([^"]*)"?.*/\1/')
 if kill -0 "$pid" 2>/dev/null; then
   cannot "dockerd (pid $pid, left running) did not answer within ${timeout}s${reason:+: $reason}"
 fi
