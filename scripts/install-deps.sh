@@ -1,7 +1,23 @@
 #!/usr/bin/env bash
 # Install what dnsceremony's tests, benchmark and loopback demo need, when it is missing.
 # Debian packages only; safe to run again.
+# Usage: scripts/install-deps.sh [--docker]
+#   --docker  also a Docker daemon for the testnet and the chart's pod test (scripts/docker-up.sh:
+#             installs Debian's engine and starts it where none answers). Where Docker cannot run,
+#             the reason is said and this goes on: the steps that need Docker say SKIPPED.
 set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+docker=0
+for a in "$@"; do
+  case "$a" in
+    --docker) docker=1 ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    *) echo "install-deps: unknown argument: $a" >&2; exit 3 ;;
+  esac
+done
+if [ "$docker" = 1 ]; then
+  bash "$here/docker-up.sh" || echo "install-deps: going on without Docker (reason above)" >&2
+fi
 need=()
 command -v named >/dev/null 2>&1 || need+=(bind9)
 command -v delv >/dev/null 2>&1 || need+=(bind9-dnsutils)
@@ -18,9 +34,9 @@ elif [ "$(command -v python3)" = /usr/bin/python3 ]; then
   python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
   python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml)
 fi
-# With Docker, the testnet's and the chart test's images are built from a Debian root
+# With a Docker daemon, the testnet's and the chart test's images are built from a Debian root
 # filesystem made by debootstrap (no image registry is needed), and run with compose.
-if command -v docker >/dev/null 2>&1; then
+if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
   command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
   if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1; then
     need+=(docker-compose)

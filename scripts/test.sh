@@ -2,7 +2,8 @@
 # The full test suite: installs what it needs, then lints and runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
+# --docker: a Docker daemon (started where none answers) for the chart's pod test and the testnet.
+bash scripts/install-deps.sh --docker
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
 cargo test --all-targets

@@ -9,23 +9,27 @@ export TESTNET_STATE
 say() { printf 'testnet: %s\n' "$*" >&2; }
 die() { printf 'testnet: error: %s\n' "$*" >&2; exit 1; }
 
-# A client image (AUTONITY_IMAGE): given to testnet/up, remembered in the state for the other commands.
-AUTONITY_IMAGE="${AUTONITY_IMAGE:-$(cat "$TESTNET_STATE/autonity-image" 2>/dev/null || true)}"
-export AUTONITY_IMAGE
+# The client image (AUTONITY_IMAGE, or the one testnet/up built from AUTONITY_BIN): the one the
+# testnet was started with (testnet/up writes it to the state, empty for the stand-in), else
+# AUTONITY_IMAGE as given. Read at each use: a scenario's shell outlives the testnets it starts.
+client_image() {
+  if [ -e "$TESTNET_STATE/autonity-image" ]; then cat "$TESTNET_STATE/autonity-image"; else printf '%s\n' "${AUTONITY_IMAGE:-}"; fi
+}
 
 # The Compose tool: the `docker compose` plugin when present, else docker-compose (>= 1.27).
 # With a client image, docker-compose.autonity.yml is added to docker-compose.yml.
 dc() {
-  local compose_files=(-f "$TESTNET/docker-compose.yml")
-  [ -z "$AUTONITY_IMAGE" ] || compose_files+=(-f "$TESTNET/docker-compose.autonity.yml")
+  local compose_files=(-f "$TESTNET/docker-compose.yml") img
+  img=$(client_image)
+  [ -z "$img" ] || compose_files+=(-f "$TESTNET/docker-compose.autonity.yml")
   if docker compose version >/dev/null 2>&1; then
-    docker compose -p "$COMPOSE_PROJECT_NAME" "${compose_files[@]}" "$@"
+    AUTONITY_IMAGE="$img" docker compose -p "$COMPOSE_PROJECT_NAME" "${compose_files[@]}" "$@"
   else
-    docker-compose -p "$COMPOSE_PROJECT_NAME" "${compose_files[@]}" "$@"
+    AUTONITY_IMAGE="$img" docker-compose -p "$COMPOSE_PROJECT_NAME" "${compose_files[@]}" "$@"
   fi
 }
 # The services of an organisation: its validator, and its client with a client image.
-org_services() { echo "${ORG_SERVICE[$1]}"; [ -z "$AUTONITY_IMAGE" ] || echo "${ORG_CLIENT_SERVICE[$1]}"; }
+org_services() { echo "${ORG_SERVICE[$1]}"; [ -z "$(client_image)" ] || echo "${ORG_CLIENT_SERVICE[$1]}"; }
 
 # NODE_IMAGE from the last image build (compose needs it even to stop services).
 NODE_IMAGE="${NODE_IMAGE:-$(cat "$TESTNET/images/.node-tag" 2>/dev/null || echo dnsceremony-node:latest)}"
@@ -137,13 +141,23 @@ summary() {
     printf '%-5s %-22s %-12s %-24s %-14s %-8s %s\n' "$org" "${ORG_HOST[$org]}" "$st" "$(phase_of "$org")" \
       "$(genesis_of "$org" | cut -c1-14)" "$height" "$committee"
   done
-  [ -n "$AUTONITY_IMAGE" ] || return 0
-  local c
+  local c img
+  img=$(client_image)
+  [ -n "$img" ] || return 0
   for org in "${ORGS[@]}"; do
     c="${ORG_CLIENT_SERVICE[$org]}"
     if [ -z "$(cid "$c")" ]; then st="not-started"; elif running "$c"; then st="running"; else st="exited($(exit_code "$c"))"; fi
-    printf '%-5s client %-10s %-12s image %s\n' "$org" "$c" "$st" "$AUTONITY_IMAGE"
+    printf '%-5s client %-10s %-12s image %s\n' "$org" "$c" "$st" "$img"
+    case "$st" in exited*) printf '      %s said: %s\n' "$c" "$(client_said "$c")" ;; esac
   done
+}
+# What a client container said last that matters: its first panic or fatal line (a Go client
+# ends with a stack trace), else its last line.
+client_said() {
+  local out line
+  out=$(dc logs --no-color --tail 500 "$1" 2>/dev/null | sed 's/^[^|]*| //' | sed '/^[[:space:]]*$/d')
+  line=$(grep -m1 -E '^(panic: |Fatal: |fatal error: )' <<<"$out" || true)
+  printf '%s\n' "${line:-$(tail -n1 <<<"$out")}" | cut -c1-300
 }
 
 # Have all these services stopped (none running)?

@@ -16,6 +16,12 @@ finish() {
   if [ "$FAIL" -gt 0 ] || [ "$rc" != 0 ]; then
     note "--- summary at failure"; summary >&2 || true
     for org in "${ORGS[@]}"; do note "--- last log lines of $org"; "$TESTNET/logs" "$org" --tail 8 >&2 2>/dev/null || true; done
+    if [ -n "$(client_image)" ]; then
+      for org in "${ORGS[@]}"; do
+        note "--- last log lines of ${ORG_CLIENT_SERVICE[$org]} ($org's client)"
+        "$TESTNET/logs" "${ORG_CLIENT_SERVICE[$org]}" --tail 8 >&2 2>/dev/null || true
+      done
+    fi
   fi
   [ "${KEEP:-0}" = 1 ] || "$TESTNET/down" >/dev/null 2>&1 || true
   printf '%s: %d passed, %d failed\n' "$SCENARIO" "$PASS" "$((FAIL + (rc != 0 && FAIL == 0 ? 1 : 0)))"
