@@ -574,7 +574,8 @@ impl Client {
         {
             Ok(list) => (list, method.to_string()),
             Err(e) if e.is_method_not_found() => (
-                self.contract_call_some::<abi::v07::getWhitelistCall>().await?,
+                self.contract_call_some::<abi::v07::getWhitelistCall>()
+                    .await?,
                 format!("eth_call {}", abi::v07::getWhitelistCall::SIGNATURE),
             ),
             Err(e) => return Err(e),
