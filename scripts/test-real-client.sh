@@ -78,7 +78,9 @@ if [ -n "${AUTONITY_BIN:-}" ]; then
     sleep 25; h30=$(height http://127.0.0.1:8546)
     kill -CONT "$pid1"
     say "org2's height: $h0 at the freeze, $h5 5 s later, $h30 30 s later"
-    if [ "$h30" -gt $((h5 + 10)) ]; then
+    # A frozen proposer costs a round change at its turns, so fewer than one block a second;
+    # a halted chain (the star) makes none.
+    if [ "$h30" -ge $((h5 + 5)) ]; then
       ok "v1: with org1 frozen, org2's chain kept advancing ($h5 -> $h30 in 25 s)"
     else
       bad "v1: with org1 frozen, org2's chain stalled ($h5 -> $h30 in 25 s)"
