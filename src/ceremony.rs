@@ -660,21 +660,23 @@ pub async fn wait_agreement(
     }
 }
 
-/// One organisation's genesis-hash record, read from `lookup`.
-fn read_genesis_hash(
-    org: &str,
+/// What the lookup of an organisation's genesis record holds.
+enum RecordSeen {
+    /// A secure record that decodes.
+    Record(records::GenesisRecord),
+    /// Not there yet (absent, or its server does not answer): why.
+    Pending(String),
+    /// Unusable: why.
+    Bad(String),
+}
+
+/// Decode an organisation's genesis record from its lookup: the one reader for the hash
+/// agreement and for block 0.
+fn genesis_record(
     peer: &Peer,
     lookup: &Lookup,
     ceremony: &crate::manifest::CeremonyId,
-    ours: &[u8; 32],
-) -> Result<HashSeen, Error> {
-    let bad = |why: String| -> Error {
-        CeremonyError::GenesisRecord {
-            org: org.to_string(),
-            why,
-        }
-        .into()
-    };
+) -> RecordSeen {
     match lookup {
         Lookup::Secure { rrset, .. } => {
             let txts: Vec<Vec<Vec<u8>>> = rrset
@@ -685,16 +687,35 @@ fn read_genesis_hash(
                 })
                 .collect();
             match records::decode_genesis_hash(&peer.host, &txts, ceremony, &peer.enode_key) {
-                Ok(r) if r.hash == *ours => Ok(HashSeen::Ours),
-                Ok(r) => Ok(HashSeen::Other(hex::encode(r.hash))),
-                Err(e) if e.is_missing() => Ok(HashSeen::Pending(e.to_string())),
-                Err(e) => Err(bad(e.to_string())),
+                Ok(r) => RecordSeen::Record(r),
+                Err(e) if e.is_missing() => RecordSeen::Pending(e.to_string()),
+                Err(e) => RecordSeen::Bad(e.to_string()),
             }
         }
         l @ (Lookup::Absent { .. } | Lookup::Unreachable { .. }) => {
-            Ok(HashSeen::Pending(l.describe()))
+            RecordSeen::Pending(l.describe())
         }
-        l => Err(bad(l.describe())),
+        l => RecordSeen::Bad(l.describe()),
+    }
+}
+
+/// One organisation's genesis-hash record, read from `lookup`.
+fn read_genesis_hash(
+    org: &str,
+    peer: &Peer,
+    lookup: &Lookup,
+    ceremony: &crate::manifest::CeremonyId,
+    ours: &[u8; 32],
+) -> Result<HashSeen, Error> {
+    match genesis_record(peer, lookup, ceremony) {
+        RecordSeen::Record(r) if r.hash == *ours => Ok(HashSeen::Ours),
+        RecordSeen::Record(r) => Ok(HashSeen::Other(hex::encode(r.hash))),
+        RecordSeen::Pending(why) => Ok(HashSeen::Pending(why)),
+        RecordSeen::Bad(why) => Err(CeremonyError::GenesisRecord {
+            org: org.to_string(),
+            why,
+        }
+        .into()),
     }
 }
 
@@ -732,25 +753,12 @@ fn read_block0(
     lookup: &Lookup,
     ceremony: &crate::manifest::CeremonyId,
 ) -> rpc::Published {
-    match lookup {
-        Lookup::Secure { rrset, .. } => {
-            let txts: Vec<Vec<Vec<u8>>> = rrset
-                .iter()
-                .filter_map(|r| match &r.data {
-                    RData::TXT(t) => Some(t.txt_data.iter().map(|s| s.to_vec()).collect()),
-                    _ => None,
-                })
-                .collect();
-            match records::decode_genesis_hash(&peer.host, &txts, ceremony, &peer.enode_key) {
-                Ok(r) => r
-                    .block0
-                    .map_or(rpc::Published::NotYet, rpc::Published::Block0),
-                Err(e) if e.is_missing() => rpc::Published::NotYet,
-                Err(e) => rpc::Published::Invalid(e.to_string()),
-            }
-        }
-        Lookup::Absent { .. } | Lookup::Unreachable { .. } => rpc::Published::NotYet,
-        l => rpc::Published::Invalid(l.describe()),
+    match genesis_record(peer, lookup, ceremony) {
+        RecordSeen::Record(r) => r
+            .block0
+            .map_or(rpc::Published::NotYet, rpc::Published::Block0),
+        RecordSeen::Pending(_) => rpc::Published::NotYet,
+        RecordSeen::Bad(why) => rpc::Published::Invalid(why),
     }
 }
 
