@@ -234,7 +234,7 @@ fn cases() -> Vec<Case> {
             &[
                 "autonity_",
                 "pop: does not prove ownership",
-                "its BLS signature does not verify under the consensus key",
+                "its BLS signature over the treasury and consensus key does not verify under the consensus key",
             ],
         ),
     ]
@@ -841,7 +841,7 @@ fn verdicts_agree_with_delv_in_both_modes() {
     if out.status.code() != Some(2)
         || !stdout.contains(&format!("{}: secure", host("good4.io")))
         || !stderr.contains(&format!("org1 ({}) is invalid", host("foreignproof2.com")))
-        || !stderr.contains("its BLS signature does not verify under the consensus key")
+        || !stderr.contains("its BLS signature over the treasury and consensus key does not verify under the consensus key")
     {
         wrong.push(format!(
             "wait with a bad ownership proof: exit {:?}; stdout: {stdout}; stderr: {stderr}",
