@@ -8,8 +8,9 @@ Renders charts/autonity-validator (ci/standin-values.yaml, images set to IMAGE) 
 lines and the rendered security context (uid, read-only root filesystem, no capabilities,
 no privilege escalation, /tmp and /data volumes), the sidecar sharing the client's network
 namespace like containers of one pod:
-  1. the keys the init container would make (`dnsceremony keygen` into /data/keys) and a
-     one-validator genesis.json at the path the init container leaves it (the chart's init
+  1. the keys the init container would make (`dnsceremony keygen` into /data/keys), a
+     one-validator genesis.json and the client's config.toml (no peers) at the paths the init
+     container leaves them (the chart's init
      command `dnsceremony run ... --until genesis` needs DNS; it is checked by check_chart.py);
   2. the `autonity` container: the stand-in with the rendered client arguments;
   3. the `check` container: `dnsceremony check --watch ...` as rendered;
@@ -154,8 +155,12 @@ def main():
               "oracleAddress": ident["oracle_address"]})
     g["config"]["autonity"]["validators"] = [v]
     body = json.dumps(g, indent=2) + "\n"
-    docker("run", *kflags, "-e", f"GENESIS={body}", "--entrypoint", "/bin/sh", IMAGE, "-c",
-           f'printf "%s" "$GENESIS" > {datadir}/genesis.json')
+    # With the client's configuration file the init container writes beside (no peers: one
+    # validator), which the rendered client command line names with --config.
+    peers = "[Node.ExecutionP2P]\nStaticNodes = []\n"
+    docker("run", *kflags, "-e", f"GENESIS={body}", "-e", f"PEERS={peers}", "--entrypoint", "/bin/sh", IMAGE, "-c",
+           f'printf "%s" "$GENESIS" > {datadir}/genesis.json && mkdir -p {datadir}/node && '
+           f'printf "%s" "$PEERS" > {datadir}/node/config.toml')
 
     # 2-4. The client, the sidecar, the readiness probe.
     start("autonity", spec, container(spec, "autonity"), "none")
