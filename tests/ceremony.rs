@@ -2,7 +2,7 @@
 //! BIND hierarchy on loopback with TSIG-updatable organisation zones, each starting the
 //! Autonity stand-in; then `check` against every node.
 
-use std::net::{Ipv4Addr, TcpListener};
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -111,13 +111,9 @@ fn consensus_port(datadir: &Path) -> u16 {
         })
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+#[path = "support/ports.rs"]
+mod ports;
+use ports::free_port;
 
 /// One organisation's `dnsceremony run`, stopped with SIGTERM (then SIGKILL) on drop.
 struct Run {

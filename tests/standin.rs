@@ -43,13 +43,9 @@ fn autonitykeys(seed: u8) -> String {
     )
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+#[path = "support/ports.rs"]
+mod ports;
+use ports::free_port;
 
 /// One validator of a hand-written v1 genesis.
 struct Val {
