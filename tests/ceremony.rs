@@ -80,6 +80,14 @@ fn manifest_of(lab: &Hierarchy, template: bool, profile: &str, n: usize) -> Stri
     m
 }
 
+/// A directory `manifest/` under `base` holding `manifest.toml` with `text`.
+fn manifest_dir(base: &Path, text: &str) -> PathBuf {
+    let dir = base.join("manifest");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("manifest.toml"), text).unwrap();
+    dir
+}
+
 fn template(stake: u64) -> String {
     let vals: Vec<String> = ORGS
         .iter()
@@ -285,9 +293,7 @@ fn wait_for(runs: &mut [Run], what: &str, secs: u64, done: impl Fn(&mut Run) -> 
 fn four_organisations_confirm_and_a_killed_run_resumes() {
     let lab = lab();
     let base = tempfile::tempdir().unwrap();
-    let mdir = base.path().join("manifest");
-    std::fs::create_dir(&mdir).unwrap();
-    std::fs::write(mdir.join("manifest.toml"), manifest(&lab, false)).unwrap();
+    let mdir = manifest_dir(base.path(), &manifest(&lab, false));
 
     // Three organisations start; they publish and wait for the fourth.
     let mut runs: Vec<Run> = (0..3)
@@ -444,13 +450,10 @@ fn twenty_organisations_confirm_and_read_the_whole_committee() {
     const N: usize = 20;
     let lab = lab_of(N);
     let base = tempfile::tempdir().unwrap();
-    let mdir = base.path().join("manifest");
-    std::fs::create_dir(&mdir).unwrap();
-    std::fs::write(
-        mdir.join("manifest.toml"),
-        manifest_of(&lab, false, "v1", N).replace("deadline = \"150s\"", "deadline = \"400s\""),
-    )
-    .unwrap();
+    let mdir = manifest_dir(
+        base.path(),
+        &manifest_of(&lab, false, "v1", N).replace("deadline = \"150s\"", "deadline = \"400s\""),
+    );
     let mut runs: Vec<Run> = (0..N)
         .map(|i| Run::start(&lab, base.path(), i, &mdir))
         .collect();
@@ -547,9 +550,7 @@ fn a_different_genesis_stops_everyone_naming_who_differs() {
     // signed by its node key for this ceremony.
     let lab = lab();
     let base = tempfile::tempdir().unwrap();
-    let mdir = base.path().join("manifest");
-    std::fs::create_dir(&mdir).unwrap();
-    std::fs::write(mdir.join("manifest.toml"), manifest(&lab, true)).unwrap();
+    let mdir = manifest_dir(base.path(), &manifest(&lab, true));
     std::fs::write(mdir.join("genesis.template.json"), template(10_000)).unwrap();
     let mut org4 = vec![run_in(
         &lab,
@@ -637,9 +638,7 @@ fn check(r: &Run, mdir: &Path, window: &str) -> std::process::Output {
 fn alarms_name_what_is_wrong() {
     let lab = lab();
     let base = tempfile::tempdir().unwrap();
-    let mdir = base.path().join("manifest");
-    std::fs::create_dir(&mdir).unwrap();
-    std::fs::write(mdir.join("manifest.toml"), manifest(&lab, false)).unwrap();
+    let mdir = manifest_dir(base.path(), &manifest(&lab, false));
     // org3's keys exist before its run starts (run uses them, makes none).
     let org3_keys = base.path().join("org3").join("keys");
     std::fs::create_dir_all(&org3_keys).unwrap();
@@ -720,13 +719,7 @@ fn alarms_name_what_is_wrong() {
 fn legacy_profile_ceremony_confirms() {
     let lab = lab_of(2);
     let base = tempfile::tempdir().unwrap();
-    let mdir = base.path().join("manifest");
-    std::fs::create_dir(&mdir).unwrap();
-    std::fs::write(
-        mdir.join("manifest.toml"),
-        manifest_of(&lab, false, "v0.7", 2),
-    )
-    .unwrap();
+    let mdir = manifest_dir(base.path(), &manifest_of(&lab, false, "v0.7", 2));
     let mut runs: Vec<Run> = (0..2)
         .map(|i| Run::start(&lab, base.path(), i, &mdir))
         .collect();
@@ -849,13 +842,7 @@ fn wait_exit(runs: &mut [Run], secs: u64) -> Vec<i32> {
 fn until_genesis_stops_at_agreement_without_a_client() {
     let lab = lab_of(2);
     let base = tempfile::tempdir().unwrap();
-    let mdir = base.path().join("manifest");
-    std::fs::create_dir(&mdir).unwrap();
-    std::fs::write(
-        mdir.join("manifest.toml"),
-        manifest_of(&lab, false, "v1", 2),
-    )
-    .unwrap();
+    let mdir = manifest_dir(base.path(), &manifest_of(&lab, false, "v1", 2));
 
     // --until published: org1 publishes and stops, without waiting for org2.
     let mut first = vec![run_in(
@@ -978,13 +965,7 @@ fn alive(pid: u32) -> bool {
 fn a_run_killed_after_starting_its_client_stops_that_client_when_restarted() {
     let lab = lab_of(2);
     let base = tempfile::tempdir().unwrap();
-    let mdir = base.path().join("manifest");
-    std::fs::create_dir(&mdir).unwrap();
-    std::fs::write(
-        mdir.join("manifest.toml"),
-        manifest_of(&lab, false, "v1", 2),
-    )
-    .unwrap();
+    let mdir = manifest_dir(base.path(), &manifest_of(&lab, false, "v1", 2));
     let mut runs: Vec<Run> = (0..2)
         .map(|i| run_in(&lab, base.path(), i, &mdir, None, &[], true))
         .collect();
@@ -1077,13 +1058,7 @@ fn the_wait_loops_poll_cheaply_between_full_reads() {
     use dnsceremony::verify::Session;
     let lab = lab_of(2);
     let base = tempfile::tempdir().unwrap();
-    let mdir = base.path().join("manifest");
-    std::fs::create_dir(&mdir).unwrap();
-    std::fs::write(
-        mdir.join("manifest.toml"),
-        manifest_of(&lab, false, "v1", 2),
-    )
-    .unwrap();
+    let mdir = manifest_dir(base.path(), &manifest_of(&lab, false, "v1", 2));
     let publish = |i: usize| {
         let mut r = vec![run_in(
             &lab,
@@ -1168,13 +1143,7 @@ fn another_client_version_is_named_by_its_block0() {
     // in its genesis record; check --manifest names the organisation and both hashes.
     let lab = lab_of(2);
     let base = tempfile::tempdir().unwrap();
-    let mdir = base.path().join("manifest");
-    std::fs::create_dir(&mdir).unwrap();
-    std::fs::write(
-        mdir.join("manifest.toml"),
-        manifest_of(&lab, false, "v1", 2),
-    )
-    .unwrap();
+    let mdir = manifest_dir(base.path(), &manifest_of(&lab, false, "v1", 2));
     let other = base.path().join("other-client");
     std::fs::write(
         &other,
