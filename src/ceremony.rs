@@ -74,6 +74,22 @@ impl Phase {
             Phase::Confirmed => "confirmed",
         }
     }
+
+    /// What [`run`] does once this phase is reached, until the next one: what an interrupt
+    /// stops (`interrupted while <this>`).
+    pub fn next_step(self) -> &'static str {
+        match self {
+            Phase::Started => "loading or making the keys",
+            Phase::Keys => "publishing our records",
+            Phase::Published => "waiting for every organisation's records to be secure",
+            Phase::PeersSecure => "building the genesis",
+            Phase::GenesisBuilt => "publishing our genesis hash",
+            Phase::HashPublished => "waiting for every organisation's genesis hash",
+            Phase::Agreed => "starting the client",
+            Phase::NodeStarted => "waiting for the client's block 0 and the on-chain check",
+            Phase::Confirmed => "supervising the client",
+        }
+    }
 }
 
 /// JSON schema name of [`State`].

@@ -32,3 +32,8 @@ pub const AUDIT_WARNING: u8 = 12;
 pub const AUDIT_ERROR: u8 = 13;
 /// A bug in dnsceremony itself.
 pub const INTERNAL: u8 = 70;
+/// Stopped by SIGINT (Ctrl-C): 128 + 2, the shell's convention. `run` says where the
+/// ceremony stopped; run again to resume.
+pub const INTERRUPTED: u8 = 130;
+/// Stopped by SIGTERM: 128 + 15, the shell's convention; otherwise as [`INTERRUPTED`].
+pub const TERMINATED: u8 = 143;

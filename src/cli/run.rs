@@ -168,12 +168,18 @@ pub fn run(args: RunArgs) -> crate::cli::Outcome {
     };
     let rt = crate::cli::runtime()?;
     rt.block_on(async {
-        let mut progress = |e: Event| crate::cli::print(&format!("{}\n", say(&e)));
+        // From here on SIGINT and SIGTERM end the run with a line saying where it stopped.
+        let stops = stop_signals();
+        let at = std::cell::RefCell::new(Position::default());
+        let mut progress = |e: Event| {
+            at.borrow_mut().see(&e);
+            crate::cli::print(&format!("{}\n", say(&e)));
+        };
         let running = tokio::select! {
             r = ceremony::run(&cfg, &mut progress) => r?,
-            _ = stop_signal() => {
-                crate::cli::print("stopped by a signal before the client started\n");
-                return Ok(exit::OK);
+            stop = stopped(stops.clone()) => {
+                crate::cli::report_line(&at.borrow().interrupted(stop));
+                return Ok(stop.exit_code());
             }
         };
         let running = match running {
@@ -192,23 +198,126 @@ pub fn run(args: RunArgs) -> crate::cli::Outcome {
             }
         };
         crate::cli::print("confirmed: the network is up; supervising the client\n");
-        running.supervise().await?;
+        let supervised = running.supervise().await;
+        // The signal was forwarded to the client; it has exited.
+        let stop = *stops.borrow();
+        if let Some(stop) = stop {
+            let client = match &supervised {
+                Ok(status) => format!("the client exited ({status})"),
+                Err(e) => format!("the client failed ({e})"),
+            };
+            crate::cli::report_line(&format!(
+                "run: {} while supervising the client (phase confirmed): {client}; \
+                 run again to start it again",
+                stop.describe()
+            ));
+            return Ok(stop.exit_code());
+        }
+        supervised?;
         Ok(exit::OK)
     })
 }
 
-async fn stop_signal() {
+/// Where the ceremony is, as its progress events tell: the phase last reached and, since
+/// then, who it waits for.
+#[derive(Debug, Default)]
+struct Position {
+    phase: Option<ceremony::Phase>,
+    waiting: Option<(&'static str, Vec<String>)>,
+}
+
+impl Position {
+    fn see(&mut self, e: &Event) {
+        match e {
+            Event::Resumed(p) | Event::Reached(p) => {
+                self.phase = Some(*p);
+                self.waiting = None;
+            }
+            Event::Waiting { what, orgs } => {
+                self.waiting = Some((what, orgs.iter().map(|(o, _)| o.clone()).collect()));
+            }
+            _ => {}
+        }
+    }
+
+    /// The line an interrupt leaves: what was going on, the phase reached, how to resume.
+    fn interrupted(&self, stop: Stop) -> String {
+        let phase = self.phase.unwrap_or(ceremony::Phase::Started);
+        let pending = match &self.waiting {
+            Some((what, orgs)) if !orgs.is_empty() => {
+                format!("; no {what} yet from {}", orgs.join(", "))
+            }
+            _ => String::new(),
+        };
+        format!(
+            "run: {} while {} (phase {}{pending}); run again to resume",
+            stop.describe(),
+            phase.next_step(),
+            phase.as_str()
+        )
+    }
+}
+
+/// A signal that stops a command: SIGINT (Ctrl-C) or SIGTERM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    Interrupt,
+    Terminate,
+}
+
+impl Stop {
+    /// `interrupted (SIGINT)` or `terminated (SIGTERM)`.
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Stop::Interrupt => "interrupted (SIGINT)",
+            Stop::Terminate => "terminated (SIGTERM)",
+        }
+    }
+
+    /// 130 for SIGINT, 143 for SIGTERM (128 + the signal's number, as shells report it).
+    pub(crate) fn exit_code(self) -> u8 {
+        match self {
+            Stop::Interrupt => exit::INTERRUPTED,
+            Stop::Terminate => exit::TERMINATED,
+        }
+    }
+}
+
+/// Catch SIGINT and SIGTERM from now on (they no longer end the process by themselves);
+/// the receiver holds the first that arrived. Call inside the runtime.
+pub(crate) fn stop_signals() -> tokio::sync::watch::Receiver<Option<Stop>> {
     use tokio::signal::unix::{signal, SignalKind};
-    match (
+    let (tx, rx) = tokio::sync::watch::channel(None);
+    if let (Ok(mut term), Ok(mut int)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
     ) {
-        (Ok(mut t), Ok(mut i)) => {
-            tokio::select! {
-                _ = t.recv() => {}
-                _ = i.recv() => {}
+        tokio::spawn(async move {
+            loop {
+                let stop = tokio::select! {
+                    Some(()) = int.recv() => Stop::Interrupt,
+                    Some(()) = term.recv() => Stop::Terminate,
+                    else => return,
+                };
+                tx.send_if_modified(|first| {
+                    let new = first.is_none();
+                    first.get_or_insert(stop);
+                    new
+                });
             }
+        });
+    }
+    rx
+}
+
+/// The first stop signal (never, when none can be caught).
+pub(crate) async fn stopped(mut stops: tokio::sync::watch::Receiver<Option<Stop>>) -> Stop {
+    loop {
+        if let Some(stop) = *stops.borrow_and_update() {
+            return stop;
         }
-        _ => std::future::pending().await,
+        if stops.changed().await.is_err() {
+            return std::future::pending().await;
+        }
     }
 }
