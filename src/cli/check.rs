@@ -35,19 +35,24 @@ pub struct CheckArgs {
     /// How long blocks may take to advance, e.g. 30s, 2m, 500ms.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     window: Duration,
-    /// Keep checking; alarm on every change from green to alarm and back.
+    /// Keep checking: a line on every change of state (green, red, unreachable), an alarm on
+    /// every change to red or unreachable, a reminder while the state lasts.
     #[arg(long)]
     watch: bool,
     /// Time between checks with --watch.
     #[arg(long, default_value = "10s", value_parser = parse_interval)]
     interval: Duration,
+    /// With --watch: repeat the state (`watch: still red since ...`) when it lasted this long
+    /// since the last line about it.
+    #[arg(long, default_value = "5m", value_parser = parse_interval)]
+    remind: Duration,
     /// Run this command (via sh -c) on an alarm; details in DNSCEREMONY_ALARM, DNSCEREMONY_MISSING.
     #[arg(long)]
     alarm_cmd: Option<String>,
     /// POST the alarm (JSON, schema dnsceremony.alarm/v1) to this http:// URL.
     #[arg(long)]
     alarm_webhook: Option<String>,
-    /// Print one JSON document per check (schema dnsceremony.check/v1).
+    /// Print one JSON document per check (schema dnsceremony.check/v1), and one for a failure.
     #[arg(long)]
     json: bool,
 }
@@ -113,11 +118,20 @@ fn expectation(
                 .filter(|o| o.status != dnsceremony::verify::Status::Secure)
                 .map(|o| format!("{} {}", o.name, o.status.as_str()))
                 .collect();
-            crate::cli::report_line(&format!(
+            let line = format!(
                 "cannot check the committee: not every organisation is secure ({}: {})",
                 path.display(),
                 who.join(", ")
-            ));
+            );
+            if args.json {
+                print_doc(failure_doc(
+                    &args.rpc,
+                    State::Error,
+                    &line,
+                    report.exit_code(),
+                ));
+            }
+            crate::cli::report_line(&line);
             return Ok(Err(report.exit_code()));
         }
         let mut peers = Vec::new();
@@ -209,11 +223,75 @@ async fn raise(args: &CheckArgs, rpc: &str, problem: String, report: Option<&Che
     }
 }
 
+/// What one check found, as `--watch` reports its changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// The check passed.
+    Green,
+    /// The node answered and something is wrong (an alarm).
+    Red,
+    /// The node did not answer.
+    Unreachable,
+    /// Nothing was checked: the inputs or the records are not usable (JSON documents only).
+    Error,
+    /// Stopped by a signal (JSON documents only).
+    Interrupted,
+}
+
+impl State {
+    fn as_str(self) -> &'static str {
+        match self {
+            State::Green => "green",
+            State::Red => "red",
+            State::Unreachable => "unreachable",
+            State::Error => "error",
+            State::Interrupted => "interrupted",
+        }
+    }
+}
+
+fn print_doc(doc: serde_json::Value) {
+    let mut text = serde_json::to_string(&doc).unwrap_or_default();
+    text.push('\n');
+    crate::cli::print(&text);
+}
+
+/// The document of a check that produced no report: schema, endpoint, state, the one-line
+/// error and the exit status it ends (or, watching, would end) with.
+fn failure_doc(rpc: &str, state: State, error: &str, exit: u8) -> serde_json::Value {
+    serde_json::json!({
+        "schema": rpc::CHECK_SCHEMA,
+        "rpc": rpc,
+        "state": state.as_str(),
+        "ok": false,
+        "error": error,
+        "exit": exit,
+    })
+}
+
+/// An error and its causes on one line, as the failure line on stderr shows them.
+fn one_line(e: &dyn std::error::Error) -> String {
+    let mut line = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = s.source();
+    }
+    line.replace('\n', " ")
+}
+
 fn show(args: &CheckArgs, report: &CheckReport) {
     if args.json {
-        let mut text = serde_json::to_string(report).unwrap_or_default();
-        text.push('\n');
-        crate::cli::print(&text);
+        let mut doc = serde_json::to_value(report).unwrap_or_default();
+        if let Some(map) = doc.as_object_mut() {
+            let state = if report.ok { State::Green } else { State::Red };
+            map.insert("state".into(), state.as_str().into());
+        }
+        print_doc(doc);
     } else if report.ok {
         let block0 = match (&report.block0, args.manifest.is_some()) {
             (Some(b), true) if report.block0_not_reported.is_empty() => {
@@ -239,8 +317,102 @@ fn show(args: &CheckArgs, report: &CheckReport) {
     }
 }
 
-/// Run `dnsceremony check`.
+/// `--watch`'s memory: the state, since when, how many checks found it, when it was last
+/// reported.
+struct Watch {
+    state: Option<State>,
+    since: time::OffsetDateTime,
+    /// Checks that found the present state.
+    checks: u64,
+    /// Checks made.
+    total: u64,
+    told: tokio::time::Instant,
+}
+
+impl Watch {
+    /// When the present state began (RFC 3339, UTC).
+    fn since_text(&self) -> String {
+        self.since
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    }
+
+    /// A line about the state, on stdout (stderr with `--json`, whose stdout is documents).
+    fn tell(args: &CheckArgs, text: &str) {
+        if args.json {
+            crate::cli::report_line(text);
+        } else {
+            crate::cli::print(&format!("{text}\n"));
+        }
+    }
+
+    /// Record one check's state; say when it changed, or when it lasted `--remind` since it
+    /// was last said. Returns whether it changed.
+    fn saw(&mut self, args: &CheckArgs, state: State, detail: &str) -> bool {
+        let now = tokio::time::Instant::now();
+        if self.state == Some(state) {
+            self.checks += 1;
+            if args.watch && now.duration_since(self.told) >= args.remind {
+                let since = self.since_text();
+                let detail = if detail.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {detail}")
+                };
+                Self::tell(
+                    args,
+                    &format!(
+                        "watch: still {} since {since} ({} checks){detail}",
+                        state.as_str(),
+                        self.checks
+                    ),
+                );
+                self.told = now;
+            }
+            return false;
+        }
+        if args.watch {
+            let line = match (self.state, detail.is_empty()) {
+                (Some(old), true) => format!("watch: {} -> {}", old.as_str(), state.as_str()),
+                (Some(old), false) => {
+                    format!("watch: {} -> {}: {detail}", old.as_str(), state.as_str())
+                }
+                // The first check: green says `ok: ...` already.
+                (None, _) if state == State::Green => String::new(),
+                (None, _) => format!("watch: {}: {detail}", state.as_str()),
+            };
+            if !line.is_empty() {
+                Self::tell(args, &line);
+            }
+        }
+        self.state = Some(state);
+        self.since = time::OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .unwrap_or(self.since);
+        self.checks = 1;
+        self.told = now;
+        true
+    }
+}
+
+/// Run `dnsceremony check`. With `--json`, a failure is a document on stdout too.
 pub fn run(args: CheckArgs) -> crate::cli::Outcome {
+    let result = run_checks(&args);
+    if let (true, Err(e)) = (args.json, &result) {
+        print_doc(failure_doc(
+            &args.rpc,
+            match e {
+                Error::Rpc(_) => State::Unreachable,
+                _ => State::Error,
+            },
+            &one_line(e),
+            e.exit_code(),
+        ));
+    }
+    result
+}
+
+fn run_checks(args: &CheckArgs) -> crate::cli::Outcome {
     let client = Client::new(&args.rpc, rpc::CALL_TIMEOUT).map_err(|e| Error::Usage {
         flag: "--rpc",
         why: e.to_string(),
@@ -253,41 +425,92 @@ pub fn run(args: CheckArgs) -> crate::cli::Outcome {
         })?;
     }
     let rt = crate::cli::runtime()?;
-    let (mut expect, mut records) = match expectation(&args, &rt)? {
+    let (expect, records) = match expectation(args, &rt)? {
         Ok(e) => e,
         Err(code) => return Ok(code),
     };
     rt.block_on(async {
-        let mut last_ok: Option<bool> = None;
-        loop {
-            if let Some(records) = &mut records {
-                expect.block0 = records.block0().await;
-            }
-            let report = match rpc::check(&client, &expect, args.window).await {
-                Ok(r) => r,
-                // Watching, a node that does not answer is an alarm, not the end.
-                Err(e) if args.watch => {
-                    if last_ok != Some(false) {
-                        let problem = format!("node unreachable: {e}");
-                        raise(&args, client.url(), problem, None).await;
-                    }
-                    last_ok = Some(false);
-                    tokio::time::sleep(args.interval).await;
-                    continue;
+        // SIGINT/SIGTERM end the check with a line (and a document with --json).
+        let stops = crate::cli::run::stop_signals();
+        let watch = std::cell::RefCell::new(Watch {
+            state: None,
+            since: time::OffsetDateTime::now_utc(),
+            checks: 0,
+            total: 0,
+            told: tokio::time::Instant::now(),
+        });
+        tokio::select! {
+            r = check_loop(args, &client, expect, records, &watch) => r,
+            stop = crate::cli::run::stopped(stops) => {
+                let watch = watch.borrow();
+                let state = watch.state.map_or(String::new(), |s| {
+                    format!("; {} since {}", s.as_str(), watch.since_text())
+                });
+                let line = format!(
+                    "check: {} after {} checks{state}",
+                    stop.describe(),
+                    watch.total
+                );
+                if args.json {
+                    print_doc(failure_doc(&args.rpc, State::Interrupted, &line, stop.exit_code()));
                 }
-                Err(e) => return Err(e.into()),
-            };
-            show(&args, &report);
-            if !report.ok && last_ok != Some(false) {
-                raise(&args, &report.rpc, report.problem(), Some(&report)).await;
-            } else if report.ok && last_ok == Some(false) && !args.json {
-                crate::cli::print("recovered: the check is green again\n");
+                crate::cli::report_line(&line);
+                Ok(stop.exit_code())
             }
-            last_ok = Some(report.ok);
-            if !args.watch {
-                return Ok(if report.ok { exit::OK } else { exit::ALARM });
-            }
-            tokio::time::sleep(args.interval).await;
         }
     })
+}
+
+/// Check once, or with `--watch` for ever.
+async fn check_loop(
+    args: &CheckArgs,
+    client: &Client,
+    mut expect: Expectation,
+    mut records: Option<Records>,
+    watch: &std::cell::RefCell<Watch>,
+) -> crate::cli::Outcome {
+    loop {
+        if let Some(records) = &mut records {
+            expect.block0 = records.block0().await;
+        }
+        let checked = rpc::check(client, &expect, args.window).await;
+        watch.borrow_mut().total += 1;
+        let report = match checked {
+            Ok(r) => r,
+            // Watching, a node that does not answer is an alarm, not the end.
+            Err(e) if args.watch => {
+                let error = one_line(&e);
+                let problem = format!("node unreachable: {error}");
+                if args.json {
+                    print_doc(failure_doc(
+                        client.url(),
+                        State::Unreachable,
+                        &problem,
+                        Error::from(e).exit_code(),
+                    ));
+                }
+                let changed = watch.borrow_mut().saw(args, State::Unreachable, &error);
+                if changed {
+                    raise(args, client.url(), problem, None).await;
+                }
+                tokio::time::sleep(args.interval).await;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        show(args, &report);
+        let (state, problem) = if report.ok {
+            (State::Green, String::new())
+        } else {
+            (State::Red, report.problem())
+        };
+        let changed = watch.borrow_mut().saw(args, state, &problem);
+        if changed && state == State::Red {
+            raise(args, &report.rpc, problem, Some(&report)).await;
+        }
+        if !args.watch {
+            return Ok(if report.ok { exit::OK } else { exit::ALARM });
+        }
+        tokio::time::sleep(args.interval).await;
+    }
 }
