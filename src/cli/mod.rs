@@ -10,6 +10,7 @@ use dnsceremony::exit;
 mod audit;
 pub mod check;
 pub mod dnsargs;
+mod docs;
 mod genesis;
 mod keys;
 mod manifest;
@@ -47,6 +48,10 @@ enum Command {
     Publish(publish::PublishArgs),
     /// DNSSEC audit of every organisation's zone: findings with codes; exit 12 warning, 13 error.
     Audit(audit::AuditArgs),
+    /// Shell completions (bash, zsh, fish, elvish, powershell) on stdout.
+    Completions(docs::CompletionsArgs),
+    /// Manual pages (roff) from the command-line definition: on stdout, or one per subcommand.
+    Man(docs::ManArgs),
 }
 
 /// What a subcommand returns when it did not fail: the exit status to end with.
@@ -79,6 +84,8 @@ pub fn main() -> ExitCode {
         Command::Wait(args) => verify::wait(args),
         Command::Publish(args) => publish::run(args),
         Command::Audit(args) => audit::run(args),
+        Command::Completions(args) => docs::completions(args),
+        Command::Man(args) => docs::man(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
