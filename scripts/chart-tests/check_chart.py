@@ -209,6 +209,21 @@ def testnet_run_flags():
     return None, None
 
 
+def image_ref(img, default_tag):
+    """repository:tag, with @digest when one is given."""
+    ref = f"{img['repository']}:{img.get('tag') or default_tag}"
+    return ref + (f"@{img['digest']}" if img.get("digest") else "")
+
+
+def pull_policy(img):
+    """As set, else IfNotPresent for a digest and Always for a tag alone."""
+    return img.get("pullPolicy") or ("IfNotPresent" if img.get("digest") else "Always")
+
+
+def app_version():
+    return yaml.safe_load(open(os.path.join(CHART, "Chart.yaml")))["appVersion"]
+
+
 # ---------- checks of one rendering ----------
 
 KEYISH = re.compile(r"(?i)\bsecret\s+\"[A-Za-z0-9+/=]{16,}\"|\b[0-9a-fA-F]{64}\b|-----BEGIN")
@@ -226,6 +241,10 @@ def check_rendering(name, v, objs):
     c.eq(len(find(objs, "Service", "-rpc")), 1 if v["rpc"]["expose"] else 0, "rpc Service")
     c.eq(len(find(objs, "CronJob")), 1 if v["audit"]["enabled"] else 0, "audit CronJob")
     c.eq(len(find(objs, "Secret")), 1 if (v["dns"]["tsig"].get("content") and not v["dns"]["tsig"].get("existingSecret")) else 0, "Secrets made by the chart")
+    c.eq(len(find(objs, "NetworkPolicy")), 1 if v["networkPolicy"]["enabled"] else 0, "NetworkPolicy")
+    # Installed into the release's namespace (helm template: `default`), never left implicit.
+    for o in objs:
+        c.eq(o["metadata"].get("namespace"), "default", f"{o['kind']} {o['metadata']['name']} namespace")
     c.done()
     if len(sts) != 1:
         return
@@ -263,7 +282,7 @@ def check_rendering(name, v, objs):
 
     c = Check(f"{name}: client started with the {prof} profile's flags")
     c.eq(auto.get("args"), expected_client_args(v), "client args")
-    c.eq(auto["image"], f"{v['autonity']['image']['repository']}:{v['autonity']['image']['tag']}", "client image")
+    c.eq(auto["image"], image_ref(v["autonity"]["image"], None), "client image")
     if v["autonity"].get("command"):
         c.eq(auto.get("command"), v["autonity"]["command"], "client command")
     else:
@@ -313,6 +332,7 @@ def check_rendering(name, v, objs):
     c = Check(f"{name}: probes")
     lp = auto.get("livenessProbe") or {}
     c.eq(lp.get("tcpSocket", {}).get("port"), "p2p", "client liveness probe")
+    c.eq((auto.get("readinessProbe") or {}).get("tcpSocket", {}).get("port"), "p2p", "client readiness probe")
     if v["check"]["enabled"]:
         rp = chk.get("readinessProbe") or {}
         cmd = rp.get("exec", {}).get("command") or []
@@ -331,6 +351,33 @@ def check_rendering(name, v, objs):
         c.eq(flag(chk["args"], "--alarm-cmd"), v["check"]["alarm"].get("command") or None, "sidecar --alarm-cmd")
         c.expect("livenessProbe" not in chk, "an alarm must not restart the sidecar")
     c.done()
+
+    c = Check(f"{name}: images, pull policies, CPU and memory limits")
+    ours = image_ref(v["image"], app_version())
+    pods = [("StatefulSet", spec)] + [("CronJob", cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]) for cj in find(objs, "CronJob")]
+    for kind, ps in pods:
+        for ctr in ps.get("initContainers", []) + ps["containers"]:
+            img = v["autonity"]["image"] if ctr["name"] == "autonity" else v["image"]
+            want = image_ref(img, None) if ctr["name"] == "autonity" else ours
+            c.eq(ctr["image"], want, f"{kind}/{ctr['name']} image")
+            c.eq(ctr.get("imagePullPolicy"), pull_policy(img), f"{kind}/{ctr['name']} imagePullPolicy")
+            limits = (ctr.get("resources") or {}).get("limits") or {}
+            c.expect("cpu" in limits and "memory" in limits, f"{kind}/{ctr['name']} lacks a CPU or memory limit: {limits}")
+    c.done()
+
+    if v["networkPolicy"]["enabled"]:
+        c = Check(f"{name}: NetworkPolicy admits the peers to p2p/consensus, RPC only when exposed")
+        np = find(objs, "NetworkPolicy")[0]["spec"]
+        c.eq(np["podSelector"]["matchLabels"], st["spec"]["selector"]["matchLabels"], "selects the validator pod")
+        rules = np.get("ingress") or []
+        peer_ports = sorted(p["port"] for p in rules[0]["ports"]) if rules else []
+        c.eq(peer_ports, sorted([p2p, consensus] if prof == "v1" else [p2p]), "peer ports")
+        cidrs = [f["ipBlock"]["cidr"] for f in (rules[0].get("from") or [])] if rules else []
+        c.eq(cidrs, list(v["networkPolicy"]["peerCIDRs"] or []), "peer source CIDRs")
+        rpc_rules = [r for r in rules[1:] if any(p["port"] == v["rpc"]["port"] for p in r["ports"])]
+        c.eq(len(rpc_rules), 1 if v["rpc"]["expose"] else 0, "RPC ingress rule")
+        c.eq("Egress" in np["policyTypes"], bool(v["networkPolicy"]["egress"]), "egress restricted only when rules are given")
+        c.done()
 
     c = Check(f"{name}: security context (non-root, read-only root fs)")
     pods = [("StatefulSet", spec)] + [("CronJob", cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]) for cj in find(objs, "CronJob")]

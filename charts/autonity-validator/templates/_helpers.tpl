@@ -26,7 +26,28 @@ dnsceremony.io/org: {{ .Values.org | quote }}
 {{- end -}}
 
 {{- define "av.image" -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- $ref := printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- with .Values.image.digest }}{{ $ref = printf "%s@%s" $ref . }}{{ end -}}
+{{- $ref -}}
+{{- end -}}
+
+{{/*
+The Autonity client image: repository:tag, pinned with @digest when autonity.image.digest is set.
+*/}}
+{{- define "av.clientImage" -}}
+{{- $img := .Values.autonity.image -}}
+{{- $ref := printf "%s:%s" $img.repository $img.tag -}}
+{{- with $img.digest }}{{ $ref = printf "%s@%s" $ref . }}{{ end -}}
+{{- $ref -}}
+{{- end -}}
+
+{{/*
+Pull policy of an image (the dict with repository/tag/digest/pullPolicy): as set, else
+IfNotPresent when a digest pins it (the bytes cannot change) and Always when only a tag
+names it (a tag can be moved).
+*/}}
+{{- define "av.pullPolicy" -}}
+{{- if .pullPolicy }}{{ .pullPolicy }}{{ else if .digest }}IfNotPresent{{ else }}Always{{ end -}}
 {{- end -}}
 
 {{/*
