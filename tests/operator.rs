@@ -216,6 +216,74 @@ fn an_interrupted_run_says_where_it_stopped_and_resumes() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 
+#[test]
+fn an_interrupt_while_supervising_stops_the_client_and_is_not_success() {
+    // One organisation: its ceremony completes alone and `run` supervises the stand-in.
+    let lab = Hierarchy::builder()
+        .zones([OrgZone::new("ogr1.com").signing(Signing::Dynamic {
+            algorithm: Algorithm::EcdsaP256,
+            nsec3: None,
+        })])
+        .resolver(ResolverMode::NoValidation)
+        .build()
+        .expect("hierarchy builds");
+    let base = tempfile::tempdir().unwrap();
+    let manifest = base.path().join("manifest.toml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "[ceremony]\nname = \"solo-net\"\nprofile = \"v1\"\n\n[genesis]\nchain_id = 65110000\n\
+             operator = \"0x{op}\"\nepoch_period = 30\n\n\
+             [[orgs]]\nname = \"org1\"\nhost = \"validator1.ogr1.com\"\n\n\
+             [dns]\nanchor = \"{anchor}\"\nroots = [\"{root}\"]\n\n\
+             [timing]\npoll_interval = \"1s\"\ndeadline = \"120s\"\n",
+            op = "ab".repeat(20),
+            anchor = lab.anchor.dnskey.display(),
+            root = lab.root
+        ),
+    )
+    .unwrap();
+    let zone = lab.zone("ogr1.com").expect("zone");
+    let tsig = zone.tsig.as_ref().expect("dynamic zone");
+    let mut run = Watched::spawn(
+        Command::new(CLI)
+            .arg("run")
+            .args(["--manifest", manifest.to_str().unwrap()])
+            .args(["--org", "org1", "--ip", "127.0.0.1"])
+            .args(["--keys", base.path().join("keys").to_str().unwrap()])
+            .args(["--server", &zone.server.to_string()])
+            .args(["--tsig", tsig.file.to_str().unwrap()])
+            .args(["--datadir", base.path().join("data").to_str().unwrap()])
+            .args(["--autonity", STANDIN])
+            .args(["--port", &free_port().to_string()])
+            .args(["--consensus-port", &free_port().to_string()])
+            .args(["--rpc-port", &free_port().to_string()])
+            .args(["--check-window", "3s"]),
+    );
+    run.expect_line("confirmed", 120, |l| l.starts_with("confirmed: "));
+    let client: Value =
+        serde_json::from_slice(&std::fs::read(base.path().join("data/client.json")).unwrap())
+            .unwrap();
+    let pid = client["pid"].as_u64().unwrap() as u32;
+    signal(run.child.id(), "INT");
+    let (code, stderr) = run.finish(20);
+    assert_eq!(code, Some(130), "{stderr}");
+    let line = stderr.lines().last().unwrap_or_default();
+    assert!(
+        line.starts_with(
+            "dnsceremony: run: interrupted (SIGINT) while supervising the client (phase confirmed): the client exited"
+        ) && line.ends_with("; run again to start it again"),
+        "{stderr}"
+    );
+    // The client is gone (it was told, and `run` waited for it).
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| s.split_whitespace().nth(2) == Some("Z")),
+        "the client (pid {pid}) still runs"
+    );
+}
+
 // ---- `check` against the stand-in ----
 
 fn vectors(rel: &str) -> PathBuf {
