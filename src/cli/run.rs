@@ -198,7 +198,24 @@ pub fn run(args: RunArgs) -> crate::cli::Outcome {
             }
         };
         crate::cli::print("confirmed: the network is up; supervising the client\n");
-        let supervised = running.supervise().await;
+        let pid = running.id();
+        let mut supervised = std::pin::pin!(running.supervise());
+        // Its first poll starts its own signal listeners, which forward to the client; a
+        // signal that came before them is forwarded here.
+        let first = std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(std::future::Future::poll(supervised.as_mut(), cx))
+        })
+        .await;
+        let supervised = match first {
+            std::task::Poll::Ready(r) => r,
+            std::task::Poll::Pending => {
+                let early = *stops.borrow();
+                if let (Some(stop), Some(pid)) = (early, pid) {
+                    forward(stop, pid);
+                }
+                supervised.await
+            }
+        };
         // The signal was forwarded to the client; it has exited.
         let stop = *stops.borrow();
         if let Some(stop) = stop {
@@ -281,6 +298,19 @@ impl Stop {
             Stop::Terminate => exit::TERMINATED,
         }
     }
+}
+
+/// Send `stop` on to the process `pid` (the client).
+fn forward(stop: Stop, pid: u32) {
+    let sig = match stop {
+        Stop::Interrupt => "-INT",
+        Stop::Terminate => "-TERM",
+    };
+    let _ = std::process::Command::new("kill")
+        .arg(sig)
+        .arg(pid.to_string())
+        .stderr(std::process::Stdio::null())
+        .status();
 }
 
 /// Catch SIGINT and SIGTERM from now on (they no longer end the process by themselves);
