@@ -130,12 +130,13 @@ summary() {
       committee="(no genesis yet)"
     elif [ "$st" = running ]; then
       js=$(check_json "$org") && rc=0 || rc=$?
-      if [ -n "$js" ]; then
+      # A check that made no report prints a document with `error` (unreachable, bad input).
+      if [ -n "$js" ] && jq -e '.error == null' <<<"$js" >/dev/null 2>&1; then
         height=$(jq -r '.block_end' <<<"$js" 2>/dev/null)
         committee=$(jq -r '(if .ok then "ok" else "ALARM" end) + " (\(.committee | length) members"
           + (if (.missing | length) > 0 then "; missing: \(.missing | join(","))" else "" end) + ")"' <<<"$js" 2>/dev/null)
       else
-        committee="check exit $rc"
+        committee="check exit $rc$(jq -r '" (" + .state + ")"' <<<"$js" 2>/dev/null)"
       fi
     fi
     printf '%-5s %-22s %-12s %-24s %-14s %-8s %s\n' "$org" "${ORG_HOST[$org]}" "$st" "$(phase_of "$org")" \
