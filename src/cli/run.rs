@@ -264,6 +264,10 @@ impl Position {
             Some((what, orgs)) if !orgs.is_empty() => {
                 format!("; no {what} yet from {}", orgs.join(", "))
             }
+            // The client belongs to the ceremony's future, which ends with it.
+            _ if phase == ceremony::Phase::NodeStarted => {
+                "; the client it started was killed".into()
+            }
             _ => String::new(),
         };
         format!(
@@ -349,5 +353,57 @@ pub(crate) async fn stopped(mut stops: tokio::sync::watch::Receiver<Option<Stop>
         if stops.changed().await.is_err() {
             return std::future::pending().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ceremony::Phase;
+
+    fn line_after(events: &[Event], stop: Stop) -> String {
+        let mut at = Position::default();
+        for e in events {
+            at.see(e);
+        }
+        at.interrupted(stop)
+    }
+
+    #[test]
+    fn the_interrupt_line_says_what_was_going_on() {
+        assert_eq!(
+            line_after(&[], Stop::Interrupt),
+            "run: interrupted (SIGINT) while loading or making the keys (phase started); run again to resume"
+        );
+        let waiting = Event::Waiting {
+            what: "genesis hashes",
+            orgs: vec![
+                ("org2".into(), "pending".into()),
+                ("org4".into(), "x".into()),
+            ],
+        };
+        assert_eq!(
+            line_after(
+                &[
+                    Event::Resumed(Phase::Published),
+                    Event::Reached(Phase::HashPublished),
+                    waiting.clone()
+                ],
+                Stop::Terminate
+            ),
+            "run: terminated (SIGTERM) while waiting for every organisation's genesis hash \
+             (phase hash_published; no genesis hashes yet from org2, org4); run again to resume"
+        );
+        // Who was awaited is forgotten once the next phase is reached.
+        assert_eq!(
+            line_after(&[waiting, Event::Reached(Phase::Agreed)], Stop::Interrupt),
+            "run: interrupted (SIGINT) while starting the client (phase agreed); run again to resume"
+        );
+        assert!(
+            line_after(&[Event::Reached(Phase::NodeStarted)], Stop::Interrupt)
+                .contains("(phase node_started; the client it started was killed)")
+        );
+        assert_eq!(Stop::Interrupt.exit_code(), 130);
+        assert_eq!(Stop::Terminate.exit_code(), 143);
     }
 }
