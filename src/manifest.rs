@@ -698,10 +698,11 @@ const GENESIS_KEYS: &[&str] = &[
 impl Manifest {
     /// Read and check a manifest file.
     pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = crate::localfile::read_to_string(path, crate::localfile::Kind::Manifest)
+            .map_err(|source| ManifestError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
         Manifest::parse(&text, path)
     }
 
@@ -1176,12 +1177,13 @@ fn parse_genesis(
             return Err(cx.invalid("genesis.template", "empty path"));
         }
         let path = base.join(s);
-        let bytes = std::fs::read(&path).map_err(|e| {
-            cx.invalid(
-                "genesis.template",
-                format!("cannot read the template {}: {e}", path.display()),
-            )
-        })?;
+        let bytes =
+            crate::localfile::read(&path, crate::localfile::Kind::Template).map_err(|e| {
+                cx.invalid(
+                    "genesis.template",
+                    format!("cannot read the template {}: {e}", path.display()),
+                )
+            })?;
         g.template = Some(path);
         g.template_bytes = Some(bytes);
     }
@@ -1232,10 +1234,11 @@ fn parse_genesis(
 /// any trailing `[signature]` table; the body is kept byte for byte. Written atomically
 /// (temporary file + rename). Returns the signed manifest.
 pub fn sign_file(path: &Path, key_file: &Path) -> Result<Manifest, ManifestError> {
-    let key_text = std::fs::read_to_string(key_file).map_err(|e| ManifestError::SigningKey {
-        path: key_file.to_path_buf(),
-        why: e.to_string(),
-    })?;
+    let key_text = crate::localfile::read_to_string(key_file, crate::localfile::Kind::KeyFile)
+        .map_err(|e| ManifestError::SigningKey {
+            path: key_file.to_path_buf(),
+            why: e.to_string(),
+        })?;
     let secret = hexfmt::parse_fixed::<32>(key_text.trim_end(), true).map_err(|e| {
         ManifestError::SigningKey {
             path: key_file.to_path_buf(),
@@ -1247,10 +1250,12 @@ pub fn sign_file(path: &Path, key_file: &Path) -> Result<Manifest, ManifestError
             path: key_file.to_path_buf(),
             why: e.to_string(),
         })?;
-    let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = crate::localfile::read_to_string(path, crate::localfile::Kind::Manifest).map_err(
+        |source| ManifestError::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+    )?;
     let existing = Manifest::parse(&text, path);
     let body = strip_signature(&text, path)?;
     let unsigned = Manifest::parse(&body, path)?;

@@ -81,24 +81,25 @@ pub fn run(args: GenesisArgs) -> crate::cli::Outcome {
         .filter_map(|o| o.peer.clone().map(|p| (o.name.clone(), p)))
         .collect();
     let g = genesis::build(&manifest, &peers)?;
-    let written = match std::fs::read(&args.out) {
-        Ok(existing) if existing == g.bytes() => false,
-        Ok(_) if !args.force => {
-            crate::cli::report_line(&format!(
-                "refusing to overwrite a different genesis ({}: exists; --force replaces it)",
-                args.out.display()
-            ));
-            return Ok(exit::LOCAL);
-        }
-        Ok(_) => true,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
-        Err(source) => {
-            return Err(Error::Read {
-                path: args.out.clone(),
-                source,
-            })
-        }
-    };
+    let written =
+        match dnsceremony::localfile::read(&args.out, dnsceremony::localfile::Kind::Genesis) {
+            Ok(existing) if existing == g.bytes() => false,
+            Ok(_) if !args.force => {
+                crate::cli::report_line(&format!(
+                    "refusing to overwrite a different genesis ({}: exists; --force replaces it)",
+                    args.out.display()
+                ));
+                return Ok(exit::LOCAL);
+            }
+            Ok(_) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+            Err(source) => {
+                return Err(Error::Read {
+                    path: args.out.clone(),
+                    source,
+                })
+            }
+        };
     if written {
         node::write_atomic(&args.out, g.bytes())?;
     }

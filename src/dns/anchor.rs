@@ -124,10 +124,12 @@ impl TrustAnchors {
 
     /// Read DNSKEY and DS anchors from a file: zone-file lines or BIND `trust-anchors` blocks.
     pub fn from_file(path: &Path) -> Result<TrustAnchors, AnchorError> {
-        let text = std::fs::read_to_string(path).map_err(|source| AnchorError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = crate::localfile::read_to_string(path, crate::localfile::Kind::Anchor).map_err(
+            |source| AnchorError::Read {
+                path: path.to_path_buf(),
+                source,
+            },
+        )?;
         Self::parse(&text, path)
     }
 
