@@ -290,8 +290,7 @@ pub const QUOTE_MAX: usize = 40;
 /// `…(N bytes)` when it is longer.
 pub fn quote(s: &str) -> String {
     let mut out = String::from("\"");
-    let mut shown = 0;
-    for c in s.chars() {
+    for (shown, c) in s.chars().enumerate() {
         if shown == QUOTE_MAX {
             out.push_str(&format!("\"…({} bytes)", s.len()));
             return out;
@@ -304,7 +303,6 @@ pub fn quote(s: &str) -> String {
         } else {
             out.push(c);
         }
-        shown += 1;
     }
     out.push('"');
     out
