@@ -431,11 +431,33 @@ impl Ctx<'_> {
             if !known.contains(&k.as_str()) {
                 return Err(ManifestError::UnknownKey {
                     path: self.path.to_path_buf(),
-                    key: join(prefix, k),
+                    key: join(prefix, &shown_key(k)),
                 });
             }
         }
         Ok(())
+    }
+
+    /// Refuse a string shown to people (a ceremony or organisation name) that holds a
+    /// control, format or bidirectional character (U+202E and the like make a terminal or a
+    /// page show another text than the bytes say).
+    fn displayed(&self, key: &str, s: &str) -> Result<(), ManifestError> {
+        match s
+            .chars()
+            .enumerate()
+            .find(|(_, c)| crate::localfile::is_unsafe_char(*c))
+        {
+            Some((pos, c)) => Err(self.invalid(
+                key,
+                format!(
+                    "{}: character {} is U+{:04X}, a control, format or bidirectional character (names are shown to people and must read as written)",
+                    crate::localfile::quote(s),
+                    pos + 1,
+                    u32::from(c)
+                ),
+            )),
+            None => Ok(()),
+        }
     }
 
     fn table<'v>(&self, key: &str, v: &'v Value) -> Result<&'v toml::Table, ManifestError> {
@@ -528,6 +550,21 @@ impl Ctx<'_> {
         parse_socket(s).ok_or_else(|| {
             self.invalid(key, format!("{s:?} is not an IP address or IP:port (e.g. \"192.0.2.1\", \"192.0.2.1:53\", \"[2001:db8::1]:53\")"))
         })
+    }
+}
+
+/// A key as written when it is a plain TOML bare key, else quoted and escaped
+/// ([`crate::localfile::quote`]): an error line never carries a key's raw control or
+/// bidirectional characters, nor more than a short excerpt of it.
+fn shown_key(k: &str) -> String {
+    let bare = k.len() <= 64
+        && !k.is_empty()
+        && k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if bare {
+        k.to_string()
+    } else {
+        crate::localfile::quote(k)
     }
 }
 
@@ -696,13 +733,15 @@ const GENESIS_KEYS: &[&str] = &[
 ];
 
 impl Manifest {
-    /// Read and check a manifest file.
+    /// Read and check a manifest file (`-`: standard input; a template path is then relative
+    /// to the working directory).
     pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
-        let text = crate::localfile::read_to_string(path, crate::localfile::Kind::Manifest)
-            .map_err(|source| ManifestError::Read {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let text =
+            crate::localfile::read_to_string_or_stdin(path, crate::localfile::Kind::Manifest)
+                .map_err(|source| ManifestError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
         Manifest::parse(&text, path)
     }
 
@@ -737,7 +776,8 @@ impl Manifest {
                 cer.get("name").ok_or_else(|| cx.missing("ceremony.name"))?,
             )?
             .to_string();
-        if name.trim().is_empty() || name.chars().any(char::is_control) || name.len() > 200 {
+        cx.displayed("ceremony.name", &name)?;
+        if name.trim().is_empty() || name.len() > 200 {
             return Err(cx.invalid(
                 "ceremony.name",
                 "must be 1-200 characters without control characters",
@@ -779,13 +819,17 @@ impl Manifest {
             let oname = cx
                 .string(&nk, t.get("name").ok_or_else(|| cx.missing(&nk))?)?
                 .to_string();
+            cx.displayed(&nk, &oname)?;
             if oname.is_empty()
                 || oname.len() > 64
                 || oname.chars().any(|c| c.is_control() || c.is_whitespace())
             {
                 return Err(cx.invalid(
                     &nk,
-                    format!("{oname:?}: an organisation name is 1-64 characters without spaces"),
+                    format!(
+                        "{}: an organisation name is 1-64 characters without spaces",
+                        crate::localfile::quote(&oname)
+                    ),
                 ));
             }
             let hk = format!("{key}.host");

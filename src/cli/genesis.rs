@@ -50,6 +50,11 @@ struct GenesisOut {
 
 /// Run `dnsceremony genesis`.
 pub fn run(args: GenesisArgs) -> crate::cli::Outcome {
+    // An output that is not a regular file (a FIFO) is refused before any DNS work.
+    dnsceremony::localfile::check_output(&args.out).map_err(|source| Error::Write {
+        path: args.out.clone(),
+        source,
+    })?;
     let manifest = crate::cli::manifest::load(&args.manifest, args.operator.as_ref())?;
     let options = args.dns.options(&manifest)?;
     let rt = crate::cli::runtime()?;
