@@ -69,7 +69,7 @@ impl fmt::Display for Profile {
 
 /// An unknown profile name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown profile {0:?} (expected \"v1\" or \"v0.7\")")]
+#[error("unknown profile {} (expected \"v1\" or \"v0.7\")", crate::localfile::quote(.0))]
 pub struct UnknownProfile(pub String);
 
 impl FromStr for Profile {
@@ -478,7 +478,11 @@ impl Ctx<'_> {
                 .ok_or_else(|| {
                     self.invalid(
                         key,
-                        format!("{s:?} is not a decimal integer between 0 and {}", u64::MAX),
+                        format!(
+                            "{} is not a decimal integer between 0 and {}",
+                            crate::localfile::quote(s),
+                            u64::MAX
+                        ),
                     )
                 }),
             _ => Err(self.wrong(key, "an integer", v)),
@@ -493,7 +497,11 @@ impl Ctx<'_> {
             Value::String(s) => parse_decimal(s).ok_or_else(|| {
                 self.invalid(
                     key,
-                    format!("{s:?} is not a decimal integer between 0 and {}", u128::MAX),
+                    format!(
+                        "{} is not a decimal integer between 0 and {}",
+                        crate::localfile::quote(s),
+                        u128::MAX
+                    ),
                 )
             }),
             _ => Err(self.wrong(key, "an integer or a decimal string", v)),
@@ -526,8 +534,12 @@ impl Ctx<'_> {
 
     fn address(&self, key: &str, v: &Value) -> Result<Address, ManifestError> {
         let s = self.string(key, v)?;
-        s.parse::<Address>()
-            .map_err(|e| self.invalid(key, format!("{s:?} is not an address: {e}")))
+        s.parse::<Address>().map_err(|e| {
+            self.invalid(
+                key,
+                format!("{} is not an address: {e}", crate::localfile::quote(s)),
+            )
+        })
     }
 
     fn duration(&self, key: &str, v: &Value) -> Result<Duration, ManifestError> {
@@ -535,12 +547,21 @@ impl Ctx<'_> {
         let d = parse_duration(s).ok_or_else(|| {
             self.invalid(
                 key,
-                format!("{s:?} is not a duration (e.g. \"30s\", \"10m\", \"2h\", \"1h30m\")"),
+                format!(
+                    "{} is not a duration (e.g. \"30s\", \"10m\", \"2h\", \"1h30m\")",
+                    crate::localfile::quote(s)
+                ),
             )
         })?;
         // The canonical form (and so the ceremony id) holds whole seconds.
         if d.subsec_nanos() != 0 {
-            return Err(self.invalid(key, format!("{s:?} is not a whole number of seconds")));
+            return Err(self.invalid(
+                key,
+                format!(
+                    "{} is not a whole number of seconds",
+                    crate::localfile::quote(s)
+                ),
+            ));
         }
         Ok(d)
     }
@@ -548,7 +569,7 @@ impl Ctx<'_> {
     fn socket(&self, key: &str, v: &Value) -> Result<SocketAddr, ManifestError> {
         let s = self.string(key, v)?;
         parse_socket(s).ok_or_else(|| {
-            self.invalid(key, format!("{s:?} is not an IP address or IP:port (e.g. \"192.0.2.1\", \"192.0.2.1:53\", \"[2001:db8::1]:53\")"))
+            self.invalid(key, format!("{} is not an IP address or IP:port (e.g. \"192.0.2.1\", \"192.0.2.1:53\", \"[2001:db8::1]:53\")", crate::localfile::quote(s)))
         })
     }
 }
@@ -651,7 +672,8 @@ fn valid_hostname_label(label: &str) -> Result<(), String> {
     }
     if label.len() > 54 {
         return Err(format!(
-            "first label {label:?} is {} octets; at most 54 so that \"autonity_{label}\" fits in 63",
+            "first label {} is {} octets; at most 54 so that \"autonity_{label}\" fits in 63",
+            crate::localfile::quote(label),
             label.len()
         ));
     }
@@ -660,11 +682,15 @@ fn valid_hostname_label(label: &str) -> Result<(), String> {
         .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
     {
         return Err(format!(
-            "first label {label:?} contains {c:?}: only letters, digits and '-' are allowed"
+            "first label {} contains {c:?}: only letters, digits and '-' are allowed",
+            crate::localfile::quote(label)
         ));
     }
     if label.starts_with('-') || label.ends_with('-') {
-        return Err(format!("first label {label:?} starts or ends with '-'"));
+        return Err(format!(
+            "first label {} starts or ends with '-'",
+            crate::localfile::quote(label)
+        ));
     }
     Ok(())
 }
@@ -681,29 +707,37 @@ pub fn parse_host(s: &str) -> Result<Name, String> {
     valid_hostname_label(first)?;
     for l in trimmed.split('.').skip(1) {
         if l.is_empty() {
-            return Err(format!("{s:?} has an empty label"));
+            return Err(format!("{} has an empty label", crate::localfile::quote(s)));
         }
         if l.len() > 63 {
-            return Err(format!("label {l:?} is longer than 63 octets"));
+            return Err(format!(
+                "label {} is longer than 63 octets",
+                crate::localfile::quote(l)
+            ));
         }
         if let Some(c) = l
             .chars()
             .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
         {
-            return Err(format!("label {l:?} contains {c:?}"));
+            return Err(format!(
+                "label {} contains {c:?}",
+                crate::localfile::quote(l)
+            ));
         }
     }
-    let mut name = Name::from_ascii(trimmed).map_err(|e| format!("{s:?}: {e}"))?;
+    let mut name =
+        Name::from_ascii(trimmed).map_err(|e| format!("{}: {e}", crate::localfile::quote(s)))?;
     name.set_fqdn(true);
     let name = name.to_lowercase();
     if name.num_labels() < 2 {
-        return Err(format!(
-            "{s:?} has a single label; a validator host needs at least two (e.g. validator1.example.com)"
-        ));
+        return Err(format!("{} has a single label; a validator host needs at least two (e.g. validator1.example.com)", crate::localfile::quote(s)));
     }
     // Longest derived owner: "autonity_" + host, plus the root's length octet.
     if trimmed.len() + 9 + 2 > 255 {
-        return Err(format!("{s:?} is too long once prefixed with autonity_"));
+        return Err(format!(
+            "{} is too long once prefixed with autonity_",
+            crate::localfile::quote(s)
+        ));
     }
     Ok(name)
 }
@@ -1235,9 +1269,12 @@ fn parse_genesis(
         let a = cx.table("genesis.alloc", v)?;
         let mut seen = BTreeSet::new();
         for (addr_s, bal) in a {
-            let key = format!("genesis.alloc.{addr_s:?}");
+            let key = format!("genesis.alloc.{}", crate::localfile::quote(addr_s));
             let addr: Address = addr_s.parse().map_err(|e: KeyError| {
-                cx.invalid(&key, format!("{addr_s:?} is not an address: {e}"))
+                cx.invalid(
+                    &key,
+                    format!("{} is not an address: {e}", crate::localfile::quote(addr_s)),
+                )
             })?;
             if !seen.insert(addr) {
                 return Err(ManifestError::Duplicate {
