@@ -183,6 +183,16 @@ fn fifo_inputs_are_refused_at_once() {
     );
     use std::os::unix::fs::FileTypeExt;
     assert!(fs::metadata(p.join("fifo")).unwrap().file_type().is_fifo());
+    // keygen: a FIFO where a key file would go is never opened; nothing is written.
+    fs::create_dir(p.join("nk")).unwrap();
+    mkfifo(&p.join("nk/oraclekey"));
+    refused(
+        p,
+        &["keygen", "--dir", "nk"],
+        exit::LOCAL,
+        &["nk/oraclekey", "never overwritten"],
+    );
+    assert_eq!(fs::read_dir(p.join("nk")).unwrap().count(), 1);
 }
 
 #[test]
