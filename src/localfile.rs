@@ -245,6 +245,11 @@ pub fn read_to_string(path: &Path, kind: Kind) -> io::Result<String> {
     text(read(path, kind)?, kind)
 }
 
+/// A TSIG key file as text ([`read_to_string`] with [`Kind::TsigKey`]).
+pub fn read_tsig_key(path: &Path) -> io::Result<String> {
+    read_to_string(path, Kind::TsigKey)
+}
+
 /// [`read_to_string`], except that the path `-` reads standard input (with the same cap).
 /// Only for inputs that are read once and never written back.
 pub fn read_to_string_or_stdin(path: &Path, kind: Kind) -> io::Result<String> {

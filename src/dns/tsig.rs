@@ -108,11 +108,10 @@ impl fmt::Debug for TsigKey {
 impl TsigKey {
     /// Read and parse a key file written by `tsig-keygen`.
     pub fn load(path: &Path) -> Result<TsigKey, TsigError> {
-        let text = crate::localfile::read_to_string(path, crate::localfile::Kind::TsigKey)
-            .map_err(|source| TsigError::Read {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let text = crate::localfile::read_tsig_key(path).map_err(|source| TsigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         TsigKey::parse(&text, path)
     }
 
