@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use dnsceremony::localfile::{self, Kind};
 use dnsceremony::verify::Session;
 use dnsceremony::{exit, genesis, node, Error};
 use serde::Serialize;
@@ -51,7 +52,7 @@ struct GenesisOut {
 /// Run `dnsceremony genesis`.
 pub fn run(args: GenesisArgs) -> crate::cli::Outcome {
     // An output that is not a regular file (a FIFO) is refused before any DNS work.
-    dnsceremony::localfile::check_output(&args.out).map_err(|source| Error::Write {
+    localfile::check_output(&args.out).map_err(|source| Error::Write {
         path: args.out.clone(),
         source,
     })?;
@@ -86,25 +87,24 @@ pub fn run(args: GenesisArgs) -> crate::cli::Outcome {
         .filter_map(|o| o.peer.clone().map(|p| (o.name.clone(), p)))
         .collect();
     let g = genesis::build(&manifest, &peers)?;
-    let written =
-        match dnsceremony::localfile::read(&args.out, dnsceremony::localfile::Kind::Genesis) {
-            Ok(existing) if existing == g.bytes() => false,
-            Ok(_) if !args.force => {
-                crate::cli::report_line(&format!(
-                    "refusing to overwrite a different genesis ({}: exists; --force replaces it)",
-                    args.out.display()
-                ));
-                return Ok(exit::LOCAL);
-            }
-            Ok(_) => true,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
-            Err(source) => {
-                return Err(Error::Read {
-                    path: args.out.clone(),
-                    source,
-                })
-            }
-        };
+    let written = match localfile::read(&args.out, Kind::Genesis) {
+        Ok(existing) if existing == g.bytes() => false,
+        Ok(_) if !args.force => {
+            crate::cli::report_line(&format!(
+                "refusing to overwrite a different genesis ({}: exists; --force replaces it)",
+                args.out.display()
+            ));
+            return Ok(exit::LOCAL);
+        }
+        Ok(_) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+        Err(source) => {
+            return Err(Error::Read {
+                path: args.out.clone(),
+                source,
+            })
+        }
+    };
     if written {
         node::write_atomic(&args.out, g.bytes())?;
     }
