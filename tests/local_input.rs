@@ -437,3 +437,33 @@ fn keys_show_on_a_client_data_directory_with_autonitykeys_alone() {
         &["key file missing (data/autonity/oraclekey: needed beside autonitykeys)"],
     );
 }
+
+#[test]
+fn keys_show_gives_what_the_client_printed_for_its_own_key_file() {
+    // tests/golden/client-datadir: a key file the client wrote, and what it printed for it.
+    let d = tempfile::tempdir().unwrap();
+    let inst = d.path().join("data/autonity");
+    fs::create_dir_all(&inst).unwrap();
+    let src = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/golden/client-datadir/autonitykeys"
+    );
+    fs::copy(src, inst.join("autonitykeys")).unwrap();
+    // As the client leaves it (a checkout does not keep the mode).
+    fs::set_permissions(inst.join("autonitykeys"), fs::Permissions::from_mode(0o600)).unwrap();
+    let o = run(d.path(), &["keys", "show", "--dir", "data", "--json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["enode_key"], "89d8c24bc6197474bdad85b8fc0ad6021e7cd544a4358b1038ca15f3cc4787c18760d9a15b0db25b329634c490b5ac41ddf1c5f0f28790978dd5c668658f19e2");
+    assert_eq!(
+        j["node_address"].as_str().unwrap(),
+        "0x3DF471526DfaE0d0d84557B78abBef66e7a4dfac".to_lowercase()
+    );
+    assert_eq!(j["consensus_key"], "0xb76251657c7d76f81df43a9ef9963e404bf8e6f24f11283dbb0c2dba9d3f7de6c39c879279b410f34ba1a41c1cee8c35");
+    assert_eq!(j["missing"][0]["path"], "data/autonity/oraclekey");
+}
