@@ -61,8 +61,10 @@ pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
 }
 
 /// Create or replace `path` with `bytes` in one rename; an existing file keeps its permissions,
-/// a new one gets mode 0644. Missing parent directories are created.
+/// a new one gets mode 0644. Missing parent directories are created. An existing `path` that
+/// is not a regular file (a FIFO, a device, a directory) is refused and left as it was.
 pub fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    crate::localfile::check_output(path)?;
     if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
@@ -115,5 +117,21 @@ mod tests {
             assert_eq!(mode, 0o600);
         }
         assert_eq!(std::fs::read_dir(p.parent().unwrap()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn replace_refuses_a_fifo_and_leaves_it() {
+        use std::os::unix::fs::FileTypeExt;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("out");
+        let st = std::process::Command::new("mkfifo")
+            .arg(&p)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let e = replace(&p, b"x").unwrap_err();
+        assert!(crate::localfile::LocalFileError::of(&e).is_some(), "{e}");
+        assert!(std::fs::metadata(&p).unwrap().file_type().is_fifo());
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
     }
 }

@@ -289,6 +289,9 @@ pub struct Config {
     pub check_window: Duration,
     /// Publish timeouts.
     pub timeouts: Timeouts,
+    /// Whether key files that group or others may access are read (with an
+    /// [`Event::OpenKeyFile`]) or refused.
+    pub key_permissions: crate::identity::KeyPermissions,
 }
 
 /// Where a ceremony stops (`run --until`).
@@ -340,6 +343,14 @@ pub enum Event {
         generated: bool,
         /// Our enode key (public).
         enode_key: String,
+    },
+    /// A key file was read although group or others may access it
+    /// ([`crate::identity::KeyPermissions::AllowOpen`]).
+    OpenKeyFile {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
     },
     /// A phase was reached.
     Reached(Phase),
@@ -439,7 +450,7 @@ fn state_err(path: &Path, why: impl Into<String>) -> Error {
 
 /// Read the state file (`None` when there is none).
 pub fn load_state(path: &Path) -> Result<Option<State>, Error> {
-    match std::fs::read(path) {
+    match crate::localfile::read(path, crate::localfile::Kind::State) {
         Ok(bytes) => {
             let s: State =
                 serde_json::from_slice(&bytes).map_err(|e| state_err(path, e.to_string()))?;
@@ -466,8 +477,13 @@ fn save(path: &Path, state: &State) -> Result<(), Error> {
     Ok(())
 }
 
-/// Keys from `dir`, made there (once) when it holds no key file at all.
-pub fn ensure_keys(dir: &Path, manifest: &Manifest) -> Result<(Identity, bool), Error> {
+/// Keys from `dir`, made there (once, mode 0600) when it holds no key file at all; with the
+/// key files read although group or others may access them (see `perms`).
+pub fn ensure_keys(
+    dir: &Path,
+    manifest: &Manifest,
+    perms: crate::identity::KeyPermissions,
+) -> Result<(Identity, bool, Vec<crate::identity::OpenKeyFile>), Error> {
     let any = [
         crate::identity::files::AUTONITYKEYS,
         crate::identity::files::ORACLEKEY,
@@ -476,7 +492,8 @@ pub fn ensure_keys(dir: &Path, manifest: &Manifest) -> Result<(Identity, bool), 
     .iter()
     .any(|f| dir.join(f).exists());
     if any {
-        let id = Identity::load(dir)?;
+        let loaded = Identity::load_with(dir, perms)?;
+        let id = loaded.identity;
         if id.profile() != manifest.profile {
             return Err(CeremonyError::KeyProfile {
                 dir: dir.to_path_buf(),
@@ -485,12 +502,12 @@ pub fn ensure_keys(dir: &Path, manifest: &Manifest) -> Result<(Identity, bool), 
             }
             .into());
         }
-        return Ok((id, false));
+        return Ok((id, false, loaded.open_files));
     }
     crate::identity::create_key_dir(dir)?;
     let id = Identity::generate(manifest.profile);
     id.write_new(dir)?;
-    Ok((id, true))
+    Ok((id, true, Vec::new()))
 }
 
 async fn publish(cfg: &Config, wanted: &[crate::dns::RRset]) -> Result<(), Error> {
@@ -788,7 +805,7 @@ fn agreed_before(cfg: &Config, state: &State) -> bool {
     let Some(recorded) = &state.genesis_hash else {
         return false;
     };
-    let genesis_ok = std::fs::read(cfg.genesis_path())
+    let genesis_ok = crate::localfile::read(&cfg.genesis_path(), crate::localfile::Kind::Genesis)
         .map(|b| hex::encode(<[u8; 32]>::from(sha2::Sha256::digest(&b))) == *recorded)
         .unwrap_or(false);
     let node = cfg.node_datadir();
@@ -941,7 +958,13 @@ pub async fn run(cfg: &Config, progress: &mut dyn FnMut(Event)) -> Result<Outcom
         save(&state_path, state)
     };
 
-    let (identity, generated) = ensure_keys(&cfg.keys, manifest)?;
+    let (identity, generated, open_files) = ensure_keys(&cfg.keys, manifest, cfg.key_permissions)?;
+    for f in open_files {
+        progress(Event::OpenKeyFile {
+            path: f.path,
+            mode: f.mode,
+        });
+    }
     let public = identity.public();
     progress(Event::Keys {
         generated,

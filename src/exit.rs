@@ -8,7 +8,8 @@ pub const OK: u8 = 0;
 pub const PENDING: u8 = 1;
 /// Verification failed: some organisation is `insecure`, `bogus` or `invalid`.
 pub const SECURITY: u8 = 2;
-/// Bad input: a command line, manifest, key file, TSIG file, anchor file or template is malformed.
+/// Bad input: a command line, manifest, key file, TSIG file, anchor file or template is malformed,
+/// not a regular file or over its size cap; a key file of ours is open to group or others.
 pub const BAD_INPUT: u8 = 3;
 /// A server did not answer in time, or the network failed.
 pub const NETWORK: u8 = 4;
@@ -18,7 +19,8 @@ pub const TSIG: u8 = 5;
 pub const REFUSED: u8 = 6;
 /// An update prerequisite failed: someone else changed the records since we read them.
 pub const CONFLICT: u8 = 7;
-/// A local file could not be written, or would be overwritten (keys are never overwritten).
+/// A local file could not be written, or would be overwritten (keys are never overwritten), or
+/// the output path exists and is not a regular file.
 pub const LOCAL: u8 = 8;
 /// The organisations did not all build the same genesis.
 pub const GENESIS_MISMATCH: u8 = 9;

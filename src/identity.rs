@@ -476,6 +476,14 @@ pub enum IdentityError {
         /// What the OS said.
         source: std::io::Error,
     },
+    /// A key file that group or others may read or write (ssh refuses such a private key).
+    #[error("permissions {mode:04o} for '{}' are too open (a key file must be accessible by its owner only: chmod 600 it, or pass --allow-open-key-permissions)", path.display())]
+    TooOpen {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
     /// A key file's content is malformed.
     #[error("bad key file ({}: {field}: {why})", path.display())]
     Format {
@@ -657,19 +665,153 @@ pub fn parse_key_file<const N: usize>(bytes: &[u8]) -> Result<[u8; N], KeyFileFl
     Ok(out)
 }
 
-/// Read a key file by the client's rules ([`parse_key_file`]).
+/// How key files readable by group or others are treated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum KeyPermissions {
+    /// Refused ([`IdentityError::TooOpen`]), as ssh refuses such a private key.
+    #[default]
+    OwnerOnly,
+    /// Read all the same; each such file is listed ([`OpenKeyFile`]) so the caller can warn.
+    AllowOpen,
+}
+
+/// A key file whose permission bits let group or others read or write it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenKeyFile {
+    /// The file.
+    pub path: PathBuf,
+    /// Its permission bits (e.g. `0o644`).
+    pub mode: u32,
+}
+
+/// Keys loaded with [`Identity::load_with`].
+#[derive(Debug)]
+pub struct Loaded {
+    /// The keys.
+    pub identity: Identity,
+    /// Key files that were read although group or others may read them
+    /// ([`KeyPermissions::AllowOpen`]); empty otherwise.
+    pub open_files: Vec<OpenKeyFile>,
+}
+
+/// A key file that a directory lacks, and what it is needed for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MissingKey {
+    /// Where it was looked for.
+    pub path: PathBuf,
+    /// What it is needed for (which phases).
+    pub needed_for: &'static str,
+}
+
+/// What a key directory holds, read as far as it goes ([`Identity::inspect`]): the public
+/// values of the keys present and the key files that are missing.
+#[derive(Debug)]
+pub struct Inspection {
+    /// The directory the key files were found in (the given one, or its `autonity/`
+    /// instance directory when it is a client's data directory).
+    pub dir: PathBuf,
+    /// The key layout found.
+    pub profile: Profile,
+    /// The public values of the keys present (`oracle_address` is `None` when the oracle key
+    /// is missing).
+    pub public: PublicIdentity,
+    /// The node key file (`autonitykeys` or `nodekey`).
+    pub node_key_file: PathBuf,
+    /// Key files the profile needs that are not there.
+    pub missing: Vec<MissingKey>,
+    /// Key files read although group or others may read them.
+    pub open_files: Vec<OpenKeyFile>,
+}
+
+/// The instance directory inside a client's data directory, where the client keeps
+/// `autonitykeys` (`<datadir>/autonity/autonitykeys`, the client's `node.Config.ResolvePath`).
+pub const CLIENT_INSTANCE_DIR: &str = "autonity";
+
+/// Read a key file by the client's rules ([`parse_key_file`]), refusing (or, with
+/// [`KeyPermissions::AllowOpen`], listing in `open`) a file of ours that group or others may
+/// access (any of the bits 0o077, as ssh checks a private key).
 fn read_hex_file<const N: usize>(
     path: &Path,
     field: &'static str,
+    perms: KeyPermissions,
+    open: &mut Vec<OpenKeyFile>,
 ) -> Result<[u8; N], IdentityError> {
-    let bytes = fs::read(path).map_err(|source| IdentityError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    use std::os::unix::fs::PermissionsExt;
+    let (bytes, meta) = crate::localfile::read_with_metadata(path, crate::localfile::Kind::KeyFile)
+        .map_err(|source| IdentityError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o077 != 0 && owned_by_us(&meta) {
+        match perms {
+            KeyPermissions::OwnerOnly => {
+                return Err(IdentityError::TooOpen {
+                    path: path.to_path_buf(),
+                    mode,
+                })
+            }
+            KeyPermissions::AllowOpen => open.push(OpenKeyFile {
+                path: path.to_path_buf(),
+                mode,
+            }),
+        }
+    }
     parse_key_file::<N>(&bytes).map_err(|e| IdentityError::Format {
         path: path.to_path_buf(),
         field,
         why: KeyError::File(e),
+    })
+}
+
+/// True when the file belongs to the user this process runs as. As ssh does, only such a file
+/// is held to owner-only permissions: a file someone else owns (a Kubernetes Secret volume is
+/// root's, mode 0440 with the pod's group) was given to us on purpose. The user is the owner of
+/// `/proc/self`; where that cannot be read, every file counts as ours.
+fn owned_by_us(meta: &fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match fs::metadata("/proc/self") {
+        Ok(me) => me.uid() == meta.uid(),
+        Err(_) => true,
+    }
+}
+
+/// The node and BLS secrets of an `autonitykeys` file.
+fn read_autonitykeys(
+    ak: &Path,
+    perms: KeyPermissions,
+    open: &mut Vec<OpenKeyFile>,
+) -> Result<(SigningKey, blst::min_pk::SecretKey), IdentityError> {
+    let both = read_hex_file::<64>(ak, "node key ‖ BLS secret", perms, open)?;
+    let mut node = [0u8; 32];
+    let mut bls = [0u8; 32];
+    node.copy_from_slice(&both[..32]);
+    bls.copy_from_slice(&both[32..]);
+    let node = secp_from(&node).map_err(|why| IdentityError::Format {
+        path: ak.to_path_buf(),
+        field: "node key (first 64 hex digits)",
+        why,
+    });
+    let bls = bls_from(&bls).map_err(|why| IdentityError::Format {
+        path: ak.to_path_buf(),
+        field: "BLS secret (last 64 hex digits)",
+        why,
+    });
+    Ok((node?, bls?))
+}
+
+/// A secp256k1 key file (`oraclekey`, `nodekey`).
+fn read_secp_file(
+    path: &Path,
+    field: &'static str,
+    perms: KeyPermissions,
+    open: &mut Vec<OpenKeyFile>,
+) -> Result<SigningKey, IdentityError> {
+    let bytes = read_hex_file::<32>(path, field, perms, open)?;
+    secp_from(&bytes).map_err(|why| IdentityError::Format {
+        path: path.to_path_buf(),
+        field,
+        why,
     })
 }
 
@@ -711,63 +853,108 @@ impl Identity {
     }
 
     /// Load keys from `dir`: `autonitykeys` + `oraclekey` (v1) or `nodekey` (v0.7); the
-    /// profile is detected from which files exist (`autonitykeys` wins).
+    /// profile is detected from which files exist (`autonitykeys` wins). Key files that group
+    /// or others may access are refused ([`KeyPermissions::OwnerOnly`]).
     pub fn load(dir: &Path) -> Result<Identity, IdentityError> {
+        Ok(Identity::load_with(dir, KeyPermissions::OwnerOnly)?.identity)
+    }
+
+    /// [`Identity::load`] with a choice about key files that group or others may access.
+    pub fn load_with(dir: &Path, perms: KeyPermissions) -> Result<Loaded, IdentityError> {
         let ak = dir.join(files::AUTONITYKEYS);
         let ok = dir.join(files::ORACLEKEY);
         let nk = dir.join(files::NODEKEY);
-        if ak.exists() {
+        let mut open_files = Vec::new();
+        let identity = if ak.exists() {
             if !ok.exists() {
                 return Err(IdentityError::Missing {
                     path: ok,
                     beside: files::AUTONITYKEYS,
                 });
             }
-            let both = read_hex_file::<64>(&ak, "node key ‖ BLS secret")?;
-            let mut node = [0u8; 32];
-            let mut bls = [0u8; 32];
-            node.copy_from_slice(&both[..32]);
-            bls.copy_from_slice(&both[32..]);
-            let node = secp_from(&node).map_err(|why| IdentityError::Format {
-                path: ak.clone(),
-                field: "node key (first 64 hex digits)",
-                why,
-            })?;
-            let bls = bls_from(&bls).map_err(|why| IdentityError::Format {
-                path: ak.clone(),
-                field: "BLS secret (last 64 hex digits)",
-                why,
-            })?;
-            let oracle = read_hex_file::<32>(&ok, "oracle key")?;
-            let oracle = secp_from(&oracle).map_err(|why| IdentityError::Format {
-                path: ok.clone(),
-                field: "oracle key",
-                why,
-            })?;
-            Ok(Identity {
+            let (node, bls) = read_autonitykeys(&ak, perms, &mut open_files)?;
+            let oracle = read_secp_file(&ok, "oracle key", perms, &mut open_files)?;
+            Identity {
                 node,
                 bls: Some(bls),
                 oracle: Some(oracle),
                 profile: Profile::V1,
-            })
+            }
         } else if nk.exists() {
-            let node = read_hex_file::<32>(&nk, "node key")?;
-            let node = secp_from(&node).map_err(|why| IdentityError::Format {
-                path: nk.clone(),
-                field: "node key",
-                why,
-            })?;
-            Ok(Identity {
+            let node = read_secp_file(&nk, "node key", perms, &mut open_files)?;
+            Identity {
                 node,
                 bls: None,
                 oracle: None,
                 profile: Profile::V07,
-            })
+            }
         } else {
-            Err(IdentityError::NoKeys {
+            return Err(IdentityError::NoKeys {
                 dir: dir.to_path_buf(),
-            })
+            });
+        };
+        Ok(Loaded {
+            identity,
+            open_files,
+        })
+    }
+
+    /// Read what `dir` holds as far as it goes, for showing: a key directory, or a client's
+    /// data directory (its `autonity/` instance directory holds `autonitykeys`, which the
+    /// client makes on its first start; the oracle key is looked for there, then in `dir`).
+    /// A missing `oraclekey` is not an error here but listed in [`Inspection::missing`] with
+    /// the phases that need it; a directory with no node key file at all is an error.
+    pub fn inspect(dir: &Path, perms: KeyPermissions) -> Result<Inspection, IdentityError> {
+        let has_keys =
+            |d: &Path| d.join(files::AUTONITYKEYS).exists() || d.join(files::NODEKEY).exists();
+        let instance = dir.join(CLIENT_INSTANCE_DIR);
+        let found = if !has_keys(dir) && has_keys(&instance) {
+            instance
+        } else {
+            dir.to_path_buf()
+        };
+        let ak = found.join(files::AUTONITYKEYS);
+        if !ak.exists() {
+            let loaded = Identity::load_with(&found, perms)?;
+            return Ok(Inspection {
+                node_key_file: loaded.identity.node_key_file(&found),
+                profile: loaded.identity.profile,
+                public: loaded.identity.public(),
+                dir: found,
+                missing: Vec::new(),
+                open_files: loaded.open_files,
+            });
         }
+        let mut open_files = Vec::new();
+        let (node, bls) = read_autonitykeys(&ak, perms, &mut open_files)?;
+        let oracle_at = [found.join(files::ORACLEKEY), dir.join(files::ORACLEKEY)]
+            .into_iter()
+            .find(|p| p.exists());
+        let mut missing = Vec::new();
+        let oracle = match &oracle_at {
+            Some(p) => Some(read_secp_file(p, "oracle key", perms, &mut open_files)?),
+            None => {
+                missing.push(MissingKey {
+                    path: found.join(files::ORACLEKEY),
+                    needed_for: "publish (the oracle address and the ownership proof in the records) and genesis (oracleAddress); the node key and consensus key above are complete",
+                });
+                None
+            }
+        };
+        let id = Identity {
+            node,
+            bls: Some(bls),
+            oracle,
+            profile: Profile::V1,
+        };
+        Ok(Inspection {
+            dir: found,
+            profile: Profile::V1,
+            public: id.public(),
+            node_key_file: ak,
+            missing,
+            open_files,
+        })
     }
 
     /// The files this identity is stored in, with their contents (hex, newline-terminated).
@@ -1169,10 +1356,12 @@ struct ProofJson {
 impl ValidatorData {
     /// Read and parse the file at `path` (see [`ValidatorData`] for the shape).
     pub fn read(path: &Path) -> Result<ValidatorData, ValidatorDataError> {
-        let text = fs::read_to_string(path).map_err(|source| ValidatorDataError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            crate::localfile::read_to_string_or_stdin(path, crate::localfile::Kind::ValidatorData)
+                .map_err(|source| ValidatorDataError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
         ValidatorData::parse(&text, path)
     }
 
@@ -1299,6 +1488,13 @@ pub fn write_no_clobber(path: &Path, bytes: &[u8]) -> Result<(), IdentityError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A key file as the client and `keygen` leave it: readable by its owner only.
+    fn write_key(path: impl AsRef<Path>, text: impl AsRef<[u8]>) -> std::io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        fs::write(path.as_ref(), text)?;
+        fs::set_permissions(path.as_ref(), fs::Permissions::from_mode(0o600))
+    }
 
     fn one() -> [u8; 32] {
         let mut k = [0u8; 32];
@@ -1709,14 +1905,14 @@ mod tests {
     fn load_accepts_client_style_files_and_names_defects() {
         let dir = tempfile::tempdir().unwrap();
         // No newline: accepted, as by the client.
-        fs::write(dir.path().join(files::NODEKEY), hex::encode(one())).unwrap();
+        write_key(dir.path().join(files::NODEKEY), hex::encode(one())).unwrap();
         let id = Identity::load(dir.path()).unwrap();
         assert_eq!(
             id.public().node_address.to_string(),
             "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf"
         );
         // A 0x prefix: refused, naming the file and the client.
-        fs::write(
+        write_key(
             dir.path().join(files::NODEKEY),
             format!("0x{}\n", hex::encode(one())),
         )
@@ -1737,7 +1933,7 @@ mod tests {
             text.contains("nodekey") && text.contains("client refuses") && text.contains("0x"),
             "{text}"
         );
-        fs::write(dir.path().join(files::NODEKEY), "00".repeat(32)).unwrap();
+        write_key(dir.path().join(files::NODEKEY), "00".repeat(32)).unwrap();
         let e = Identity::load(dir.path()).unwrap_err();
         assert!(
             matches!(
@@ -1749,7 +1945,7 @@ mod tests {
             ),
             "{e}"
         );
-        fs::write(dir.path().join(files::NODEKEY), "zz".repeat(32)).unwrap();
+        write_key(dir.path().join(files::NODEKEY), "zz".repeat(32)).unwrap();
         let e = Identity::load(dir.path()).unwrap_err().to_string();
         assert!(e.contains("nodekey") && e.contains("node key"), "{e}");
         let empty = tempfile::tempdir().unwrap();
@@ -1757,6 +1953,73 @@ mod tests {
             Identity::load(empty.path()),
             Err(IdentityError::NoKeys { .. })
         ));
+    }
+
+    #[test]
+    fn open_key_files_are_refused_unless_allowed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let nk = dir.path().join(files::NODEKEY);
+        write_key(&nk, hex::encode(one())).unwrap();
+        assert!(Identity::load(dir.path()).is_ok());
+        for mode in [0o644, 0o640, 0o604, 0o620, 0o602] {
+            fs::set_permissions(&nk, fs::Permissions::from_mode(mode)).unwrap();
+            let e = Identity::load(dir.path()).unwrap_err();
+            assert!(
+                matches!(&e, IdentityError::TooOpen { mode: m, .. } if *m == mode),
+                "{e}"
+            );
+            assert!(
+                e.to_string().starts_with(&format!(
+                    "permissions 0{mode:o} for '{}' are too open",
+                    nk.display()
+                )),
+                "{e}"
+            );
+            let loaded = Identity::load_with(dir.path(), KeyPermissions::AllowOpen).unwrap();
+            assert_eq!(
+                loaded.open_files,
+                vec![OpenKeyFile {
+                    path: nk.clone(),
+                    mode
+                }]
+            );
+        }
+        fs::set_permissions(&nk, fs::Permissions::from_mode(0o400)).unwrap();
+        let loaded = Identity::load_with(dir.path(), KeyPermissions::AllowOpen).unwrap();
+        assert!(loaded.open_files.is_empty());
+    }
+
+    #[test]
+    fn inspect_reads_a_client_data_directory_with_autonitykeys_alone() {
+        // The client's layout: <datadir>/autonity/autonitykeys, 128 hex digits, no newline.
+        let data = tempfile::tempdir().unwrap();
+        let inst = data.path().join(CLIENT_INSTANCE_DIR);
+        fs::create_dir(&inst).unwrap();
+        let full = Identity::from_secrets(&one(), Some((&[7u8; 32], &[9u8; 32]))).unwrap();
+        write_key(
+            inst.join(files::AUTONITYKEYS),
+            format!("{}{}", hex::encode(one()), hex::encode([7u8; 32])),
+        )
+        .unwrap();
+        assert!(matches!(
+            Identity::load(data.path()),
+            Err(IdentityError::NoKeys { .. })
+        ));
+        let shown = Identity::inspect(data.path(), KeyPermissions::OwnerOnly).unwrap();
+        assert_eq!(shown.dir, inst);
+        assert_eq!(shown.profile, Profile::V1);
+        assert_eq!(shown.public.enode_key, full.public().enode_key);
+        assert_eq!(shown.public.consensus_key, full.public().consensus_key);
+        assert_eq!(shown.public.oracle_address, None);
+        assert_eq!(shown.missing.len(), 1);
+        assert_eq!(shown.missing[0].path, inst.join(files::ORACLEKEY));
+        assert!(shown.missing[0].needed_for.contains("genesis"));
+        // An oracle key beside the data directory completes it.
+        write_key(data.path().join(files::ORACLEKEY), hex::encode([9u8; 32])).unwrap();
+        let shown = Identity::inspect(data.path(), KeyPermissions::OwnerOnly).unwrap();
+        assert_eq!(shown.public, full.public());
+        assert!(shown.missing.is_empty());
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod genesis;
 pub mod hexfmt;
 pub mod identity;
 pub mod lab;
+pub mod localfile;
 pub mod manifest;
 pub mod node;
 pub mod records;

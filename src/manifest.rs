@@ -69,7 +69,7 @@ impl fmt::Display for Profile {
 
 /// An unknown profile name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown profile {0:?} (expected \"v1\" or \"v0.7\")")]
+#[error("unknown profile {} (expected \"v1\" or \"v0.7\")", crate::localfile::quote(.0))]
 pub struct UnknownProfile(pub String);
 
 impl FromStr for Profile {
@@ -431,11 +431,33 @@ impl Ctx<'_> {
             if !known.contains(&k.as_str()) {
                 return Err(ManifestError::UnknownKey {
                     path: self.path.to_path_buf(),
-                    key: join(prefix, k),
+                    key: join(prefix, &shown_key(k)),
                 });
             }
         }
         Ok(())
+    }
+
+    /// Refuse a string shown to people (a ceremony or organisation name) that holds a
+    /// control, format or bidirectional character (U+202E and the like make a terminal or a
+    /// page show another text than the bytes say).
+    fn displayed(&self, key: &str, s: &str) -> Result<(), ManifestError> {
+        match s
+            .chars()
+            .enumerate()
+            .find(|(_, c)| crate::localfile::is_unsafe_char(*c))
+        {
+            Some((pos, c)) => Err(self.invalid(
+                key,
+                format!(
+                    "{}: character {} is U+{:04X}, a control, format or bidirectional character (names are shown to people and must read as written)",
+                    crate::localfile::quote(s),
+                    pos + 1,
+                    u32::from(c)
+                ),
+            )),
+            None => Ok(()),
+        }
     }
 
     fn table<'v>(&self, key: &str, v: &'v Value) -> Result<&'v toml::Table, ManifestError> {
@@ -456,7 +478,11 @@ impl Ctx<'_> {
                 .ok_or_else(|| {
                     self.invalid(
                         key,
-                        format!("{s:?} is not a decimal integer between 0 and {}", u64::MAX),
+                        format!(
+                            "{} is not a decimal integer between 0 and {}",
+                            crate::localfile::quote(s),
+                            u64::MAX
+                        ),
                     )
                 }),
             _ => Err(self.wrong(key, "an integer", v)),
@@ -471,7 +497,11 @@ impl Ctx<'_> {
             Value::String(s) => parse_decimal(s).ok_or_else(|| {
                 self.invalid(
                     key,
-                    format!("{s:?} is not a decimal integer between 0 and {}", u128::MAX),
+                    format!(
+                        "{} is not a decimal integer between 0 and {}",
+                        crate::localfile::quote(s),
+                        u128::MAX
+                    ),
                 )
             }),
             _ => Err(self.wrong(key, "an integer or a decimal string", v)),
@@ -504,8 +534,12 @@ impl Ctx<'_> {
 
     fn address(&self, key: &str, v: &Value) -> Result<Address, ManifestError> {
         let s = self.string(key, v)?;
-        s.parse::<Address>()
-            .map_err(|e| self.invalid(key, format!("{s:?} is not an address: {e}")))
+        s.parse::<Address>().map_err(|e| {
+            self.invalid(
+                key,
+                format!("{} is not an address: {e}", crate::localfile::quote(s)),
+            )
+        })
     }
 
     fn duration(&self, key: &str, v: &Value) -> Result<Duration, ManifestError> {
@@ -513,12 +547,21 @@ impl Ctx<'_> {
         let d = parse_duration(s).ok_or_else(|| {
             self.invalid(
                 key,
-                format!("{s:?} is not a duration (e.g. \"30s\", \"10m\", \"2h\", \"1h30m\")"),
+                format!(
+                    "{} is not a duration (e.g. \"30s\", \"10m\", \"2h\", \"1h30m\")",
+                    crate::localfile::quote(s)
+                ),
             )
         })?;
         // The canonical form (and so the ceremony id) holds whole seconds.
         if d.subsec_nanos() != 0 {
-            return Err(self.invalid(key, format!("{s:?} is not a whole number of seconds")));
+            return Err(self.invalid(
+                key,
+                format!(
+                    "{} is not a whole number of seconds",
+                    crate::localfile::quote(s)
+                ),
+            ));
         }
         Ok(d)
     }
@@ -526,8 +569,23 @@ impl Ctx<'_> {
     fn socket(&self, key: &str, v: &Value) -> Result<SocketAddr, ManifestError> {
         let s = self.string(key, v)?;
         parse_socket(s).ok_or_else(|| {
-            self.invalid(key, format!("{s:?} is not an IP address or IP:port (e.g. \"192.0.2.1\", \"192.0.2.1:53\", \"[2001:db8::1]:53\")"))
+            self.invalid(key, format!("{} is not an IP address or IP:port (e.g. \"192.0.2.1\", \"192.0.2.1:53\", \"[2001:db8::1]:53\")", crate::localfile::quote(s)))
         })
+    }
+}
+
+/// A key as written when it is a plain TOML bare key, else quoted and escaped
+/// ([`crate::localfile::quote`]): an error line never carries a key's raw control or
+/// bidirectional characters, nor more than a short excerpt of it.
+fn shown_key(k: &str) -> String {
+    let bare = k.len() <= 64
+        && !k.is_empty()
+        && k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if bare {
+        k.to_string()
+    } else {
+        crate::localfile::quote(k)
     }
 }
 
@@ -614,7 +672,8 @@ fn valid_hostname_label(label: &str) -> Result<(), String> {
     }
     if label.len() > 54 {
         return Err(format!(
-            "first label {label:?} is {} octets; at most 54 so that \"autonity_{label}\" fits in 63",
+            "first label {} is {} octets; at most 54 so that \"autonity_{label}\" fits in 63",
+            crate::localfile::quote(label),
             label.len()
         ));
     }
@@ -623,11 +682,15 @@ fn valid_hostname_label(label: &str) -> Result<(), String> {
         .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
     {
         return Err(format!(
-            "first label {label:?} contains {c:?}: only letters, digits and '-' are allowed"
+            "first label {} contains {c:?}: only letters, digits and '-' are allowed",
+            crate::localfile::quote(label)
         ));
     }
     if label.starts_with('-') || label.ends_with('-') {
-        return Err(format!("first label {label:?} starts or ends with '-'"));
+        return Err(format!(
+            "first label {} starts or ends with '-'",
+            crate::localfile::quote(label)
+        ));
     }
     Ok(())
 }
@@ -644,29 +707,37 @@ pub fn parse_host(s: &str) -> Result<Name, String> {
     valid_hostname_label(first)?;
     for l in trimmed.split('.').skip(1) {
         if l.is_empty() {
-            return Err(format!("{s:?} has an empty label"));
+            return Err(format!("{} has an empty label", crate::localfile::quote(s)));
         }
         if l.len() > 63 {
-            return Err(format!("label {l:?} is longer than 63 octets"));
+            return Err(format!(
+                "label {} is longer than 63 octets",
+                crate::localfile::quote(l)
+            ));
         }
         if let Some(c) = l
             .chars()
             .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
         {
-            return Err(format!("label {l:?} contains {c:?}"));
+            return Err(format!(
+                "label {} contains {c:?}",
+                crate::localfile::quote(l)
+            ));
         }
     }
-    let mut name = Name::from_ascii(trimmed).map_err(|e| format!("{s:?}: {e}"))?;
+    let mut name =
+        Name::from_ascii(trimmed).map_err(|e| format!("{}: {e}", crate::localfile::quote(s)))?;
     name.set_fqdn(true);
     let name = name.to_lowercase();
     if name.num_labels() < 2 {
-        return Err(format!(
-            "{s:?} has a single label; a validator host needs at least two (e.g. validator1.example.com)"
-        ));
+        return Err(format!("{} has a single label; a validator host needs at least two (e.g. validator1.example.com)", crate::localfile::quote(s)));
     }
     // Longest derived owner: "autonity_" + host, plus the root's length octet.
     if trimmed.len() + 9 + 2 > 255 {
-        return Err(format!("{s:?} is too long once prefixed with autonity_"));
+        return Err(format!(
+            "{} is too long once prefixed with autonity_",
+            crate::localfile::quote(s)
+        ));
     }
     Ok(name)
 }
@@ -696,12 +767,15 @@ const GENESIS_KEYS: &[&str] = &[
 ];
 
 impl Manifest {
-    /// Read and check a manifest file.
+    /// Read and check a manifest file (`-`: standard input; a template path is then relative
+    /// to the working directory).
     pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            crate::localfile::read_to_string_or_stdin(path, crate::localfile::Kind::Manifest)
+                .map_err(|source| ManifestError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
         Manifest::parse(&text, path)
     }
 
@@ -736,7 +810,8 @@ impl Manifest {
                 cer.get("name").ok_or_else(|| cx.missing("ceremony.name"))?,
             )?
             .to_string();
-        if name.trim().is_empty() || name.chars().any(char::is_control) || name.len() > 200 {
+        cx.displayed("ceremony.name", &name)?;
+        if name.trim().is_empty() || name.len() > 200 {
             return Err(cx.invalid(
                 "ceremony.name",
                 "must be 1-200 characters without control characters",
@@ -778,13 +853,17 @@ impl Manifest {
             let oname = cx
                 .string(&nk, t.get("name").ok_or_else(|| cx.missing(&nk))?)?
                 .to_string();
+            cx.displayed(&nk, &oname)?;
             if oname.is_empty()
                 || oname.len() > 64
                 || oname.chars().any(|c| c.is_control() || c.is_whitespace())
             {
                 return Err(cx.invalid(
                     &nk,
-                    format!("{oname:?}: an organisation name is 1-64 characters without spaces"),
+                    format!(
+                        "{}: an organisation name is 1-64 characters without spaces",
+                        crate::localfile::quote(&oname)
+                    ),
                 ));
             }
             let hk = format!("{key}.host");
@@ -1176,12 +1255,13 @@ fn parse_genesis(
             return Err(cx.invalid("genesis.template", "empty path"));
         }
         let path = base.join(s);
-        let bytes = std::fs::read(&path).map_err(|e| {
-            cx.invalid(
-                "genesis.template",
-                format!("cannot read the template {}: {e}", path.display()),
-            )
-        })?;
+        let bytes =
+            crate::localfile::read(&path, crate::localfile::Kind::Template).map_err(|e| {
+                cx.invalid(
+                    "genesis.template",
+                    format!("cannot read the template {}: {e}", path.display()),
+                )
+            })?;
         g.template = Some(path);
         g.template_bytes = Some(bytes);
     }
@@ -1189,9 +1269,12 @@ fn parse_genesis(
         let a = cx.table("genesis.alloc", v)?;
         let mut seen = BTreeSet::new();
         for (addr_s, bal) in a {
-            let key = format!("genesis.alloc.{addr_s:?}");
+            let key = format!("genesis.alloc.{}", crate::localfile::quote(addr_s));
             let addr: Address = addr_s.parse().map_err(|e: KeyError| {
-                cx.invalid(&key, format!("{addr_s:?} is not an address: {e}"))
+                cx.invalid(
+                    &key,
+                    format!("{} is not an address: {e}", crate::localfile::quote(addr_s)),
+                )
             })?;
             if !seen.insert(addr) {
                 return Err(ManifestError::Duplicate {
@@ -1232,10 +1315,11 @@ fn parse_genesis(
 /// any trailing `[signature]` table; the body is kept byte for byte. Written atomically
 /// (temporary file + rename). Returns the signed manifest.
 pub fn sign_file(path: &Path, key_file: &Path) -> Result<Manifest, ManifestError> {
-    let key_text = std::fs::read_to_string(key_file).map_err(|e| ManifestError::SigningKey {
-        path: key_file.to_path_buf(),
-        why: e.to_string(),
-    })?;
+    let key_text = crate::localfile::read_to_string(key_file, crate::localfile::Kind::KeyFile)
+        .map_err(|e| ManifestError::SigningKey {
+            path: key_file.to_path_buf(),
+            why: e.to_string(),
+        })?;
     let secret = hexfmt::parse_fixed::<32>(key_text.trim_end(), true).map_err(|e| {
         ManifestError::SigningKey {
             path: key_file.to_path_buf(),
@@ -1247,10 +1331,12 @@ pub fn sign_file(path: &Path, key_file: &Path) -> Result<Manifest, ManifestError
             path: key_file.to_path_buf(),
             why: e.to_string(),
         })?;
-    let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = crate::localfile::read_to_string(path, crate::localfile::Kind::Manifest).map_err(
+        |source| ManifestError::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+    )?;
     let existing = Manifest::parse(&text, path);
     let body = strip_signature(&text, path)?;
     let unsigned = Manifest::parse(&body, path)?;

@@ -313,7 +313,7 @@ pub async fn stop_leftover(
     record: &Path,
     grace: std::time::Duration,
 ) -> Result<Option<(u32, bool)>, NodeError> {
-    let Some(r) = std::fs::read(record)
+    let Some(r) = crate::localfile::read(record, crate::localfile::Kind::State)
         .ok()
         .and_then(|b| serde_json::from_slice::<ClientRecord>(&b).ok())
         .filter(|r| r.schema == CLIENT_SCHEMA)

@@ -547,45 +547,110 @@ fn invalidate(report: &mut OrgReport, reason: String) {
     report.peer = None;
 }
 
-/// Duplicate enode keys or IP:port across secure organisations make each involved invalid.
-fn mark_duplicates(orgs: &mut [OrgReport]) {
-    let mut by_key: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    let mut by_addr: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (i, o) in orgs.iter().enumerate() {
-        let Some(p) = &o.peer else { continue };
-        by_key.entry(p.enode_key.to_string()).or_default().push(i);
-        if let Some(v4) = p.ipv4 {
-            by_addr
-                .entry(SocketAddr::from((v4, p.port)).to_string())
-                .or_default()
-                .push(i);
-        }
-        if let Some(v6) = p.ipv6 {
-            by_addr
-                .entry(SocketAddr::from((v6, p.port)).to_string())
-                .or_default()
-                .push(i);
+// ---- Borrowed identities -------------------------------------------------------------------
+
+/// What two organisations must never share; each is compared among the organisations whose
+/// records validated (those with a peer), in manifest order.
+const SHARED_FIELDS: [&str; 6] = [
+    "node key",
+    "node address",
+    "consensus key",
+    "oracle address",
+    "p2p address",
+    "consensus address",
+];
+
+/// The values of [`SHARED_FIELDS`] one peer published (an IP:port field once per address).
+fn identity_values(p: &Peer) -> Vec<(&'static str, String)> {
+    let mut out = vec![
+        ("node key", p.enode_key.to_string()),
+        ("node address", p.enode_key.address().to_string()),
+    ];
+    let a = p.attestation.as_ref();
+    if let Some(ck) = a.and_then(|a| a.consensus_key.as_ref()) {
+        out.push(("consensus key", ck.to_string()));
+    }
+    if let Some(oa) = a.and_then(|a| a.oracle_address.as_ref()) {
+        out.push(("oracle address", oa.to_string()));
+    }
+    let ips = [
+        p.ipv4.map(std::net::IpAddr::from),
+        p.ipv6.map(std::net::IpAddr::from),
+    ];
+    for ip in ips.into_iter().flatten() {
+        out.push(("p2p address", SocketAddr::from((ip, p.port)).to_string()));
+        if let Some(cp) = a.and_then(|a| a.consensus_port) {
+            out.push(("consensus address", SocketAddr::from((ip, cp)).to_string()));
         }
     }
-    let mut reasons: Vec<Option<String>> = vec![None; orgs.len()];
-    for (what, groups) in [("enode key", &by_key), ("address", &by_addr)] {
-        for (value, idx) in groups.iter().filter(|(_, v)| v.len() > 1) {
-            for &i in idx {
-                let others: Vec<&str> = idx
-                    .iter()
-                    .filter(|&&j| j != i)
-                    .map(|&j| orgs[j].name.as_str())
-                    .collect();
-                let shown = if what == "enode key" {
-                    format!("{}...", &value[..value.len().min(16)])
-                } else {
-                    value.clone()
-                };
-                reasons[i].get_or_insert_with(|| {
-                    format!("{what} {shown} is also published by {}", others.join(", "))
-                });
+    out
+}
+
+/// `org1's`, `org1's and org3's`, `org1's, org2's and org3's`.
+fn possessive(names: &[&str]) -> String {
+    let owned: Vec<String> = names.iter().map(|n| format!("{n}'s")).collect();
+    match owned.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// Every organisation that shares a node key, node address, consensus key, oracle address or
+/// IP:port with another is made `invalid`, the reason naming the field and the other
+/// organisations (`consensus key same as org1's`); an address field also names the value.
+/// Both sides are marked: DNS cannot tell the owner from the borrower, and a genesis must
+/// never hold either twice (`genesis::build` keeps its own check as a backstop).
+fn mark_duplicates(orgs: &mut [OrgReport]) {
+    let mut holders: BTreeMap<(&'static str, String), Vec<usize>> = BTreeMap::new();
+    for (i, o) in orgs.iter().enumerate() {
+        let Some(p) = &o.peer else { continue };
+        for (field, value) in identity_values(p) {
+            let list = holders.entry((field, value)).or_default();
+            if !list.contains(&i) {
+                list.push(i);
             }
         }
+    }
+    // Per organisation: (field, value, the others), in the order of SHARED_FIELDS.
+    let mut shared: Vec<Vec<(&'static str, &str, Vec<usize>)>> = vec![Vec::new(); orgs.len()];
+    for ((field, value), idx) in holders.iter().filter(|(_, v)| v.len() > 1) {
+        for &i in idx {
+            let others = idx.iter().copied().filter(|&j| j != i).collect();
+            shared[i].push((field, value.as_str(), others));
+        }
+    }
+    let order = |f: &str| {
+        SHARED_FIELDS
+            .iter()
+            .position(|x| *x == f)
+            .unwrap_or(usize::MAX)
+    };
+    let mut reasons: Vec<Option<String>> = vec![None; orgs.len()];
+    for (i, mut found) in shared.into_iter().enumerate() {
+        if found.is_empty() {
+            continue;
+        }
+        found.sort_by_key(|(f, v, _)| (order(f), v.to_string()));
+        // The node address follows from the node key: said once.
+        let key_others: Option<Vec<usize>> = found
+            .iter()
+            .find(|(f, _, _)| *f == "node key")
+            .map(|(_, _, o)| o.clone());
+        let parts: Vec<String> = found
+            .iter()
+            .filter(|(f, _, o)| !(*f == "node address" && key_others.as_ref() == Some(o)))
+            .map(|(field, value, others)| {
+                let names: Vec<&str> = others.iter().map(|&j| orgs[j].name.as_str()).collect();
+                let shown = if matches!(*field, "p2p address" | "consensus address") {
+                    format!("{field} {value}")
+                } else {
+                    field.to_string()
+                };
+                format!("{shown} same as {}", possessive(&names))
+            })
+            .collect();
+        reasons[i] = Some(parts.join("; "));
     }
     for (o, r) in orgs.iter_mut().zip(reasons) {
         if let Some(r) = r {
@@ -637,29 +702,20 @@ mod tests {
             .iter()
             .map(|o| (o.name.as_str(), o.status, o.reason.as_deref().unwrap_or("")))
             .collect();
-        let key = &ids[0].public().enode_key.to_string()[..16];
         assert_eq!(
             got,
             [
-                (
-                    "org1",
-                    Status::Invalid,
-                    &*format!("enode key {key}... is also published by org2")
-                ),
-                (
-                    "org2",
-                    Status::Invalid,
-                    &*format!("enode key {key}... is also published by org1")
-                ),
+                ("org1", Status::Invalid, "node key same as org2's"),
+                ("org2", Status::Invalid, "node key same as org1's"),
                 (
                     "org3",
                     Status::Invalid,
-                    "address 10.0.0.3:30303 is also published by org4"
+                    "p2p address 10.0.0.3:30303 same as org4's"
                 ),
                 (
                     "org4",
                     Status::Invalid,
-                    "address 10.0.0.3:30303 is also published by org3"
+                    "p2p address 10.0.0.3:30303 same as org3's"
                 ),
                 ("org5", Status::Secure, ""),
             ]
@@ -667,5 +723,91 @@ mod tests {
         // Only a secure organisation gives a peer.
         assert!(orgs[..4].iter().all(|o| o.peer.is_none()));
         assert!(orgs[4].peer.is_some());
+    }
+
+    /// `org`'s report with an attestation holding these v1 values.
+    fn with_attestation(
+        mut org: OrgReport,
+        consensus: &Identity,
+        oracle: &Identity,
+        consensus_port: u16,
+    ) -> OrgReport {
+        let peer = org.peer.as_mut().expect("secure");
+        peer.attestation = Some(crate::records::Attestation {
+            consensus_key: consensus.public().consensus_key,
+            oracle_address: oracle.public().oracle_address,
+            treasury: None,
+            consensus_port: Some(consensus_port),
+            ownership_proof: None,
+            ceremony_id: CeremonyId([0; 32]),
+            signature: [0; 65],
+        });
+        org
+    }
+
+    #[test]
+    fn borrowed_consensus_key_oracle_address_and_consensus_endpoint_are_named() {
+        let ids: Vec<Identity> = (0..4).map(|_| Identity::generate(Profile::V1)).collect();
+        let mut orgs = vec![
+            with_attestation(
+                secure("org1", [10, 0, 0, 1], 30303, &ids[0]),
+                &ids[0],
+                &ids[0],
+                20203,
+            ),
+            with_attestation(
+                secure("org2", [10, 0, 0, 2], 30303, &ids[1]),
+                &ids[1],
+                &ids[1],
+                20203,
+            ),
+            // org3 borrows org1's consensus key and org2's oracle address.
+            with_attestation(
+                secure("org3", [10, 0, 0, 3], 30303, &ids[2]),
+                &ids[0],
+                &ids[1],
+                20203,
+            ),
+            // org4 borrows org1's consensus key too, and has org2's consensus endpoint.
+            with_attestation(
+                secure("org4", [10, 0, 0, 2], 30304, &ids[3]),
+                &ids[0],
+                &ids[3],
+                20203,
+            ),
+            // Not secure: compared with nobody.
+            OrgReport {
+                status: Status::Pending,
+                peer: None,
+                ..secure("org5", [10, 0, 0, 1], 30303, &ids[0])
+            },
+        ];
+        mark_duplicates(&mut orgs);
+        let got: Vec<(&str, Status, &str)> = orgs
+            .iter()
+            .map(|o| (o.name.as_str(), o.status, o.reason.as_deref().unwrap_or("")))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("org1", Status::Invalid, "consensus key same as org3's and org4's"),
+                (
+                    "org2",
+                    Status::Invalid,
+                    "oracle address same as org3's; consensus address 10.0.0.2:20203 same as org4's"
+                ),
+                (
+                    "org3",
+                    Status::Invalid,
+                    "consensus key same as org1's and org4's; oracle address same as org2's"
+                ),
+                (
+                    "org4",
+                    Status::Invalid,
+                    "consensus key same as org1's and org3's; consensus address 10.0.0.2:20203 same as org2's"
+                ),
+                ("org5", Status::Pending, ""),
+            ]
+        );
     }
 }

@@ -1049,6 +1049,7 @@ fn config(lab: &Hierarchy, base: &Path, i: usize, mdir: &Path) -> dnsceremony::c
         deadline: None,
         check_window: Duration::from_secs(3),
         timeouts: dnsceremony::dns::update::Timeouts::default(),
+        key_permissions: Default::default(),
     }
 }
 

@@ -238,6 +238,10 @@ fn key_dir(dir: &Path, v: &Vector) {
     )
     .unwrap();
     fs::write(dir.join("oraclekey"), format!("{}\n", v.oracle_key)).unwrap();
+    for f in ["autonitykeys", "oraclekey"] {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir.join(f), fs::Permissions::from_mode(0o600)).unwrap();
+    }
 }
 
 #[test]
@@ -314,6 +318,10 @@ fn keys_proof_refuses_what_the_client_refuses_and_never_prints_keys() {
     let old = tmp.path().join("old");
     fs::create_dir(&old).unwrap();
     fs::write(old.join("nodekey"), format!("{}\n", v.node_key)).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(old.join("nodekey"), fs::Permissions::from_mode(0o600)).unwrap();
+    }
     let o = run(
         tmp.path(),
         &["keys", "proof", "--dir", "old", "--treasury", &v.treasury],

@@ -153,10 +153,11 @@ fn expectation(
         expect.own_key = Some(hex::encode(crate::cli::own_node_key(dir)?));
     }
     if let Some(path) = &args.genesis {
-        let bytes = std::fs::read(path).map_err(|source| Error::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let bytes = dnsceremony::localfile::read(path, dnsceremony::localfile::Kind::Genesis)
+            .map_err(|source| Error::Read {
+                path: path.clone(),
+                source,
+            })?;
         let g = genesis::Genesis::from_bytes(bytes)?;
         expect.format = Some(g.committee().format);
         for m in &g.committee().members {

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use dnsceremony::localfile::{self, Kind};
 use dnsceremony::verify::Session;
 use dnsceremony::{exit, genesis, node, Error};
 use serde::Serialize;
@@ -50,6 +51,11 @@ struct GenesisOut {
 
 /// Run `dnsceremony genesis`.
 pub fn run(args: GenesisArgs) -> crate::cli::Outcome {
+    // An output that is not a regular file (a FIFO) is refused before any DNS work.
+    localfile::check_output(&args.out).map_err(|source| Error::Write {
+        path: args.out.clone(),
+        source,
+    })?;
     let manifest = crate::cli::manifest::load(&args.manifest, args.operator.as_ref())?;
     let options = args.dns.options(&manifest)?;
     let rt = crate::cli::runtime()?;
@@ -81,7 +87,7 @@ pub fn run(args: GenesisArgs) -> crate::cli::Outcome {
         .filter_map(|o| o.peer.clone().map(|p| (o.name.clone(), p)))
         .collect();
     let g = genesis::build(&manifest, &peers)?;
-    let written = match std::fs::read(&args.out) {
+    let written = match localfile::read(&args.out, Kind::Genesis) {
         Ok(existing) if existing == g.bytes() => false,
         Ok(_) if !args.force => {
             crate::cli::report_line(&format!(

@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
-use dnsceremony::identity::{Address, Identity, IdentityError, PublicIdentity, ValidatorData};
+use dnsceremony::identity::{
+    Address, Identity, IdentityError, Inspection, MissingKey, PublicIdentity, ValidatorData,
+};
 use dnsceremony::manifest::Profile;
 use dnsceremony::{exit, Error};
 use serde::Serialize;
@@ -33,8 +35,12 @@ pub struct KeysArgs {
 #[derive(Debug, Subcommand)]
 enum KeysCommand {
     /// Print the public identity of the keys in DIR (never the private keys).
+    ///
+    /// DIR may also be a client's data directory (its `autonity/autonitykeys`, which the
+    /// client makes on its first start). A v1 directory without `oraclekey` is shown as far
+    /// as it goes, with the missing file and the phases that need it.
     Show {
-        /// The key directory.
+        /// The key directory, or a client's data directory.
         #[arg(long)]
         dir: PathBuf,
         /// Print JSON (schema dnsceremony.keys/v1).
@@ -59,7 +65,7 @@ enum KeysCommand {
     /// naming every check that fails; exit 3 when FILE cannot be read or is malformed.
     #[command(name = "verify-proof")]
     VerifyProof {
-        /// The JSON file.
+        /// The JSON file (`-`: standard input).
         file: PathBuf,
     },
 }
@@ -74,17 +80,32 @@ struct KeysJson<'a> {
     node_key_file: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     written: Vec<String>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    missing: &'a [MissingKey],
 }
 
 fn render(id: &Identity, dir: &Path, written: &[PathBuf], json: bool) -> String {
-    let p = id.public();
+    let shown = Inspection {
+        dir: dir.to_path_buf(),
+        profile: id.profile(),
+        public: id.public(),
+        node_key_file: id.node_key_file(dir),
+        missing: Vec::new(),
+        open_files: Vec::new(),
+    };
+    render_public(&shown, written, json)
+}
+
+fn render_public(shown: &Inspection, written: &[PathBuf], json: bool) -> String {
+    let p = &shown.public;
     if json {
         let doc = KeysJson {
             schema: "dnsceremony.keys/v1",
-            profile: id.profile(),
-            public: &p,
-            node_key_file: id.node_key_file(dir).display().to_string(),
+            profile: shown.profile,
+            public: p,
+            node_key_file: shown.node_key_file.display().to_string(),
             written: written.iter().map(|w| w.display().to_string()).collect(),
+            missing: &shown.missing,
         };
         let mut s = serde_json::to_string_pretty(&doc).expect("serialisable");
         s.push('\n');
@@ -94,7 +115,7 @@ fn render(id: &Identity, dir: &Path, written: &[PathBuf], json: bool) -> String 
     for w in written {
         out.push_str(&format!("wrote           {} (mode 0600)\n", w.display()));
     }
-    out.push_str(&format!("profile         {}\n", id.profile()));
+    out.push_str(&format!("profile         {}\n", shown.profile));
     out.push_str(&format!("enode_key       {}\n", p.enode_key));
     out.push_str(&format!("node_address    {}\n", p.node_address));
     if let Some(ck) = &p.consensus_key {
@@ -105,8 +126,15 @@ fn render(id: &Identity, dir: &Path, written: &[PathBuf], json: bool) -> String 
     }
     out.push_str(&format!(
         "node_key_file   {}\n",
-        id.node_key_file(dir).display()
+        shown.node_key_file.display()
     ));
+    for m in &shown.missing {
+        out.push_str(&format!(
+            "missing         {}: needed for {}\n",
+            m.path.display(),
+            m.needed_for
+        ));
+    }
     out
 }
 
@@ -123,12 +151,15 @@ pub fn keygen(args: KeygenArgs) -> Result<u8, Error> {
 pub fn keys(args: KeysArgs) -> Result<u8, Error> {
     match args.command {
         KeysCommand::Show { dir, json } => {
-            let id = Identity::load(&dir)?;
-            super::print(&render(&id, &dir, &[], json));
+            let shown = Identity::inspect(&dir, super::key_permissions())?;
+            for f in &shown.open_files {
+                super::report_line(&super::open_key_warning(&f.path, f.mode));
+            }
+            super::print(&render_public(&shown, &[], json));
             Ok(exit::OK)
         }
         KeysCommand::Proof { dir, treasury } => {
-            let id = Identity::load(&dir)?;
+            let id = super::load_keys(&dir)?;
             let proof = id
                 .ownership_proof(&treasury)
                 .ok_or(IdentityError::NoProof { dir })?;

@@ -19,7 +19,7 @@ pub struct ManifestArgs {
 enum ManifestCommand {
     /// Check a manifest; print its name, profile, ceremony id and organisations.
     Check {
-        /// The manifest file.
+        /// The manifest file (`-`: standard input).
         file: PathBuf,
         /// Print JSON (schema dnsceremony.manifest/v1).
         #[arg(long)]

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use dnsceremony::exit;
+use dnsceremony::identity::{Identity, KeyPermissions};
 
 mod audit;
 pub mod check;
@@ -22,8 +23,38 @@ mod verify;
 #[derive(Debug, Parser)]
 #[command(name = "dnsceremony", version, about, long_about = None)]
 pub struct Cli {
+    /// Read key files that group or others may access (refused otherwise, as ssh refuses
+    /// such a private key); each is named in a warning on stderr.
+    #[arg(long, global = true)]
+    allow_open_key_permissions: bool,
     #[command(subcommand)]
     command: Command,
+}
+
+/// `--allow-open-key-permissions`, set once from the command line.
+static KEY_PERMISSIONS: std::sync::OnceLock<KeyPermissions> = std::sync::OnceLock::new();
+
+/// How this run treats key files that group or others may access.
+pub fn key_permissions() -> KeyPermissions {
+    KEY_PERMISSIONS.get().copied().unwrap_or_default()
+}
+
+/// The warning line for a key file read under `--allow-open-key-permissions`.
+pub fn open_key_warning(path: &std::path::Path, mode: u32) -> String {
+    format!(
+        "warning: permissions {mode:04o} for '{}' are too open; read anyway (--allow-open-key-permissions)",
+        path.display()
+    )
+}
+
+/// Load the keys in `dir` under this run's [`key_permissions`], warning (stderr) for each key
+/// file that group or others may access.
+pub fn load_keys(dir: &std::path::Path) -> Result<Identity, dnsceremony::Error> {
+    let loaded = Identity::load_with(dir, key_permissions())?;
+    for f in &loaded.open_files {
+        report_line(&open_key_warning(&f.path, f.mode));
+    }
+    Ok(loaded.identity)
 }
 
 #[derive(Debug, Subcommand)]
@@ -73,6 +104,9 @@ pub fn main() -> ExitCode {
         }
     };
     let _ = init_logging();
+    if cli.allow_open_key_permissions {
+        let _ = KEY_PERMISSIONS.set(KeyPermissions::AllowOpen);
+    }
     let outcome: Outcome = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Genesis(args) => genesis::run(args),
@@ -156,8 +190,5 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, dnsceremony::Error> {
 
 /// This node's enode key from its key directory (the key files `keygen` writes).
 pub fn own_node_key(dir: &std::path::Path) -> Result<[u8; 64], dnsceremony::Error> {
-    Ok(dnsceremony::identity::Identity::load(dir)?
-        .public()
-        .enode_key
-        .0)
+    Ok(load_keys(dir)?.public().enode_key.0)
 }

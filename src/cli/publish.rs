@@ -135,7 +135,7 @@ pub fn run(args: PublishArgs) -> crate::cli::Outcome {
                 .join(", ")
         ),
     })?;
-    let identity = Identity::load(&args.keys)?;
+    let identity: Identity = crate::cli::load_keys(&args.keys)?;
     if identity.profile() != manifest.profile {
         return Err(Error::Usage {
             flag: "--keys",

@@ -113,6 +113,7 @@ fn say(e: &Event) -> String {
             enode_key,
         } => format!("keys: made new keys, enode key {enode_key}"),
         Event::Keys { enode_key, .. } => format!("keys: found, enode key {enode_key}"),
+        Event::OpenKeyFile { path, mode } => crate::cli::open_key_warning(path, *mode),
         Event::Reached(p) => format!("phase: {}", p.as_str()),
         Event::Waiting { what, orgs } => format!(
             "waiting for {what}: {}",
@@ -165,6 +166,7 @@ pub fn run(args: RunArgs) -> crate::cli::Outcome {
         http_port: args.rpc_port,
         check_window: args.check_window,
         timeouts: Timeouts::default(),
+        key_permissions: crate::cli::key_permissions(),
     };
     let rt = crate::cli::runtime()?;
     rt.block_on(async {
@@ -173,7 +175,10 @@ pub fn run(args: RunArgs) -> crate::cli::Outcome {
         let at = std::cell::RefCell::new(Position::default());
         let mut progress = |e: Event| {
             at.borrow_mut().see(&e);
-            crate::cli::print(&format!("{}\n", say(&e)));
+            match e {
+                Event::OpenKeyFile { .. } => crate::cli::report_line(&say(&e)),
+                _ => crate::cli::print(&format!("{}\n", say(&e))),
+            }
         };
         let running = tokio::select! {
             r = ceremony::run(&cfg, &mut progress) => r?,

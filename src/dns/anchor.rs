@@ -15,6 +15,7 @@
 //! anchor file is read as it is, `initial-key`/`initial-ds` entries are trusted like
 //! `static-key`/`static-ds` (no hold-down state is kept).
 
+use crate::localfile::quote;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -124,10 +125,12 @@ impl TrustAnchors {
 
     /// Read DNSKEY and DS anchors from a file: zone-file lines or BIND `trust-anchors` blocks.
     pub fn from_file(path: &Path) -> Result<TrustAnchors, AnchorError> {
-        let text = std::fs::read_to_string(path).map_err(|source| AnchorError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = crate::localfile::read_to_string(path, crate::localfile::Kind::Anchor).map_err(
+            |source| AnchorError::Read {
+                path: path.to_path_buf(),
+                source,
+            },
+        )?;
         Self::parse(&text, path)
     }
 
@@ -235,8 +238,8 @@ fn parse_bind(text: &str, path: &Path) -> Result<Vec<Anchor>, AnchorError> {
             ));
         };
         let words: Vec<&str> = words.iter().map(|(_, w)| w.as_str()).collect();
-        let mut owner =
-            Name::from_str(words[0]).map_err(|e| err(format!("owner name {:?}: {e}", words[0])))?;
+        let mut owner = Name::from_str(words[0])
+            .map_err(|e| err(format!("owner name {}: {e}", quote(words[0]))))?;
         owner.set_fqdn(true);
         let (rtype, rdata) = if block == "trusted-keys" {
             ("DNSKEY", &words[1..])
@@ -247,8 +250,9 @@ fn parse_bind(text: &str, path: &Path) -> Result<Vec<Anchor>, AnchorError> {
                 "static-ds" | "initial-ds" => "DS",
                 _ => {
                     return Err(err(format!(
-                    "anchor type {kind:?} is not static-key, initial-key, static-ds or initial-ds"
-                )))
+                        "anchor type {} is not static-key, initial-key, static-ds or initial-ds",
+                        quote(kind)
+                    )))
                 }
             };
             (rtype, &words[2..])
@@ -271,10 +275,11 @@ fn parse_line(line: &str) -> Result<Anchor, String> {
     let tokens: Vec<&str> = line.split_whitespace().collect();
     let owner_text = tokens.first().ok_or("empty line")?;
     let owner =
-        Name::from_str(owner_text).map_err(|e| format!("owner name {owner_text:?}: {e}"))?;
+        Name::from_str(owner_text).map_err(|e| format!("owner name {}: {e}", quote(owner_text)))?;
     if !owner.is_fqdn() {
         return Err(format!(
-            "owner name {owner_text:?} must be fully qualified (end with a dot)"
+            "owner name {} must be fully qualified (end with a dot)",
+            quote(owner_text)
         ));
     }
     // Skip optional TTL and class, in either order.
@@ -299,13 +304,16 @@ fn record(owner: Name, rtype: &str, rdata: &[&str]) -> Result<Anchor, String> {
         }
         let flags: u16 = rdata[0]
             .parse()
-            .map_err(|_| format!("DNSKEY flags {:?} is not a number", rdata[0]))?;
+            .map_err(|_| format!("DNSKEY flags {} is not a number", quote(rdata[0])))?;
         if rdata[1] != "3" {
-            return Err(format!("DNSKEY protocol must be 3, not {:?}", rdata[1]));
+            return Err(format!(
+                "DNSKEY protocol must be 3, not {}",
+                quote(rdata[1])
+            ));
         }
         let alg: u8 = rdata[2]
             .parse()
-            .map_err(|_| format!("DNSKEY algorithm {:?} is not a number", rdata[2]))?;
+            .map_err(|_| format!("DNSKEY algorithm {} is not a number", quote(rdata[2])))?;
         let b64: String = rdata[3..].concat();
         let key = base64::engine::general_purpose::STANDARD
             .decode(b64.as_bytes())
@@ -321,19 +329,24 @@ fn record(owner: Name, rtype: &str, rdata: &[&str]) -> Result<Anchor, String> {
         }
         let tag: u16 = rdata[0]
             .parse()
-            .map_err(|_| format!("DS key tag {:?} is not a number 0-65535", rdata[0]))?;
+            .map_err(|_| format!("DS key tag {} is not a number 0-65535", quote(rdata[0])))?;
         let alg: u8 = rdata[1]
             .parse()
-            .map_err(|_| format!("DS algorithm {:?} is not a number", rdata[1]))?;
+            .map_err(|_| format!("DS algorithm {} is not a number", quote(rdata[1])))?;
         let dt: u8 = rdata[2]
             .parse()
-            .map_err(|_| format!("DS digest type {:?} is not a number", rdata[2]))?;
+            .map_err(|_| format!("DS digest type {} is not a number", quote(rdata[2])))?;
         let digest =
             hex::decode(rdata[3..].concat()).map_err(|e| format!("DS digest is not hex: {e}"))?;
         let ds = DS::new(tag, Algorithm::from_u8(alg), DigestType::from(dt), digest);
         Ok(Anchor::Ds { owner, ds })
     } else {
-        Err(format!("record type {rtype} is not DNSKEY or DS"))
+        let shown = if rtype.len() <= 16 && rtype.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            rtype.to_string()
+        } else {
+            quote(rtype)
+        };
+        Err(format!("record type {shown} is not DNSKEY or DS"))
     }
 }
 

@@ -108,7 +108,7 @@ impl fmt::Debug for TsigKey {
 impl TsigKey {
     /// Read and parse a key file written by `tsig-keygen`.
     pub fn load(path: &Path) -> Result<TsigKey, TsigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| TsigError::Read {
+        let text = crate::localfile::read_tsig_key(path).map_err(|source| TsigError::Read {
             path: path.to_path_buf(),
             source,
         })?;

@@ -721,13 +721,15 @@ pub fn build(
     match &manifest.genesis.template {
         Some(path) => {
             // The bytes the ceremony id covers (read at load); the file only when absent.
-            let text = match &manifest.genesis.template_bytes {
-                Some(b) => b.clone(),
-                None => std::fs::read(path).map_err(|e| GenesisError::Template {
-                    path: path.clone(),
-                    source: serde_json::Error::io(e),
-                })?,
-            };
+            let text =
+                match &manifest.genesis.template_bytes {
+                    Some(b) => b.clone(),
+                    None => crate::localfile::read(path, crate::localfile::Kind::Template)
+                        .map_err(|e| GenesisError::Template {
+                            path: path.clone(),
+                            source: serde_json::Error::io(e),
+                        })?,
+                };
             let template: Value =
                 serde_json::from_slice(&text).map_err(|source| GenesisError::Template {
                     path: path.clone(),
