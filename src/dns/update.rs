@@ -106,15 +106,24 @@ pub enum UpdateError {
         /// The NS target.
         ns: Name,
     },
-    /// The server rejected our TSIG signature.
-    #[error("TSIG key '{key}' rejected by {server}: {error}")]
+    /// The server did not accept our TSIG signature: a TSIG error (BADSIG, BADKEY, BADTIME),
+    /// or an unsigned REFUSED / NOTAUTH (some servers, PowerDNS among them, answer every
+    /// TSIG failure that way, without saying which).
+    #[error("update of zone {zone} rejected by {server} ({}; key '{key}', {algorithm}: {})", describe_rejection(rcode, tsig_error.as_deref()), rejection_advice(tsig_error.as_deref(), key, algorithm))]
     TsigRejected {
         /// The key's name.
         key: String,
+        /// The key's algorithm as BIND writes it (`hmac-sha256`).
+        algorithm: &'static str,
+        /// The zone.
+        zone: Name,
         /// The server.
         server: SocketAddr,
-        /// `BADSIG`, `BADKEY`, `BADTIME`, or the response code when the server gave no TSIG error.
-        error: String,
+        /// The response code (`NOTAUTH`, `REFUSED`, ...).
+        rcode: String,
+        /// `BADSIG`, `BADKEY`, `BADTIME`, ... from the answer's TSIG record; `None` when the
+        /// answer is unsigned and names no TSIG error.
+        tsig_error: Option<String>,
     },
     /// The server's answer to our signed update does not carry a valid signature.
     #[error("answer from {server} to the update fails TSIG verification (key '{key}': {why})")]
@@ -136,8 +145,9 @@ pub enum UpdateError {
         /// YXRRSET, NXRRSET, YXDOMAIN or NXDOMAIN.
         rcode: String,
     },
-    /// The server refused the update (not authoritative, not allowed, failure).
-    #[error("update of zone {zone} refused by {server} ({rcode})")]
+    /// The server accepted our signature but refused the update (not authoritative, not
+    /// allowed by its update policy, failure).
+    #[error("update of zone {zone} refused by {server} ({rcode}, signed answer: key '{key}' was accepted; {})", refusal_advice(rcode, key))]
     Refused {
         /// The zone.
         zone: Name,
@@ -145,6 +155,8 @@ pub enum UpdateError {
         server: SocketAddr,
         /// NOTAUTH, NOTZONE, REFUSED, SERVFAIL, ...
         rcode: String,
+        /// The key's name.
+        key: String,
     },
     /// Not every authoritative server serves the new values before the deadline.
     #[error("read-back of zone {zone} timed out after {}s ({})", timeout.as_secs(), describe_lags(lagging))]
@@ -191,6 +203,45 @@ fn describe_lags(lags: &[Lag]) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+fn describe_rejection(rcode: &str, tsig_error: Option<&str>) -> String {
+    match tsig_error {
+        Some(e) => format!("{rcode}, TSIG error {e}"),
+        None => format!("{rcode}, unsigned answer without a TSIG error"),
+    }
+}
+
+fn rejection_advice(tsig_error: Option<&str>, key: &str, algorithm: &str) -> String {
+    let fudge = super::tsig::FUDGE;
+    match tsig_error {
+        Some("BADKEY") => format!(
+            "the server knows no key of this name with {algorithm}; check the key name and algorithm against the server's"
+        ),
+        Some("BADSIG") => format!(
+            "the server's copy of key '{key}' gives another signature; check the secret and the algorithm against the server's"
+        ),
+        Some("BADTIME") => format!(
+            "this machine's clock and the server's differ by more than {fudge} s; check both clocks"
+        ),
+        _ => format!(
+            "the server gives no reason; check the key name, secret and algorithm against the server's, \
+             that this machine's clock and the server's agree within {fudge} s, \
+             and that the server's update policy lets key '{key}' update this zone"
+        ),
+    }
+}
+
+fn refusal_advice(rcode: &str, key: &str) -> String {
+    match rcode {
+        "REFUSED" => format!(
+            "check that the server's update policy lets key '{key}' change these names and types"
+        ),
+        "NOTAUTH" | "NOTZONE" => {
+            "check that --server is the zone's primary (the server that accepts updates)".into()
+        }
+        _ => "the server failed to apply it; see the server's log".into(),
+    }
 }
 
 /// Timeouts of one publish.
@@ -855,27 +906,28 @@ pub async fn apply_signed_at(
         });
     }
     let rc = resp.metadata.response_code;
+    let rejected = |tsig_error: Option<String>| UpdateError::TsigRejected {
+        key: key.display_name(),
+        algorithm: key.algorithm_name(),
+        zone: plan.zone.clone(),
+        server,
+        rcode: rcode_name(rc),
+        tsig_error,
+    };
     // A TSIG error in the answer's TSIG record says why the server rejected our signature.
     if let Some(err) = resp.signature().and_then(|s| s.data.error) {
-        return Err(UpdateError::TsigRejected {
-            key: key.display_name(),
-            server,
-            error: match err {
-                WireTsigError::BadSig => "BADSIG".into(),
-                WireTsigError::BadKey => "BADKEY".into(),
-                WireTsigError::BadTime => "BADTIME".into(),
-                WireTsigError::BadTrunc => "BADTRUNC".into(),
-                WireTsigError::Unknown(n) => format!("TSIG error {n}"),
-            },
-        });
+        return Err(rejected(Some(match err {
+            WireTsigError::BadSig => "BADSIG".into(),
+            WireTsigError::BadKey => "BADKEY".into(),
+            WireTsigError::BadTime => "BADTIME".into(),
+            WireTsigError::BadTrunc => "BADTRUNC".into(),
+            WireTsigError::Unknown(n) => format!("{n}"),
+        })));
     }
-    if rc == ResponseCode::NotAuth && resp.signature().is_none() {
-        // RFC 8945 5.2: a server that cannot verify the request answers NOTAUTH unsigned.
-        return Err(UpdateError::TsigRejected {
-            key: key.display_name(),
-            server,
-            error: "NOTAUTH without a TSIG answer".into(),
-        });
+    if resp.signature().is_none() && matches!(rc, ResponseCode::NotAuth | ResponseCode::Refused) {
+        // RFC 8945 5.2: a server that cannot verify the request answers unsigned (NOTAUTH
+        // with a TSIG error; some servers an unsigned REFUSED with no reason at all).
+        return Err(rejected(None));
     }
     match verifier.as_mut() {
         Some(v) => {
@@ -907,6 +959,7 @@ pub async fn apply_signed_at(
             zone: plan.zone.clone(),
             server,
             rcode: rcode_name(other),
+            key: key.display_name(),
         }),
     }
 }
