@@ -133,8 +133,16 @@ fn wrong_tsig_keys_are_named_and_change_nothing() {
     let wanted = rrsets("ogr1.com", "192.0.2.10", "aa");
     let serial = lab.serial(lab.primary.addr);
     for (file, code, advice) in [
-        (lab.wrong_secret_key(), "BADSIG", "check the secret and the algorithm"),
-        (lab.unknown_key(), "BADKEY", "check the key name and algorithm"),
+        (
+            lab.wrong_secret_key(),
+            "BADSIG",
+            "check the secret and the algorithm",
+        ),
+        (
+            lab.unknown_key(),
+            "BADKEY",
+            "check the key name and algorithm",
+        ),
     ] {
         let key = TsigKey::load(&file).unwrap();
         let err = rt
@@ -304,15 +312,37 @@ struct Cli {
     dir: tempfile::TempDir,
 }
 
+/// The treasury every CLI publish gives (v1 requires one).
+const TREASURY: &str = "0x00000000000000000000000000000000000000aa";
+
 impl Cli {
+    /// A manifest whose `[dns]` trusts the lab's zone keys and iterates from its primary, so
+    /// that the zone validates as `secure`.
+    fn for_lab(lab: &UpdateLab) -> Cli {
+        let anchor = lab.anchor_file();
+        Cli::with_dns(
+            &lab.zone,
+            &format!(
+                "[dns]\nanchor = \"{}\"\nroots = [\"{}\"]\n",
+                anchor.display(),
+                lab.primary_addr()
+            ),
+        )
+    }
+
+    /// A manifest without `[dns]` (the IANA root: the lab's zone cannot validate).
     fn new(zone: &str) -> Cli {
+        Cli::with_dns(zone, "")
+    }
+
+    fn with_dns(zone: &str, dns: &str) -> Cli {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("manifest.toml"),
             format!(
                 "[ceremony]\nname = \"t\"\nprofile = \"v1\"\n\n[genesis]\nchain_id = 65110000\n\n\
                  [[orgs]]\nname = \"org1\"\nhost = \"validator1.{zone}\"\n\n\
-                 [[orgs]]\nname = \"org2\"\nhost = \"val2.ogr2.net\"\n"
+                 [[orgs]]\nname = \"org2\"\nhost = \"val2.ogr2.net\"\n\n{dns}"
             ),
         )
         .unwrap();
@@ -330,8 +360,40 @@ impl Cli {
         Cli { dir }
     }
 
-    /// Run `publish` with the lab's files; returns (exit code, stdout, stderr).
+    /// Run `publish` with the lab's files and [`TREASURY`]; returns (exit code, stdout,
+    /// stderr).
     fn publish(
+        &self,
+        server: &str,
+        tsig: &std::path::Path,
+        extra: &[&str],
+    ) -> (i32, String, String) {
+        let mut all = vec!["--treasury", TREASURY];
+        all.extend_from_slice(extra);
+        self.publish_raw(server, tsig, &all)
+    }
+
+    /// `verify` of the manifest, trusting what it names; returns (exit code, JSON document).
+    fn verify(&self) -> (i32, serde_json::Value) {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_dnsceremony"))
+            .arg("verify")
+            .arg("--manifest")
+            .arg(self.dir.path().join("manifest.toml"))
+            .args(["--json", "--query-timeout", "1s"])
+            .output()
+            .unwrap();
+        let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{e}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.code().unwrap_or(-1), doc)
+    }
+
+    /// Run `publish` with exactly these flags after the common ones.
+    fn publish_raw(
         &self,
         server: &str,
         tsig: &std::path::Path,
@@ -360,7 +422,7 @@ impl Cli {
 #[test]
 fn cli_publish_dry_run_republish_and_change() {
     let lab = UpdateLab::start("ogr1.com", "org1-key");
-    let cli = Cli::new("ogr1.com");
+    let cli = Cli::for_lab(&lab);
     let server = lab.primary.addr.to_string();
     let p = lab.primary.addr;
 
@@ -426,7 +488,7 @@ fn cli_publish_dry_run_republish_and_change() {
 #[test]
 fn cli_failures_have_their_exit_codes() {
     let lab = UpdateLab::start("ogr1.com", "org1-key");
-    let cli = Cli::new("ogr1.com");
+    let cli = Cli::for_lab(&lab);
     let server = lab.primary.addr.to_string();
     let serial = lab.serial(lab.primary.addr);
 
@@ -472,4 +534,135 @@ fn cli_failures_have_their_exit_codes() {
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("bad.key: algorithm: 'hmac-md5'"), "{err}");
     assert_eq!(lab.serial(lab.primary.addr), serial);
+}
+
+#[test]
+fn cli_stale_records_are_deleted_in_the_same_update_and_verify_is_secure() {
+    let lab = UpdateLab::start("ogr1.com", "org1-key");
+    let cli = Cli::for_lab(&lab);
+    let server = lab.primary.addr.to_string();
+    let p = lab.primary.addr;
+    let (code, out, err) = cli.publish(
+        &server,
+        &lab.key_file,
+        &["--ip", "192.0.2.10", "--ip6", "2001:db8::2"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(dig(p, "validator1.ogr1.com", "AAAA"), ["2001:db8::2"]);
+    // Someone left the older one-record layout at the host, beside an unrelated TXT.
+    lab.nsupdate(
+        "update add validator1.ogr1.com 300 TXT \"p=30303; k=00\"\n\
+         update add validator1.ogr1.com 300 TXT \"v=spf1 -all\"",
+    );
+
+    // Without --ip6: the plan deletes the AAAA and the old layout's TXT (only that one).
+    let (code, out, err) =
+        cli.publish(&server, &lab.key_file, &["--ip", "192.0.2.10", "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("delete   validator1.ogr1.com. 300 AAAA\n    - 300 2001:db8::2\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("delete   validator1.ogr1.com. 300 TXT\n    - 300 \"p=30303; k=00\"\n  "),
+        "{out}"
+    );
+    assert_eq!(dig(p, "validator1.ogr1.com", "AAAA"), ["2001:db8::2"]);
+
+    let serial = lab.serial(p).unwrap();
+    let (code, out, err) = cli.publish(&server, &lab.key_file, &["--ip", "192.0.2.10", "--json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let deleted: Vec<String> = doc["plan"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] == "delete")
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["name"].as_str().unwrap(),
+                c["type"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        deleted,
+        ["validator1.ogr1.com. AAAA", "validator1.ogr1.com. TXT"],
+        "{out}"
+    );
+    // One update: the serial moved by exactly one.
+    assert_eq!(lab.serial(p), Some(serial + 1));
+    for s in [p, lab.secondary.addr] {
+        assert!(dig(s, "validator1.ogr1.com", "AAAA").is_empty());
+        assert_eq!(dig(s, "validator1.ogr1.com", "TXT"), ["\"v=spf1 -all\""]);
+        assert_eq!(dig(s, "validator1.ogr1.com", "A"), ["192.0.2.10"]);
+    }
+
+    // What peers see: org1 is secure with no IPv6 (org2's zone does not exist here).
+    let (_, doc) = cli.verify();
+    let org1 = &doc["orgs"][0];
+    assert_eq!(org1["name"], "org1");
+    assert_eq!(org1["status"], "secure", "{doc}");
+    assert_eq!(org1["records"]["ipv6"], serde_json::Value::Null, "{doc}");
+    assert_eq!(org1["records"]["treasury"], TREASURY, "{doc}");
+}
+
+#[test]
+fn cli_refuses_what_peers_will_refuse_before_sending() {
+    let lab = UpdateLab::start_unsigned("ogr1.com", "org1-key");
+    let server = lab.primary.addr.to_string();
+    let p = lab.primary.addr;
+    let serial = lab.serial(p);
+    // The zone's own key as anchor, but the zone is not signed: refused, exit 2.
+    let anchor = lab.path().join("other.anchor");
+    std::fs::write(
+        &anchor,
+        "ogr1.com. 300 IN DNSKEY 257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==\n",
+    )
+    .unwrap();
+    let cli = Cli::with_dns(
+        "ogr1.com",
+        &format!(
+            "[dns]\nanchor = \"{}\"\nroots = [\"{}\"]\n",
+            anchor.display(),
+            lab.primary_addr()
+        ),
+    );
+    let (code, out, err) = cli.publish(&server, &lab.key_file, &["--ip", "192.0.2.10"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("dnsceremony: zone ogr1.com. is bogus ("),
+        "{err}"
+    );
+    assert!(err.contains("--allow-insecure-zone"), "{err}");
+    assert!(dig(p, "validator1.ogr1.com", "A").is_empty());
+    assert_eq!(lab.serial(p), serial);
+
+    // Allowed explicitly: one warning line, and the records are published.
+    let (code, out, err) = cli.publish(
+        &server,
+        &lab.key_file,
+        &["--ip", "192.0.2.10", "--allow-insecure-zone"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("dnsceremony: warning: publishing anyway (--allow-insecure-zone): zone ogr1.com. is bogus"),
+        "{err}"
+    );
+    assert_eq!(dig(p, "validator1.ogr1.com", "A"), ["192.0.2.10"]);
+
+    // v1 without --treasury: refused before anything is read or sent, exit 3.
+    let (code, _, err) = cli.publish_raw(
+        &server,
+        &lab.key_file,
+        &["--ip", "192.0.2.99", "--allow-insecure-zone"],
+    );
+    assert_eq!(code, 3, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--treasury"), "{err}");
+    assert!(err.contains("v1"), "{err}");
+    assert_eq!(dig(p, "validator1.ogr1.com", "A"), ["192.0.2.10"]);
 }

@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use clap::Args;
 use dnsceremony::dns::tsig::TsigKey;
-use dnsceremony::dns::update::{self, Applied, PlanView, ServerState, Timeouts};
+use dnsceremony::dns::update::{self, Applied, Owned, PlanView, ServerState, Timeouts};
 use dnsceremony::identity::{Address, Identity};
+use dnsceremony::manifest::Profile;
 use dnsceremony::records::{self, PublishParams};
 use dnsceremony::{exit, Error};
+use hickory_proto::rr::{Name, RData, RecordType};
 use serde::Serialize;
 
 /// Flags of `dnsceremony publish`.
@@ -41,7 +43,7 @@ pub struct PublishArgs {
     #[arg(long, default_value_t = 20203)]
     consensus_port: u16,
     /// Treasury account (0x + 40 hex), published in the attestation with the ownership proof
-    /// over it; v1 default: the node's own address (as `run`).
+    /// over it; required by the v1 profile.
     #[arg(long)]
     treasury: Option<Address>,
     /// TTL of the published records, in seconds.
@@ -50,9 +52,16 @@ pub struct PublishArgs {
     /// The zone's primary server: HOST[:PORT], a name (system resolver) or an address.
     #[arg(long)]
     server: String,
-    /// TSIG key file, as `tsig-keygen` writes it.
+    /// TSIG key file: BIND `key` blocks, Knot's `keymgr -t` YAML, `pdnsutil` output, or
+    /// `[alg:]name:secret`.
     #[arg(long)]
     tsig: PathBuf,
+    /// Publish even when the zone does not validate from the trust anchor (peers will refuse
+    /// its records until it does).
+    #[arg(long)]
+    allow_insecure_zone: bool,
+    #[command(flatten)]
+    dns: super::dnsargs::DnsArgs,
     /// How long to wait for every authoritative server to serve the new values.
     #[arg(long, default_value = "60s", value_parser = super::check::parse_duration)]
     timeout: Duration,
@@ -118,6 +127,45 @@ fn resolve_server(text: &str) -> Result<SocketAddr, Error> {
         .ok_or_else(|| bad(format!("'{host}': the system resolver has no address")))
 }
 
+/// The RRsets the tool owns for `host` (the record layout, `records::RecordNames`): a publish
+/// deletes those it no longer needs. The genesis record belongs to `run` and is left alone.
+fn owned(host: &Name) -> Vec<Owned> {
+    let n = records::RecordNames::for_host(host);
+    let all = |name: &Name, rtype| Owned {
+        name: name.clone(),
+        rtype,
+        only: None,
+    };
+    vec![
+        all(&n.host, RecordType::A),
+        all(&n.host, RecordType::AAAA),
+        all(&n.key, RecordType::TXT),
+        all(&n.port, RecordType::TXT),
+        all(&n.autonity, RecordType::TXT),
+        Owned {
+            name: n.host.clone(),
+            rtype: RecordType::TXT,
+            only: Some(upstream_txt),
+        },
+    ]
+}
+
+/// Whether a TXT record at the host is the older one-record layout `p=PORT; k=KEY` (other TXT
+/// records at the host belong to others).
+fn upstream_txt(r: &RData) -> bool {
+    let RData::TXT(t) = r else { return false };
+    let text: Vec<u8> = t.txt_data.iter().flat_map(|s| s.iter().copied()).collect();
+    let Ok(text) = std::str::from_utf8(&text) else {
+        return false;
+    };
+    let mut keys: Vec<&str> = text
+        .split(';')
+        .map(|part| part.split_once('=').map_or("", |(k, _)| k.trim()))
+        .collect();
+    keys.sort_unstable();
+    keys == ["k", "p"]
+}
+
 /// Run `dnsceremony publish`.
 pub fn run(args: PublishArgs) -> crate::cli::Outcome {
     let manifest = crate::cli::manifest::load(&args.manifest, args.operator.as_ref())?;
@@ -147,7 +195,17 @@ pub fn run(args: PublishArgs) -> crate::cli::Outcome {
             ),
         });
     }
+    if manifest.profile == Profile::V1 && args.treasury.is_none() {
+        return Err(Error::Usage {
+            flag: "--treasury",
+            why: "missing: the v1 profile publishes a treasury account (tr=) with the ownership \
+                  proof over it, and peers refuse records without one; give the validator's \
+                  treasury address"
+                .into(),
+        });
+    }
     let key = TsigKey::load(&args.tsig)?;
+    let options = args.dns.options(&manifest)?;
     let server = resolve_server(&args.server)?;
     let params = PublishParams {
         ipv4: args.ip,
@@ -166,7 +224,17 @@ pub fn run(args: PublishArgs) -> crate::cli::Outcome {
 
     let rt = crate::cli::runtime()?;
     rt.block_on(async {
-        let plan = update::prepare(server, &wanted, timeouts).await?;
+        let plan = update::prepare_owned(server, &wanted, &owned(&org.host), timeouts).await?;
+        // Refuse, before sending, a zone every peer will refuse.
+        let session = dnsceremony::verify::Session::new(options);
+        if let Err(e) = update::check_zone_secure(session.resolver(), &plan.zone).await {
+            if !args.allow_insecure_zone {
+                return Err(e.into());
+            }
+            crate::cli::report_line(&format!(
+                "warning: publishing anyway (--allow-insecure-zone): {e}"
+            ));
+        }
         if !args.json {
             crate::cli::print(&plan.render_text());
         }

@@ -168,6 +168,16 @@ pub enum UpdateError {
         /// What each late server still serves.
         lagging: Vec<Lag>,
     },
+    /// The zone does not validate from the trust anchor: every peer would refuse its records.
+    #[error("zone {zone} is {state} ({why}): peers will not accept records from it; sign the zone and publish its DS in the parent, or pass --allow-insecure-zone to publish anyway")]
+    ZoneNotSecure {
+        /// The zone.
+        zone: Name,
+        /// `insecure`, `bogus` or `unreachable`.
+        state: &'static str,
+        /// What the validator found.
+        why: String,
+    },
     /// The UPDATE message could not be built or encoded.
     #[error("cannot encode the update for zone {zone}: {why}")]
     Encode {
@@ -276,6 +286,22 @@ pub enum Action {
     Replace,
     /// Served exactly as wanted: not touched.
     Keep,
+    /// Owned by the tool but no longer wanted (a dropped AAAA, an older layout): deleted,
+    /// guarded by "RRset exists (value dependent)" with the values read. For an RRset the
+    /// tool owns only some records of, just those records are deleted.
+    Delete,
+}
+
+/// An RRset the tool owns: publishing deletes it when it is served but not wanted.
+#[derive(Debug, Clone)]
+pub struct Owned {
+    /// Owner name.
+    pub name: Name,
+    /// Record type.
+    pub rtype: RecordType,
+    /// `None`: every record of the RRset is ours. `Some(f)`: only records for which `f` is
+    /// true are ours (e.g. the upstream `p=...; k=...` TXT at the host, beside others' TXT).
+    pub only: Option<fn(&RData) -> bool>,
 }
 
 /// The plan for one owned RRset.
@@ -340,9 +366,14 @@ impl UpdatePlan {
                 Action::Add => "add",
                 Action::Replace => "replace",
                 Action::Keep => "keep",
+                Action::Delete => "delete",
             };
             let _ = writeln!(out, "  {verb:<8} {} {} {}", w.name, w.ttl, w.rtype);
-            if let (Action::Replace, Some(cur)) = (e.action, &e.current) {
+            if let (Action::Delete, Some(cur)) = (e.action, &e.current) {
+                for v in cur.rdata.iter().filter(|v| !w.rdata.contains(v)) {
+                    let _ = writeln!(out, "    - {} {}", cur.ttl, show_rdata(v));
+                }
+            } else if let (Action::Replace, Some(cur)) = (e.action, &e.current) {
                 for v in &cur.rdata {
                     let _ = writeln!(out, "    - {} {}", cur.ttl, show_rdata(v));
                 }
@@ -420,13 +451,13 @@ pub struct EntryView {
     /// Record type.
     #[serde(rename = "type")]
     pub rtype: String,
-    /// `add`, `replace` or `keep`.
+    /// `add`, `replace`, `keep` or `delete`.
     pub action: Action,
     /// Wanted TTL.
     pub ttl: u32,
     /// What is served now (absent for `add`).
     pub old: Option<ValuesView>,
-    /// What will be served.
+    /// What will be served (for `delete`: what stays, usually nothing).
     pub new: ValuesView,
 }
 
@@ -628,29 +659,41 @@ async fn served(
 }
 
 /// Discover the zone, read what the primary serves, plan, and find the servers to read back
-/// from. Sends no update.
+/// from. Sends no update. Touches only the wanted RRsets; see [`prepare_owned`].
 pub async fn prepare(
     primary: SocketAddr,
     wanted: &[RRset],
+    timeouts: Timeouts,
+) -> Result<UpdatePlan, UpdateError> {
+    prepare_owned(primary, wanted, &[], timeouts).await
+}
+
+/// [`prepare`], and also plan the deletion of every `owned` RRset (or owned records of it)
+/// that the primary serves but `wanted` does not hold, in the same update.
+pub async fn prepare_owned(
+    primary: SocketAddr,
+    wanted: &[RRset],
+    owned: &[Owned],
     timeouts: Timeouts,
 ) -> Result<UpdatePlan, UpdateError> {
     let mut conn = Conn::open(primary, timeouts.query, "connect").await?;
     // Zone of every distinct owner name; all must agree.
     let mut zone: Option<(Name, Name, u32)> = None;
     let mut seen: Vec<Name> = Vec::new();
-    for rr in wanted {
-        if seen.contains(&rr.name) {
+    let names = wanted.iter().map(|rr| &rr.name);
+    for name in names.chain(owned.iter().map(|o| &o.name)) {
+        if seen.contains(name) {
             continue;
         }
-        seen.push(rr.name.clone());
-        let (z, serial) = zone_of(&mut conn, &rr.name).await?;
+        seen.push(name.clone());
+        let (z, serial) = zone_of(&mut conn, name).await?;
         match &zone {
-            None => zone = Some((rr.name.clone(), z, serial)),
+            None => zone = Some((name.clone(), z, serial)),
             Some((first, fz, _)) if fz != &z => {
                 return Err(UpdateError::SplitZones {
                     first: first.clone(),
                     first_zone: fz.clone(),
-                    other: rr.name.clone(),
+                    other: name.clone(),
                     other_zone: z,
                 })
             }
@@ -677,6 +720,34 @@ pub async fn prepare(
             action,
             current,
             wanted,
+        });
+    }
+    for o in owned {
+        if wanted
+            .iter()
+            .any(|w| w.name == o.name && w.rtype == o.rtype)
+        {
+            continue;
+        }
+        let Some(current) = served(&mut conn, &o.name, o.rtype).await? else {
+            continue;
+        };
+        let stays: Vec<RData> = match o.only {
+            None => Vec::new(),
+            Some(ours) => current.rdata.iter().filter(|r| !ours(r)).cloned().collect(),
+        };
+        if stays.len() == current.rdata.len() {
+            continue;
+        }
+        entries.push(PlanEntry {
+            action: Action::Delete,
+            wanted: RRset {
+                name: o.name.clone(),
+                rtype: o.rtype,
+                ttl: current.ttl,
+                rdata: stays,
+            },
+            current: Some(current),
         });
     }
     let servers = authoritative_servers(&mut conn, &zone).await?;
@@ -814,7 +885,7 @@ pub fn update_message(plan: &UpdatePlan) -> Option<Message> {
         let w = &e.wanted;
         match (e.action, &e.current) {
             (Action::Keep, _) => continue,
-            (Action::Replace, Some(cur)) => {
+            (Action::Replace | Action::Delete, Some(cur)) => {
                 for v in &cur.rdata {
                     // RFC 2136 2.4.2: class of the zone, TTL 0.
                     let mut r = Record::from_rdata(cur.name.clone(), 0, v.clone());
@@ -827,6 +898,17 @@ pub fn update_message(plan: &UpdatePlan) -> Option<Message> {
                 let mut r = Record::update0(w.name.clone(), 0, w.rtype).into_record_of_rdata();
                 r.dns_class = DNSClass::NONE;
                 msg.add_pre_requisite(r);
+            }
+        }
+        if e.action == Action::Delete {
+            if let (false, Some(cur)) = (w.rdata.is_empty(), &e.current) {
+                // RFC 2136 2.5.4: delete only our records (class NONE, TTL 0) ...
+                for v in cur.rdata.iter().filter(|v| !w.rdata.contains(v)) {
+                    let mut r = Record::from_rdata(w.name.clone(), 0, v.clone());
+                    r.dns_class = DNSClass::NONE;
+                    msg.add_update(r);
+                }
+                continue;
             }
         }
         // RFC 2136 2.5.2: delete the RRset (class ANY, TTL 0, empty rdata) ...
@@ -964,6 +1046,27 @@ pub async fn apply_signed_at(
     }
 }
 
+/// Check, as peers will, that `zone` validates from the trust anchor: its SOA must be
+/// `secure` through `resolver` (the manifest's `[dns]` roots or resolver and anchor).
+pub async fn check_zone_secure(
+    resolver: &super::resolve::Resolver,
+    zone: &Name,
+) -> Result<(), UpdateError> {
+    use super::resolve::Lookup;
+    let lookup = resolver.lookup(zone, RecordType::SOA).await;
+    let state = match &lookup {
+        Lookup::Secure { .. } => return Ok(()),
+        Lookup::Insecure { .. } => "insecure",
+        Lookup::Bogus { .. } | Lookup::Absent { .. } => "bogus",
+        Lookup::Unreachable { .. } => "unreachable",
+    };
+    Err(UpdateError::ZoneNotSecure {
+        zone: zone.clone(),
+        state,
+        why: lookup.describe(),
+    })
+}
+
 /// Per server: whether it serves the new values.
 #[derive(Debug, Clone, Serialize)]
 pub struct ServerState {
@@ -1041,6 +1144,7 @@ async fn check_server(
         let what = format!("{} {}", w.name, w.rtype);
         match served(&mut conn, &w.name, w.rtype).await {
             Ok(Some(s)) if same_values(&s.rdata, &w.rdata) => {}
+            Ok(None) if w.rdata.is_empty() => {}
             Ok(Some(s)) => differs.push((
                 what,
                 s.rdata
@@ -1071,6 +1175,8 @@ impl UpdateError {
             UpdateError::Conflict { .. } => exit::CONFLICT,
             UpdateError::Lagging { .. } => exit::PENDING,
             UpdateError::Encode { .. } => exit::INTERNAL,
+            UpdateError::ZoneNotSecure { state, .. } if *state == "unreachable" => exit::NETWORK,
+            UpdateError::ZoneNotSecure { .. } => exit::SECURITY,
         }
     }
 }
