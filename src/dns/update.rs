@@ -5,7 +5,9 @@
 //! (SOA in the authority section of negative answers marks the zone).
 //!
 //! Flow: [`prepare`] discovers the zone, reads what the primary serves now for every owned
-//! RRset, plans `add` / `replace` / `keep`, and finds the zone's authoritative servers;
+//! RRset, plans `add` / `replace` / `keep` ([`prepare_owned`] also `delete` for owned RRsets
+//! no longer wanted), and finds the zone's authoritative servers; [`check_zone_secure`]
+//! validates the zone as peers will;
 //! [`apply`] sends one UPDATE (nothing if nothing changes); [`read_back`] polls every
 //! authoritative server until all serve the new values.
 //!
