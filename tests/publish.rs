@@ -1,6 +1,8 @@
 //! Publishing against real `named`: a primary that signs the zone itself and accepts
 //! TSIG-signed updates, and a secondary that transfers from it.
 
+#[path = "support/tools.rs"]
+mod tools;
 #[path = "support/update_lab.rs"]
 mod update_lab;
 
@@ -532,7 +534,31 @@ fn cli_failures_have_their_exit_codes() {
     .unwrap();
     let (code, _, err) = cli.publish(&server, &bad, &["--ip", "192.0.2.10"]);
     assert_eq!(code, 3, "{err}");
-    assert!(err.contains("bad.key: algorithm: 'hmac-md5'"), "{err}");
+    assert!(
+        err.contains("bad.key: line 1: algorithm: 'hmac-md5'"),
+        "{err}"
+    );
+
+    // An include holding two keys: exit 3 naming both; --tsig-key picks one.
+    let two = lab.path().join("keys.conf");
+    std::fs::write(
+        &two,
+        format!(
+            "{}{}",
+            std::fs::read_to_string(lab.unknown_key()).unwrap(),
+            std::fs::read_to_string(&lab.key_file).unwrap()
+        ),
+    )
+    .unwrap();
+    let (code, _, err) = cli.publish(&server, &two, &["--ip", "192.0.2.10"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("holds 2 keys (nobody-key, org1-key)"), "{err}");
+    let (code, out, err) = cli.publish(
+        &server,
+        &two,
+        &["--ip", "192.0.2.10", "--tsig-key", "org1-key", "--dry-run"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
     assert_eq!(lab.serial(lab.primary.addr), serial);
 }
 
@@ -665,4 +691,103 @@ fn cli_refuses_what_peers_will_refuse_before_sending() {
     assert!(err.contains("--treasury"), "{err}");
     assert!(err.contains("v1"), "{err}");
     assert_eq!(dig(p, "validator1.ogr1.com", "A"), ["192.0.2.10"]);
+}
+
+/// Key files as the real tools write them: `tsig-keygen` (alone and several in one include),
+/// Knot's `keymgr -t`, PowerDNS's `pdnsutil generate-tsig-key` and `list-tsig-keys`, and the
+/// `alg:name:secret` line `keymgr` prints for `dig -y`. Each parses to the same key as the
+/// other forms of the same secret.
+#[test]
+fn tsig_key_files_of_every_tool_parse() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let parse = |text: &str, name: Option<&str>| {
+        TsigKey::parse_named(text, std::path::Path::new("t.key"), name)
+    };
+
+    // BIND: one key, and an include holding two.
+    tools::require("tsig-keygen", "bind9-utils");
+    let a = tools::run("tsig-keygen", &["-a", "hmac-sha256", "org1-key"], d);
+    let b = tools::run("tsig-keygen", &["-a", "hmac-sha512", "org2-key"], d);
+    let k1 = parse(&a, None).unwrap();
+    assert_eq!(k1.display_name(), "org1-key");
+    let include = format!("# keys.conf\n{a}\n{b}");
+    let e = parse(&include, None).unwrap_err();
+    assert!(
+        e.to_string().contains("holds 2 keys (org1-key, org2-key)"),
+        "{e}"
+    );
+    assert_eq!(parse(&include, Some("org1-key")).unwrap(), k1);
+    assert_eq!(
+        parse(&include, Some("org2-key")).unwrap().algorithm_name(),
+        "hmac-sha512"
+    );
+
+    // Knot: the YAML, and the `alg:name:secret` comment line it starts with.
+    tools::require("keymgr", "knot");
+    let knot = tools::run("keymgr", &["-t", "org3-key", "hmac-sha384"], d);
+    let k3 = parse(&knot, None).unwrap();
+    assert_eq!(
+        (k3.display_name().as_str(), k3.algorithm_name()),
+        ("org3-key", "hmac-sha384")
+    );
+    let literal = knot.lines().next().unwrap().trim_start_matches('#').trim();
+    assert_eq!(parse(literal, None).unwrap(), k3);
+    let (_, name_secret) = literal.split_once(':').unwrap();
+    // Without the algorithm the line means hmac-sha256 (nsupdate where MD5 is disabled).
+    let k = parse(name_secret, None).unwrap();
+    assert_eq!(k.algorithm_name(), "hmac-sha256");
+    assert_ne!(k, k3);
+
+    // PowerDNS: generate-tsig-key prints the key; list-tsig-keys lists every key.
+    tools::require("pdnsutil", "pdns-server");
+    tools::pdns_sqlite_db(&d.join("pdns.db"));
+    std::fs::write(
+        d.join("pdns.conf"),
+        format!(
+            "launch=gsqlite3\ngsqlite3-database={}\n",
+            d.join("pdns.db").display()
+        ),
+    )
+    .unwrap();
+    let conf = format!("--config-dir={}", d.display());
+    let generated = tools::run(
+        "pdnsutil",
+        &[&conf, "generate-tsig-key", "org4-key", "hmac-sha256"],
+        d,
+    );
+    tools::run(
+        "pdnsutil",
+        &[&conf, "generate-tsig-key", "org5-key", "hmac-sha512"],
+        d,
+    );
+    let k4 = parse(&generated, None).unwrap();
+    assert_eq!(k4.display_name(), "org4-key");
+    let list = tools::run("pdnsutil", &[&conf, "list-tsig-keys"], d);
+    let e = parse(&list, None).unwrap_err();
+    assert!(e.to_string().contains("(org4-key., org5-key.)"), "{e}");
+    assert_eq!(parse(&list, Some("org4-key")).unwrap(), k4);
+    assert_eq!(
+        parse(&list, Some("org5-key.")).unwrap().algorithm_name(),
+        "hmac-sha512"
+    );
+    // And a key PowerDNS holds with an algorithm we do not sign with: the line is named.
+    tools::run(
+        "pdnsutil",
+        &[&conf, "import-tsig-key", "old-key", "hmac-md5", "AAAA"],
+        d,
+    );
+    let list = tools::run("pdnsutil", &[&conf, "list-tsig-keys"], d);
+    let line = list
+        .lines()
+        .position(|l| l.starts_with("old-key."))
+        .unwrap()
+        + 1;
+    let e = parse(&list, Some("old-key")).unwrap_err();
+    assert!(
+        e.to_string().contains(&format!(
+            "line {line}: algorithm: 'hmac-md5.' is not supported"
+        )),
+        "{e}"
+    );
 }

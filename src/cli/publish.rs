@@ -56,6 +56,9 @@ pub struct PublishArgs {
     /// `[alg:]name:secret`.
     #[arg(long)]
     tsig: PathBuf,
+    /// The key to use when the TSIG file holds several (e.g. a named.conf include).
+    #[arg(long, value_name = "NAME")]
+    tsig_key: Option<String>,
     /// Publish even when the zone does not validate from the trust anchor (peers will refuse
     /// its records until it does).
     #[arg(long)]
@@ -204,7 +207,7 @@ pub fn run(args: PublishArgs) -> crate::cli::Outcome {
                 .into(),
         });
     }
-    let key = TsigKey::load(&args.tsig)?;
+    let key = TsigKey::load_named(&args.tsig, args.tsig_key.as_deref())?;
     let options = args.dns.options(&manifest)?;
     let server = resolve_server(&args.server)?;
     let params = PublishParams {
