@@ -1,6 +1,8 @@
 //! Publishing against real `named`: a primary that signs the zone itself and accepts
 //! TSIG-signed updates, and a secondary that transfers from it.
 
+#[path = "support/server_lab.rs"]
+mod server_lab;
 #[path = "support/tools.rs"]
 mod tools;
 #[path = "support/update_lab.rs"]
@@ -321,13 +323,16 @@ impl Cli {
     /// A manifest whose `[dns]` trusts the lab's zone keys and iterates from its primary, so
     /// that the zone validates as `secure`.
     fn for_lab(lab: &UpdateLab) -> Cli {
-        let anchor = lab.anchor_file();
+        Cli::trusting(&lab.zone, &lab.anchor_file(), lab.primary_addr())
+    }
+
+    /// A manifest whose `[dns]` trusts `anchor` and iterates from `root`.
+    fn trusting(zone: &str, anchor: &std::path::Path, root: SocketAddr) -> Cli {
         Cli::with_dns(
-            &lab.zone,
+            zone,
             &format!(
-                "[dns]\nanchor = \"{}\"\nroots = [\"{}\"]\n",
+                "[dns]\nanchor = \"{}\"\nroots = [\"{root}\"]\n",
                 anchor.display(),
-                lab.primary_addr()
             ),
         )
     }
@@ -789,5 +794,147 @@ fn tsig_key_files_of_every_tool_parse() {
             "line {line}: algorithm: 'hmac-md5.' is not supported"
         )),
         "{e}"
+    );
+}
+
+/// The publish cases against a Knot DNS or PowerDNS primary with a BIND secondary: publish,
+/// no-op republish, replace, stale AAAA removed, `verify` of the result, wrong secret and
+/// wrong algorithm (each with the words the server's answer deserves).
+fn publish_suite(lab: &server_lab::ServerLab, wrong_secret: &str, wrong_algorithm: &str) {
+    let cli = Cli::trusting(&lab.zone, &lab.anchor_file(), lab.primary_addr());
+    let server = lab.primary.to_string();
+    let p = lab.primary;
+    let servers = lab.servers();
+    let host = format!("validator1.{}", lab.zone);
+
+    // Publish: added, read back from both servers (the secondary is BIND).
+    let (code, out, err) = cli.publish(
+        &server,
+        &lab.key_file,
+        &["--ip", "192.0.2.10", "--ip6", "2001:db8::2"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("update sent: NOERROR"), "{out}");
+    assert!(
+        out.contains(&format!("every authoritative server ({})", servers.len())),
+        "{out}"
+    );
+    for &srv in &servers {
+        assert_eq!(dig(srv, &host, "A"), ["192.0.2.10"]);
+        assert_eq!(dig(srv, &host, "AAAA"), ["2001:db8::2"]);
+        assert_eq!(dig(srv, &format!("port_{host}"), "TXT"), ["\"30303\""]);
+    }
+
+    // No-op: nothing sent, the serial stays.
+    let serial = lab.serial(p);
+    let (code, out, err) = cli.publish(
+        &server,
+        &lab.key_file,
+        &["--ip", "192.0.2.10", "--ip6", "2001:db8::2"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("nothing to change: no update sent"), "{out}");
+    assert_eq!(lab.serial(p), serial);
+
+    // Replace the address.
+    let (code, out, err) = cli.publish(
+        &server,
+        &lab.key_file,
+        &["--ip", "192.0.2.99", "--ip6", "2001:db8::2"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    for &srv in &servers {
+        assert_eq!(dig(srv, &host, "A"), ["192.0.2.99"]);
+    }
+
+    // Without --ip6: the AAAA is deleted in the same update.
+    let (code, out, err) = cli.publish(&server, &lab.key_file, &["--ip", "192.0.2.99"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(&format!("delete   {host}. 300 AAAA")), "{out}");
+    for &srv in &servers {
+        assert!(dig(srv, &host, "AAAA").is_empty(), "{srv}");
+        assert_eq!(dig(srv, &host, "A"), ["192.0.2.99"]);
+    }
+
+    // What peers see: org1 secure, without IPv6.
+    let (_, doc) = cli.verify();
+    let org1 = &doc["orgs"][0];
+    assert_eq!(org1["status"], "secure", "{doc}");
+    assert_eq!(org1["records"]["ipv4"], "192.0.2.99", "{doc}");
+    assert_eq!(org1["records"]["ipv6"], serde_json::Value::Null, "{doc}");
+
+    // A wrong secret and a wrong algorithm: exit 5, one line, nothing changed.
+    let serial = lab.serial(p);
+    for (file, words) in [
+        (lab.wrong_secret_key(), wrong_secret),
+        (lab.wrong_algorithm_key(), wrong_algorithm),
+    ] {
+        let (code, _, err) = cli.publish(&server, &file, &["--ip", "192.0.2.50"]);
+        assert_eq!(code, 5, "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains(&format!("rejected by {server}:53 ({words}; key 'org1-key'")),
+            "{err}"
+        );
+        assert_eq!(dig(p, &host, "A"), ["192.0.2.99"]);
+        assert_eq!(lab.serial(p), serial);
+    }
+}
+
+/// A primary an hour behind: its TSIG check fails on time, and the line says so.
+fn clock_skew(kind: server_lab::Kind, words: &str) {
+    let lab = server_lab::ServerLab::start(kind, "ogr1.com", "org1-key", Some("-1h"));
+    let cli = Cli::trusting(&lab.zone, &lab.anchor_file(), lab.primary_addr());
+    let server = lab.primary.to_string();
+    let (code, _, err) = cli.publish(&server, &lab.key_file, &["--ip", "192.0.2.10"]);
+    assert_eq!(code, 5, "{err}");
+    assert!(
+        err.contains(&format!("rejected by {server}:53 ({words}")),
+        "{err}"
+    );
+    assert!(err.contains("clock"), "{err}");
+    assert!(dig(lab.primary, "validator1.ogr1.com", "A").is_empty());
+}
+
+#[test]
+fn knot_publish_suite() {
+    let lab = server_lab::ServerLab::start(server_lab::Kind::Knot, "ogr1.com", "org1-key", None);
+    publish_suite(
+        &lab,
+        "NOTAUTH, TSIG error BADSIG",
+        "NOTAUTH, TSIG error BADKEY",
+    );
+}
+
+#[test]
+fn knot_clock_skew_is_badtime() {
+    clock_skew(server_lab::Kind::Knot, "NOTAUTH, TSIG error BADTIME");
+}
+
+#[test]
+fn powerdns_nsec_publish_suite() {
+    let lab =
+        server_lab::ServerLab::start(server_lab::Kind::PdnsNsec, "ogr1.com", "org1-key", None);
+    let unsigned = "REFUSED, unsigned answer without a TSIG error";
+    publish_suite(&lab, unsigned, unsigned);
+}
+
+#[test]
+fn powerdns_nsec3_narrow_publish_suite() {
+    let lab = server_lab::ServerLab::start(
+        server_lab::Kind::PdnsNsec3Narrow,
+        "ogr1.com",
+        "org1-key",
+        None,
+    );
+    let unsigned = "REFUSED, unsigned answer without a TSIG error";
+    publish_suite(&lab, unsigned, unsigned);
+}
+
+#[test]
+fn powerdns_clock_skew_is_an_unsigned_refusal_naming_the_clock() {
+    clock_skew(
+        server_lab::Kind::PdnsNsec,
+        "REFUSED, unsigned answer without a TSIG error",
     );
 }
