@@ -797,7 +797,7 @@ fn tsig_key_files_of_every_tool_parse() {
     );
 }
 
-/// The publish cases against a Knot DNS or PowerDNS primary with a BIND secondary: publish,
+/// The publish cases against a BIND, Knot DNS or PowerDNS primary with a BIND secondary: publish,
 /// no-op republish, replace, stale AAAA removed, `verify` of the result, wrong secret and
 /// wrong algorithm (each with the words the server's answer deserves).
 fn publish_suite(lab: &server_lab::ServerLab, wrong_secret: &str, wrong_algorithm: &str) {
@@ -894,6 +894,16 @@ fn clock_skew(kind: server_lab::Kind, words: &str) {
     );
     assert!(err.contains("clock"), "{err}");
     assert!(dig(lab.primary, "validator1.ogr1.com", "A").is_empty());
+}
+
+#[test]
+fn bind_publish_suite() {
+    let lab = server_lab::ServerLab::start(server_lab::Kind::Bind, "ogr1.com", "org1-key", None);
+    publish_suite(
+        &lab,
+        "NOTAUTH, TSIG error BADSIG",
+        "NOTAUTH, TSIG error BADKEY",
+    );
 }
 
 #[test]

@@ -1,8 +1,9 @@
-//! Loopback laboratories for publishing into Knot DNS and PowerDNS, as their operators run
-//! them: the server signs the zone itself (Knot `dnssec-signing: on`; PowerDNS `pdnsutil
-//! secure-zone`, NSEC or NSEC3 narrow), accepts RFC 2136 updates signed with a key made by
-//! its own tool (`keymgr -t`, `pdnsutil generate-tsig-key`) and allowed for the zone (Knot:
-//! an `update` ACL by key; PowerDNS: `TSIG-ALLOW-DNSUPDATE`), and notifies a BIND secondary
+//! Loopback laboratories for publishing into BIND, Knot DNS and PowerDNS, as their operators
+//! run them: the server signs the zone itself (BIND `dnssec-policy default`; Knot
+//! `dnssec-signing: on`; PowerDNS `pdnsutil secure-zone`, NSEC or NSEC3 narrow), accepts
+//! RFC 2136 updates signed with a key made by its own tool (`tsig-keygen`, `keymgr -t`,
+//! `pdnsutil generate-tsig-key`) and allowed for the zone (BIND: `update-policy`; Knot: an
+//! `update` ACL by key; PowerDNS: `TSIG-ALLOW-DNSUPDATE`), and notifies a BIND secondary
 //! that transfers the zone from it (not for NSEC3 narrow: PowerDNS refuses to transfer a
 //! narrow zone, "not doing AXFR of an NSEC3 narrow zone", so that zone has one server). The
 //! primary may run on a skewed clock (libfaketime).
@@ -24,6 +25,8 @@ use super::update_lab::dig;
 /// Which server is the primary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// BIND (`named`, `dnssec-policy default` + inline signing, `update-policy` by key).
+    Bind,
     /// Knot DNS (`knotd`), automatic signing.
     Knot,
     /// PowerDNS (`pdns_server`, gsqlite3), NSEC.
@@ -47,6 +50,9 @@ pub struct ServerLab {
     /// The key's name.
     pub key_name: String,
     child: Option<Child>,
+    /// Whether the primary's address was put on `lo` here (BIND listens only on addresses
+    /// of an interface) and is removed on drop.
+    added_addr: bool,
     /// The lab's directory.
     pub dir: tempfile::TempDir,
 }
@@ -57,12 +63,23 @@ impl Drop for ServerLab {
             let _ = c.kill();
             let _ = c.wait();
         }
+        if self.added_addr {
+            let _ = Command::new("ip")
+                .args(["addr", "del", &format!("{}/32", self.primary), "dev", "lo"])
+                .output();
+        }
     }
 }
 
 impl ServerLab {
-    /// Start the lab; `skew` (e.g. `-1h`) runs the primary under libfaketime that far off.
+    /// Start the lab; `skew` (e.g. `-1h`) runs the primary under libfaketime that far off
+    /// (not for BIND: Debian's `named` is linked with jemalloc, which libfaketime cannot
+    /// start under, "Unexpected recursive calls to clock_gettime()").
     pub fn start(kind: Kind, zone: &str, key_name: &str, skew: Option<&str>) -> ServerLab {
+        assert!(
+            kind != Kind::Bind || skew.is_none(),
+            "named does not run under libfaketime"
+        );
         let dir = tempfile::tempdir().expect("temp dir");
         let p = free_addr().expect("address");
         let s = free_addr().expect("address");
@@ -79,6 +96,7 @@ impl ServerLab {
             zone_text.push_str(&format!("@ IN NS ns2.{zone}.\nns2 IN A {s}\n"));
         }
         let (program, args, key_file) = match kind {
+            Kind::Bind => bind_setup(&pdir, zone, key_name, p, s, &zone_text),
             Kind::Knot => knot_setup(&pdir, zone, key_name, p, s, &zone_text),
             Kind::PdnsNsec | Kind::PdnsNsec3Narrow => pdns_setup(
                 &pdir,
@@ -90,6 +108,7 @@ impl ServerLab {
                 kind == Kind::PdnsNsec3Narrow,
             ),
         };
+        let added_addr = kind == Kind::Bind && add_loopback(p);
         let log = std::fs::File::create(pdir.join("server.log")).unwrap();
         // libfaketime preloaded into the server itself (not the `faketime` wrapper, whose
         // child would outlive a kill of the wrapper).
@@ -136,6 +155,7 @@ impl ServerLab {
             key_file,
             key_name: key_name.to_string(),
             child: lab_child,
+            added_addr,
             dir,
         };
         lab.wait_up();
@@ -219,6 +239,53 @@ impl ServerLab {
         std::fs::write(&path, text.replace("hmac-sha256", "hmac-sha512")).unwrap();
         path
     }
+}
+
+/// Put `addr` on `lo` unless it is there; true when it was added.
+fn add_loopback(addr: Ipv4Addr) -> bool {
+    let shown = Command::new("ip")
+        .args(["-4", "addr", "show", "dev", "lo"])
+        .output()
+        .expect("ip (Debian package iproute2)");
+    if String::from_utf8_lossy(&shown.stdout).contains(&format!("inet {addr}/")) {
+        return false;
+    }
+    let out = Command::new("ip")
+        .args(["addr", "add", &format!("{addr}/32"), "dev", "lo"])
+        .output()
+        .expect("ip");
+    assert!(
+        out.status.success(),
+        "ip addr add {addr}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    true
+}
+
+fn bind_setup(
+    dir: &Path,
+    zone: &str,
+    key_name: &str,
+    p: Ipv4Addr,
+    s: Ipv4Addr,
+    zone_text: &str,
+) -> (String, Vec<String>, PathBuf) {
+    let named = require("named", "bind9");
+    require("tsig-keygen", "bind9-utils");
+    let key = run("tsig-keygen", &["-a", "hmac-sha256", key_name], dir);
+    let key_file = dir.join(format!("{key_name}.key"));
+    std::fs::write(&key_file, &key).unwrap();
+    std::fs::write(dir.join(format!("{zone}.db")), zone_text).unwrap();
+    let conf = format!(
+        "{opts}{key}\nzone \"{zone}\" {{\n    type primary;\n    file \"{zone}.db\";\n\
+         dnssec-policy default;\n    inline-signing yes;\n    notify explicit;\n    notify-source {p};\n\
+         also-notify {{ {s}; }};\n    allow-transfer {{ {s}; }};\n\
+         update-policy {{ grant {key_name} zonesub ANY; }};\n}};\n",
+        opts = options_block(p, dir),
+    );
+    std::fs::write(dir.join("named.conf"), conf).unwrap();
+    let cfg = dir.join("named.conf").to_string_lossy().into_owned();
+    (named, vec!["-g".into(), "-c".into(), cfg], key_file)
 }
 
 /// The multi-threaded libfaketime library (Debian's libfaketime, brought by `faketime`).
