@@ -184,6 +184,29 @@ fn wrong_tsig_keys_are_named_and_change_nothing() {
 }
 
 #[test]
+fn an_update_the_policy_denies_is_a_signed_refusal_naming_the_policy() {
+    let lab = UpdateLab::start_granting("ogr1.com", "org1-key", "name other.ogr1.com. ANY");
+    let key = TsigKey::load(&lab.key_file).unwrap();
+    let rt = rt();
+    let wanted = rrsets("ogr1.com", "192.0.2.10", "aa");
+    let err = rt
+        .block_on(publish(lab.primary_addr(), &wanted, &key))
+        .unwrap_err();
+    assert!(matches!(err, UpdateError::Refused { .. }), "{err}");
+    assert_eq!(err.exit_code(), dnsceremony::exit::REFUSED);
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "update of zone ogr1.com. refused by {} (REFUSED, signed answer: key 'org1-key' was \
+             accepted; check that the server's update policy lets key 'org1-key' change these \
+             names and types)",
+            lab.primary_addr()
+        )
+    );
+    assert!(dig(lab.primary.addr, "validator1.ogr1.com", "A").is_empty());
+}
+
+#[test]
 fn read_back_names_lagging_servers_and_ns_without_address() {
     let mut lab = UpdateLab::start("ogr1.com", "org1-key");
     let key = TsigKey::load(&lab.key_file).unwrap();
@@ -585,6 +608,15 @@ fn cli_stale_records_are_deleted_in_the_same_update_and_verify_is_secure() {
         "update add validator1.ogr1.com 300 TXT \"p=30303; k=00\"\n\
          update add validator1.ogr1.com 300 TXT \"v=spf1 -all\"",
     );
+    // Inline signing serves the change a moment later.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while dig(p, "validator1.ogr1.com", "TXT").len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the TXT records never appeared"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     // Without --ip6: the plan deletes the AAAA and the old layout's TXT (only that one).
     let (code, out, err) =

@@ -7,12 +7,11 @@ use std::time::Duration;
 
 use clap::Args;
 use dnsceremony::dns::tsig::TsigKey;
-use dnsceremony::dns::update::{self, Applied, Owned, PlanView, ServerState, Timeouts};
+use dnsceremony::dns::update::{self, Applied, PlanView, ServerState, Timeouts};
 use dnsceremony::identity::{Address, Identity};
 use dnsceremony::manifest::Profile;
 use dnsceremony::records::{self, PublishParams};
 use dnsceremony::{exit, Error};
-use hickory_proto::rr::{Name, RData, RecordType};
 use serde::Serialize;
 
 /// Flags of `dnsceremony publish`.
@@ -130,45 +129,6 @@ fn resolve_server(text: &str) -> Result<SocketAddr, Error> {
         .ok_or_else(|| bad(format!("'{host}': the system resolver has no address")))
 }
 
-/// The RRsets the tool owns for `host` (the record layout, `records::RecordNames`): a publish
-/// deletes those it no longer needs. The genesis record belongs to `run` and is left alone.
-fn owned(host: &Name) -> Vec<Owned> {
-    let n = records::RecordNames::for_host(host);
-    let all = |name: &Name, rtype| Owned {
-        name: name.clone(),
-        rtype,
-        only: None,
-    };
-    vec![
-        all(&n.host, RecordType::A),
-        all(&n.host, RecordType::AAAA),
-        all(&n.key, RecordType::TXT),
-        all(&n.port, RecordType::TXT),
-        all(&n.autonity, RecordType::TXT),
-        Owned {
-            name: n.host.clone(),
-            rtype: RecordType::TXT,
-            only: Some(upstream_txt),
-        },
-    ]
-}
-
-/// Whether a TXT record at the host is the older one-record layout `p=PORT; k=KEY` (other TXT
-/// records at the host belong to others).
-fn upstream_txt(r: &RData) -> bool {
-    let RData::TXT(t) = r else { return false };
-    let text: Vec<u8> = t.txt_data.iter().flat_map(|s| s.iter().copied()).collect();
-    let Ok(text) = std::str::from_utf8(&text) else {
-        return false;
-    };
-    let mut keys: Vec<&str> = text
-        .split(';')
-        .map(|part| part.split_once('=').map_or("", |(k, _)| k.trim()))
-        .collect();
-    keys.sort_unstable();
-    keys == ["k", "p"]
-}
-
 /// Run `dnsceremony publish`.
 pub fn run(args: PublishArgs) -> crate::cli::Outcome {
     let manifest = crate::cli::manifest::load(&args.manifest, args.operator.as_ref())?;
@@ -227,7 +187,9 @@ pub fn run(args: PublishArgs) -> crate::cli::Outcome {
 
     let rt = crate::cli::runtime()?;
     rt.block_on(async {
-        let plan = update::prepare_owned(server, &wanted, &owned(&org.host), timeouts).await?;
+        let plan =
+            update::prepare_owned(server, &wanted, &update::layout_owned(&org.host), timeouts)
+                .await?;
         // Refuse, before sending, a zone every peer will refuse.
         let session = dnsceremony::verify::Session::new(options);
         if let Err(e) = update::check_zone_secure(session.resolver(), &plan.zone).await {

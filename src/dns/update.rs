@@ -660,6 +660,47 @@ async fn served(
     }))
 }
 
+/// The RRsets the tool owns for `host` in its record layout ([`crate::records::RecordNames`]),
+/// for [`prepare_owned`]: A and AAAA at the host, TXT at `key_`, `port_` and `autonity_`, and
+/// among the host's TXT records the older one-record layout `p=...; k=...`. The genesis record
+/// belongs to the genesis step and is not among them.
+pub fn layout_owned(host: &Name) -> Vec<Owned> {
+    let n = crate::records::RecordNames::for_host(host);
+    let all = |name: &Name, rtype| Owned {
+        name: name.clone(),
+        rtype,
+        only: None,
+    };
+    vec![
+        all(&n.host, RecordType::A),
+        all(&n.host, RecordType::AAAA),
+        all(&n.key, RecordType::TXT),
+        all(&n.port, RecordType::TXT),
+        all(&n.autonity, RecordType::TXT),
+        Owned {
+            name: n.host.clone(),
+            rtype: RecordType::TXT,
+            only: Some(upstream_txt),
+        },
+    ]
+}
+
+/// Whether a TXT record at the host is the older one-record layout `p=PORT; k=KEY` (other TXT
+/// records at the host belong to others).
+fn upstream_txt(r: &RData) -> bool {
+    let RData::TXT(t) = r else { return false };
+    let text: Vec<u8> = t.txt_data.iter().flat_map(|s| s.iter().copied()).collect();
+    let Ok(text) = std::str::from_utf8(&text) else {
+        return false;
+    };
+    let mut keys: Vec<&str> = text
+        .split(';')
+        .map(|part| part.split_once('=').map_or("", |(k, _)| k.trim()))
+        .collect();
+    keys.sort_unstable();
+    keys == ["k", "p"]
+}
+
 /// Discover the zone, read what the primary serves, plan, and find the servers to read back
 /// from. Sends no update. Touches only the wanted RRsets; see [`prepare_owned`].
 pub async fn prepare(
@@ -1180,5 +1221,35 @@ impl UpdateError {
             UpdateError::ZoneNotSecure { state, .. } if *state == "unreachable" => exit::NETWORK,
             UpdateError::ZoneNotSecure { .. } => exit::SECURITY,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::rr::rdata::TXT;
+
+    #[test]
+    fn the_layout_owns_only_the_old_one_record_txt_at_the_host() {
+        let host = Name::from_ascii("validator1.ogr1.com.").unwrap();
+        let owned = layout_owned(&host);
+        let at_host_txt = owned
+            .iter()
+            .find(|o| o.name == host && o.rtype == RecordType::TXT)
+            .unwrap();
+        let ours = at_host_txt.only.unwrap();
+        let txt =
+            |parts: &[&str]| RData::TXT(TXT::new(parts.iter().map(|s| s.to_string()).collect()));
+        assert!(ours(&txt(&["p=30303; k=ab"])));
+        assert!(ours(&txt(&["k=ab;p=1"])));
+        assert!(ours(&txt(&["p=30303; ", "k=ab"])));
+        assert!(!ours(&txt(&["v=spf1 -all"])));
+        assert!(!ours(&txt(&["p=30303"])));
+        assert!(!ours(&txt(&["p=1; k=2; x=3"])));
+        // Everything else at the layout's names is owned whole; the genesis record is not owned.
+        assert!(owned.iter().filter(|o| o.only.is_none()).count() == 5);
+        assert!(!owned
+            .iter()
+            .any(|o| o.name.to_string().starts_with("genesis_")));
     }
 }

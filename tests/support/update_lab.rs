@@ -31,15 +31,21 @@ pub struct UpdateLab {
 impl UpdateLab {
     /// Start both servers for `zone`, the key named `key_name`.
     pub fn start(zone: &str, key_name: &str) -> UpdateLab {
-        UpdateLab::start_with(zone, key_name, true)
+        UpdateLab::start_with(zone, key_name, true, "zonesub ANY")
+    }
+
+    /// Both servers, the key granted only `grant` in the update policy (e.g.
+    /// `name other.ogr1.com. ANY`).
+    pub fn start_granting(zone: &str, key_name: &str, grant: &str) -> UpdateLab {
+        UpdateLab::start_with(zone, key_name, true, grant)
     }
 
     /// Both servers for `zone`, left unsigned (no `dnssec-policy`).
     pub fn start_unsigned(zone: &str, key_name: &str) -> UpdateLab {
-        UpdateLab::start_with(zone, key_name, false)
+        UpdateLab::start_with(zone, key_name, false, "zonesub ANY")
     }
 
-    fn start_with(zone: &str, key_name: &str, signed: bool) -> UpdateLab {
+    fn start_with(zone: &str, key_name: &str, signed: bool, grant: &str) -> UpdateLab {
         let dir = tempfile::tempdir().expect("temp dir");
         let p_addr = free_addr().expect("address");
         let s_addr = free_addr().expect("address");
@@ -66,7 +72,7 @@ impl UpdateLab {
             "{opts}{key}\nzone \"{zone}\" {{\n    type primary;\n    file \"{zone}.db\";\n\
              {signing}notify explicit;\n    notify-source {p_addr};\n\
              also-notify {{ {s_addr}; }};\n    allow-transfer {{ {s_addr}; }};\n\
-             update-policy {{ grant {key_name} zonesub ANY; }};\n}};\n",
+             update-policy {{ grant {key_name} {grant}; }};\n}};\n",
             opts = options_block(p_addr, &pdir),
             signing = if signed {
                 "dnssec-policy default;\n    inline-signing yes;\n    "
