@@ -127,16 +127,34 @@ impl ServerLab {
             .spawn()
             .unwrap_or_else(|e| panic!("{program}: {e}"));
 
+        // The secondary's first transfer must find the primary answering (a failed first
+        // try is retried only minutes later); short refresh and retry times make it pick up
+        // a change within seconds even when a NOTIFY is lost on a busy machine.
+        let mut lab_child = Some(child);
+        let up = Instant::now() + Duration::from_secs(20);
+        while dig(p, zone, "SOA").is_empty() {
+            if Instant::now() > up {
+                if let Some(mut c) = lab_child.take() {
+                    let _ = c.kill();
+                    let _ = c.wait();
+                }
+                panic!(
+                    "{kind:?} primary does not answer: {}",
+                    std::fs::read_to_string(pdir.join("server.log")).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
         std::fs::write(
             sdir.join("named.conf"),
             format!(
                 "{opts}zone \"{zone}\" {{\n    type secondary;\n    primaries {{ {p}; }};\n    transfer-source {s};\n\
-                 file \"{zone}.sec\";\n}};\n",
+                 file \"{zone}.sec\";\n    min-refresh-time 1;\n    max-refresh-time 2;\n\
+                 min-retry-time 1;\n    max-retry-time 2;\n}};\n",
                 opts = options_block(s, &sdir),
             ),
         )
         .unwrap();
-        let mut lab_child = Some(child);
         let secondary = match with_secondary.then(|| Named::start(s, &sdir)).transpose() {
             Ok(n) => n,
             Err(e) => {
