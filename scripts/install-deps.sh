@@ -23,6 +23,14 @@ command -v named >/dev/null 2>&1 || need+=(bind9)
 command -v delv >/dev/null 2>&1 || need+=(bind9-dnsutils)
 command -v dnssec-signzone >/dev/null 2>&1 || need+=(bind9-utils)
 command -v jq >/dev/null 2>&1 || need+=(jq)
+# The publish suite runs against Knot DNS and PowerDNS as well (tests/publish.rs), with
+# PowerDNS's SQLite backend (schema loaded with sqlite3), and skews a server's clock with
+# libfaketime.
+command -v knotd >/dev/null 2>&1 || need+=(knot)
+command -v pdns_server >/dev/null 2>&1 || need+=(pdns-server)
+ls /usr/lib/*/pdns/libgsqlite3backend.so >/dev/null 2>&1 || need+=(pdns-backend-sqlite3)
+command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
+command -v faketime >/dev/null 2>&1 || need+=(faketime)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 # ring and blst compile C (rustup brings no C compiler).
 command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
@@ -52,6 +60,9 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   # Debian starts the packaged named service; the tests run their own instances. Only that
   # service is stopped (named processes of running tests are left alone).
-  if command -v systemctl >/dev/null 2>&1; then systemctl stop named >/dev/null 2>&1 || true; fi
-  if command -v service >/dev/null 2>&1; then service named stop >/dev/null 2>&1 || true; fi
+  # Likewise Knot's and PowerDNS's packaged services.
+  for svc in named knot pdns; do
+    if command -v systemctl >/dev/null 2>&1; then systemctl stop "$svc" >/dev/null 2>&1 || true; fi
+    if command -v service >/dev/null 2>&1; then service "$svc" stop >/dev/null 2>&1 || true; fi
+  done
 fi

@@ -9,6 +9,7 @@ use clap::Args;
 use dnsceremony::dns::tsig::TsigKey;
 use dnsceremony::dns::update::{self, Applied, PlanView, ServerState, Timeouts};
 use dnsceremony::identity::{Address, Identity};
+use dnsceremony::manifest::Profile;
 use dnsceremony::records::{self, PublishParams};
 use dnsceremony::{exit, Error};
 use serde::Serialize;
@@ -41,7 +42,7 @@ pub struct PublishArgs {
     #[arg(long, default_value_t = 20203)]
     consensus_port: u16,
     /// Treasury account (0x + 40 hex), published in the attestation with the ownership proof
-    /// over it; v1 default: the node's own address (as `run`).
+    /// over it; required by the v1 profile.
     #[arg(long)]
     treasury: Option<Address>,
     /// TTL of the published records, in seconds.
@@ -50,9 +51,19 @@ pub struct PublishArgs {
     /// The zone's primary server: HOST[:PORT], a name (system resolver) or an address.
     #[arg(long)]
     server: String,
-    /// TSIG key file, as `tsig-keygen` writes it.
+    /// TSIG key file: BIND `key` blocks, Knot's `keymgr -t` YAML, `pdnsutil` output, or
+    /// `[alg:]name:secret`.
     #[arg(long)]
     tsig: PathBuf,
+    /// The key to use when the TSIG file holds several (e.g. a named.conf include).
+    #[arg(long, value_name = "NAME")]
+    tsig_key: Option<String>,
+    /// Publish even when the zone does not validate from the trust anchor (peers will refuse
+    /// its records until it does).
+    #[arg(long)]
+    allow_insecure_zone: bool,
+    #[command(flatten)]
+    dns: super::dnsargs::DnsArgs,
     /// How long to wait for every authoritative server to serve the new values.
     #[arg(long, default_value = "60s", value_parser = super::check::parse_duration)]
     timeout: Duration,
@@ -147,7 +158,17 @@ pub fn run(args: PublishArgs) -> crate::cli::Outcome {
             ),
         });
     }
-    let key = TsigKey::load(&args.tsig)?;
+    if manifest.profile == Profile::V1 && args.treasury.is_none() {
+        return Err(Error::Usage {
+            flag: "--treasury",
+            why: "missing: the v1 profile publishes a treasury account (tr=) with the ownership \
+                  proof over it, and peers refuse records without one; give the validator's \
+                  treasury address"
+                .into(),
+        });
+    }
+    let key = TsigKey::load_named(&args.tsig, args.tsig_key.as_deref())?;
+    let options = args.dns.options(&manifest)?;
     let server = resolve_server(&args.server)?;
     let params = PublishParams {
         ipv4: args.ip,
@@ -166,7 +187,19 @@ pub fn run(args: PublishArgs) -> crate::cli::Outcome {
 
     let rt = crate::cli::runtime()?;
     rt.block_on(async {
-        let plan = update::prepare(server, &wanted, timeouts).await?;
+        let plan =
+            update::prepare_owned(server, &wanted, &update::layout_owned(&org.host), timeouts)
+                .await?;
+        // Refuse, before sending, a zone every peer will refuse.
+        let session = dnsceremony::verify::Session::new(options);
+        if let Err(e) = update::check_zone_secure(session.resolver(), &plan.zone).await {
+            if !args.allow_insecure_zone {
+                return Err(e.into());
+            }
+            crate::cli::report_line(&format!(
+                "warning: publishing anyway (--allow-insecure-zone): {e}"
+            ));
+        }
         if !args.json {
             crate::cli::print(&plan.render_text());
         }

@@ -5,7 +5,9 @@
 //! (SOA in the authority section of negative answers marks the zone).
 //!
 //! Flow: [`prepare`] discovers the zone, reads what the primary serves now for every owned
-//! RRset, plans `add` / `replace` / `keep`, and finds the zone's authoritative servers;
+//! RRset, plans `add` / `replace` / `keep` ([`prepare_owned`] also `delete` for owned RRsets
+//! no longer wanted), and finds the zone's authoritative servers; [`check_zone_secure`]
+//! validates the zone as peers will;
 //! [`apply`] sends one UPDATE (nothing if nothing changes); [`read_back`] polls every
 //! authoritative server until all serve the new values.
 //!
@@ -106,15 +108,24 @@ pub enum UpdateError {
         /// The NS target.
         ns: Name,
     },
-    /// The server rejected our TSIG signature.
-    #[error("TSIG key '{key}' rejected by {server}: {error}")]
+    /// The server did not accept our TSIG signature: a TSIG error (BADSIG, BADKEY, BADTIME),
+    /// or an unsigned REFUSED / NOTAUTH (some servers, PowerDNS among them, answer every
+    /// TSIG failure that way, without saying which).
+    #[error("update of zone {zone} rejected by {server} ({}; key '{key}', {algorithm}: {})", describe_rejection(rcode, tsig_error.as_deref()), rejection_advice(tsig_error.as_deref(), key, algorithm))]
     TsigRejected {
         /// The key's name.
         key: String,
+        /// The key's algorithm as BIND writes it (`hmac-sha256`).
+        algorithm: &'static str,
+        /// The zone.
+        zone: Name,
         /// The server.
         server: SocketAddr,
-        /// `BADSIG`, `BADKEY`, `BADTIME`, or the response code when the server gave no TSIG error.
-        error: String,
+        /// The response code (`NOTAUTH`, `REFUSED`, ...).
+        rcode: String,
+        /// `BADSIG`, `BADKEY`, `BADTIME`, ... from the answer's TSIG record; `None` when the
+        /// answer is unsigned and names no TSIG error.
+        tsig_error: Option<String>,
     },
     /// The server's answer to our signed update does not carry a valid signature.
     #[error("answer from {server} to the update fails TSIG verification (key '{key}': {why})")]
@@ -136,8 +147,9 @@ pub enum UpdateError {
         /// YXRRSET, NXRRSET, YXDOMAIN or NXDOMAIN.
         rcode: String,
     },
-    /// The server refused the update (not authoritative, not allowed, failure).
-    #[error("update of zone {zone} refused by {server} ({rcode})")]
+    /// The server accepted our signature but refused the update (not authoritative, not
+    /// allowed by its update policy, failure).
+    #[error("update of zone {zone} refused by {server} ({rcode}, signed answer: key '{key}' was accepted; {})", refusal_advice(rcode, key))]
     Refused {
         /// The zone.
         zone: Name,
@@ -145,6 +157,8 @@ pub enum UpdateError {
         server: SocketAddr,
         /// NOTAUTH, NOTZONE, REFUSED, SERVFAIL, ...
         rcode: String,
+        /// The key's name.
+        key: String,
     },
     /// Not every authoritative server serves the new values before the deadline.
     #[error("read-back of zone {zone} timed out after {}s ({})", timeout.as_secs(), describe_lags(lagging))]
@@ -155,6 +169,16 @@ pub enum UpdateError {
         timeout: Duration,
         /// What each late server still serves.
         lagging: Vec<Lag>,
+    },
+    /// The zone does not validate from the trust anchor: every peer would refuse its records.
+    #[error("zone {zone} is {state} ({why}): peers will not accept records from it; sign the zone and publish its DS in the parent, or pass --allow-insecure-zone to publish anyway")]
+    ZoneNotSecure {
+        /// The zone.
+        zone: Name,
+        /// `insecure`, `bogus` or `unreachable`.
+        state: &'static str,
+        /// What the validator found.
+        why: String,
     },
     /// The UPDATE message could not be built or encoded.
     #[error("cannot encode the update for zone {zone}: {why}")]
@@ -193,6 +217,45 @@ fn describe_lags(lags: &[Lag]) -> String {
         .join("; ")
 }
 
+fn describe_rejection(rcode: &str, tsig_error: Option<&str>) -> String {
+    match tsig_error {
+        Some(e) => format!("{rcode}, TSIG error {e}"),
+        None => format!("{rcode}, unsigned answer without a TSIG error"),
+    }
+}
+
+fn rejection_advice(tsig_error: Option<&str>, key: &str, algorithm: &str) -> String {
+    let fudge = super::tsig::FUDGE;
+    match tsig_error {
+        Some("BADKEY") => format!(
+            "the server knows no key of this name with {algorithm}; check the key name and algorithm against the server's"
+        ),
+        Some("BADSIG") => format!(
+            "the server's copy of key '{key}' gives another signature; check the secret and the algorithm against the server's"
+        ),
+        Some("BADTIME") => format!(
+            "this machine's clock and the server's differ by more than {fudge} s; check both clocks"
+        ),
+        _ => format!(
+            "the server gives no reason; check the key name, secret and algorithm against the server's, \
+             that this machine's clock and the server's agree within {fudge} s, \
+             and that the server's update policy lets key '{key}' update this zone"
+        ),
+    }
+}
+
+fn refusal_advice(rcode: &str, key: &str) -> String {
+    match rcode {
+        "REFUSED" => format!(
+            "check that the server's update policy lets key '{key}' change these names and types"
+        ),
+        "NOTAUTH" | "NOTZONE" => {
+            "check that --server is the zone's primary (the server that accepts updates)".into()
+        }
+        _ => "the server failed to apply it; see the server's log".into(),
+    }
+}
+
 /// Timeouts of one publish.
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
@@ -225,6 +288,22 @@ pub enum Action {
     Replace,
     /// Served exactly as wanted: not touched.
     Keep,
+    /// Owned by the tool but no longer wanted (a dropped AAAA, an older layout): deleted,
+    /// guarded by "RRset exists (value dependent)" with the values read. For an RRset the
+    /// tool owns only some records of, just those records are deleted.
+    Delete,
+}
+
+/// An RRset the tool owns: publishing deletes it when it is served but not wanted.
+#[derive(Debug, Clone)]
+pub struct Owned {
+    /// Owner name.
+    pub name: Name,
+    /// Record type.
+    pub rtype: RecordType,
+    /// `None`: every record of the RRset is ours. `Some(f)`: only records for which `f` is
+    /// true are ours (e.g. the upstream `p=...; k=...` TXT at the host, beside others' TXT).
+    pub only: Option<fn(&RData) -> bool>,
 }
 
 /// The plan for one owned RRset.
@@ -289,9 +368,14 @@ impl UpdatePlan {
                 Action::Add => "add",
                 Action::Replace => "replace",
                 Action::Keep => "keep",
+                Action::Delete => "delete",
             };
             let _ = writeln!(out, "  {verb:<8} {} {} {}", w.name, w.ttl, w.rtype);
-            if let (Action::Replace, Some(cur)) = (e.action, &e.current) {
+            if let (Action::Delete, Some(cur)) = (e.action, &e.current) {
+                for v in cur.rdata.iter().filter(|v| !w.rdata.contains(v)) {
+                    let _ = writeln!(out, "    - {} {}", cur.ttl, show_rdata(v));
+                }
+            } else if let (Action::Replace, Some(cur)) = (e.action, &e.current) {
                 for v in &cur.rdata {
                     let _ = writeln!(out, "    - {} {}", cur.ttl, show_rdata(v));
                 }
@@ -369,13 +453,13 @@ pub struct EntryView {
     /// Record type.
     #[serde(rename = "type")]
     pub rtype: String,
-    /// `add`, `replace` or `keep`.
+    /// `add`, `replace`, `keep` or `delete`.
     pub action: Action,
     /// Wanted TTL.
     pub ttl: u32,
     /// What is served now (absent for `add`).
     pub old: Option<ValuesView>,
-    /// What will be served.
+    /// What will be served (for `delete`: what stays, usually nothing).
     pub new: ValuesView,
 }
 
@@ -576,30 +660,83 @@ async fn served(
     }))
 }
 
+/// The RRsets the tool owns for `host` in its record layout ([`crate::records::RecordNames`]),
+/// for [`prepare_owned`]: A and AAAA at the host, TXT at `key_`, `port_` and `autonity_`, and
+/// among the host's TXT records the older one-record layout `p=...; k=...`. The genesis record
+/// belongs to the genesis step and is not among them.
+pub fn layout_owned(host: &Name) -> Vec<Owned> {
+    let n = crate::records::RecordNames::for_host(host);
+    let all = |name: &Name, rtype| Owned {
+        name: name.clone(),
+        rtype,
+        only: None,
+    };
+    vec![
+        all(&n.host, RecordType::A),
+        all(&n.host, RecordType::AAAA),
+        all(&n.key, RecordType::TXT),
+        all(&n.port, RecordType::TXT),
+        all(&n.autonity, RecordType::TXT),
+        Owned {
+            name: n.host.clone(),
+            rtype: RecordType::TXT,
+            only: Some(upstream_txt),
+        },
+    ]
+}
+
+/// Whether a TXT record at the host is the older one-record layout `p=PORT; k=KEY` (other TXT
+/// records at the host belong to others).
+fn upstream_txt(r: &RData) -> bool {
+    let RData::TXT(t) = r else { return false };
+    let text: Vec<u8> = t.txt_data.iter().flat_map(|s| s.iter().copied()).collect();
+    let Ok(text) = std::str::from_utf8(&text) else {
+        return false;
+    };
+    let mut keys: Vec<&str> = text
+        .split(';')
+        .map(|part| part.split_once('=').map_or("", |(k, _)| k.trim()))
+        .collect();
+    keys.sort_unstable();
+    keys == ["k", "p"]
+}
+
 /// Discover the zone, read what the primary serves, plan, and find the servers to read back
-/// from. Sends no update.
+/// from. Sends no update. Touches only the wanted RRsets; see [`prepare_owned`].
 pub async fn prepare(
     primary: SocketAddr,
     wanted: &[RRset],
+    timeouts: Timeouts,
+) -> Result<UpdatePlan, UpdateError> {
+    prepare_owned(primary, wanted, &[], timeouts).await
+}
+
+/// [`prepare`], and also plan the deletion of every `owned` RRset (or owned records of it)
+/// that the primary serves but `wanted` does not hold, in the same update.
+pub async fn prepare_owned(
+    primary: SocketAddr,
+    wanted: &[RRset],
+    owned: &[Owned],
     timeouts: Timeouts,
 ) -> Result<UpdatePlan, UpdateError> {
     let mut conn = Conn::open(primary, timeouts.query, "connect").await?;
     // Zone of every distinct owner name; all must agree.
     let mut zone: Option<(Name, Name, u32)> = None;
     let mut seen: Vec<Name> = Vec::new();
-    for rr in wanted {
-        if seen.contains(&rr.name) {
+    let names = wanted.iter().map(|rr| &rr.name);
+    for name in names.chain(owned.iter().map(|o| &o.name)) {
+        if seen.contains(name) {
             continue;
         }
-        seen.push(rr.name.clone());
-        let (z, serial) = zone_of(&mut conn, &rr.name).await?;
+        seen.push(name.clone());
+        let (z, serial) = zone_of(&mut conn, name).await?;
         match &zone {
-            None => zone = Some((rr.name.clone(), z, serial)),
+            None => zone = Some((name.clone(), z, serial)),
             Some((first, fz, _)) if fz != &z => {
                 return Err(UpdateError::SplitZones {
                     first: first.clone(),
                     first_zone: fz.clone(),
-                    other: rr.name.clone(),
+                    other: name.clone(),
                     other_zone: z,
                 })
             }
@@ -626,6 +763,34 @@ pub async fn prepare(
             action,
             current,
             wanted,
+        });
+    }
+    for o in owned {
+        if wanted
+            .iter()
+            .any(|w| w.name == o.name && w.rtype == o.rtype)
+        {
+            continue;
+        }
+        let Some(current) = served(&mut conn, &o.name, o.rtype).await? else {
+            continue;
+        };
+        let stays: Vec<RData> = match o.only {
+            None => Vec::new(),
+            Some(ours) => current.rdata.iter().filter(|r| !ours(r)).cloned().collect(),
+        };
+        if stays.len() == current.rdata.len() {
+            continue;
+        }
+        entries.push(PlanEntry {
+            action: Action::Delete,
+            wanted: RRset {
+                name: o.name.clone(),
+                rtype: o.rtype,
+                ttl: current.ttl,
+                rdata: stays,
+            },
+            current: Some(current),
         });
     }
     let servers = authoritative_servers(&mut conn, &zone).await?;
@@ -763,7 +928,7 @@ pub fn update_message(plan: &UpdatePlan) -> Option<Message> {
         let w = &e.wanted;
         match (e.action, &e.current) {
             (Action::Keep, _) => continue,
-            (Action::Replace, Some(cur)) => {
+            (Action::Replace | Action::Delete, Some(cur)) => {
                 for v in &cur.rdata {
                     // RFC 2136 2.4.2: class of the zone, TTL 0.
                     let mut r = Record::from_rdata(cur.name.clone(), 0, v.clone());
@@ -776,6 +941,17 @@ pub fn update_message(plan: &UpdatePlan) -> Option<Message> {
                 let mut r = Record::update0(w.name.clone(), 0, w.rtype).into_record_of_rdata();
                 r.dns_class = DNSClass::NONE;
                 msg.add_pre_requisite(r);
+            }
+        }
+        if e.action == Action::Delete {
+            if let (false, Some(cur)) = (w.rdata.is_empty(), &e.current) {
+                // RFC 2136 2.5.4: delete only our records (class NONE, TTL 0) ...
+                for v in cur.rdata.iter().filter(|v| !w.rdata.contains(v)) {
+                    let mut r = Record::from_rdata(w.name.clone(), 0, v.clone());
+                    r.dns_class = DNSClass::NONE;
+                    msg.add_update(r);
+                }
+                continue;
             }
         }
         // RFC 2136 2.5.2: delete the RRset (class ANY, TTL 0, empty rdata) ...
@@ -855,27 +1031,28 @@ pub async fn apply_signed_at(
         });
     }
     let rc = resp.metadata.response_code;
+    let rejected = |tsig_error: Option<String>| UpdateError::TsigRejected {
+        key: key.display_name(),
+        algorithm: key.algorithm_name(),
+        zone: plan.zone.clone(),
+        server,
+        rcode: rcode_name(rc),
+        tsig_error,
+    };
     // A TSIG error in the answer's TSIG record says why the server rejected our signature.
     if let Some(err) = resp.signature().and_then(|s| s.data.error) {
-        return Err(UpdateError::TsigRejected {
-            key: key.display_name(),
-            server,
-            error: match err {
-                WireTsigError::BadSig => "BADSIG".into(),
-                WireTsigError::BadKey => "BADKEY".into(),
-                WireTsigError::BadTime => "BADTIME".into(),
-                WireTsigError::BadTrunc => "BADTRUNC".into(),
-                WireTsigError::Unknown(n) => format!("TSIG error {n}"),
-            },
-        });
+        return Err(rejected(Some(match err {
+            WireTsigError::BadSig => "BADSIG".into(),
+            WireTsigError::BadKey => "BADKEY".into(),
+            WireTsigError::BadTime => "BADTIME".into(),
+            WireTsigError::BadTrunc => "BADTRUNC".into(),
+            WireTsigError::Unknown(n) => format!("{n}"),
+        })));
     }
-    if rc == ResponseCode::NotAuth && resp.signature().is_none() {
-        // RFC 8945 5.2: a server that cannot verify the request answers NOTAUTH unsigned.
-        return Err(UpdateError::TsigRejected {
-            key: key.display_name(),
-            server,
-            error: "NOTAUTH without a TSIG answer".into(),
-        });
+    if resp.signature().is_none() && matches!(rc, ResponseCode::NotAuth | ResponseCode::Refused) {
+        // RFC 8945 5.2: a server that cannot verify the request answers unsigned (NOTAUTH
+        // with a TSIG error; some servers an unsigned REFUSED with no reason at all).
+        return Err(rejected(None));
     }
     match verifier.as_mut() {
         Some(v) => {
@@ -907,8 +1084,30 @@ pub async fn apply_signed_at(
             zone: plan.zone.clone(),
             server,
             rcode: rcode_name(other),
+            key: key.display_name(),
         }),
     }
+}
+
+/// Check, as peers will, that `zone` validates from the trust anchor: its SOA must be
+/// `secure` through `resolver` (the manifest's `[dns]` roots or resolver and anchor).
+pub async fn check_zone_secure(
+    resolver: &super::resolve::Resolver,
+    zone: &Name,
+) -> Result<(), UpdateError> {
+    use super::resolve::Lookup;
+    let lookup = resolver.lookup(zone, RecordType::SOA).await;
+    let state = match &lookup {
+        Lookup::Secure { .. } => return Ok(()),
+        Lookup::Insecure { .. } => "insecure",
+        Lookup::Bogus { .. } | Lookup::Absent { .. } => "bogus",
+        Lookup::Unreachable { .. } => "unreachable",
+    };
+    Err(UpdateError::ZoneNotSecure {
+        zone: zone.clone(),
+        state,
+        why: lookup.describe(),
+    })
 }
 
 /// Per server: whether it serves the new values.
@@ -988,6 +1187,7 @@ async fn check_server(
         let what = format!("{} {}", w.name, w.rtype);
         match served(&mut conn, &w.name, w.rtype).await {
             Ok(Some(s)) if same_values(&s.rdata, &w.rdata) => {}
+            Ok(None) if w.rdata.is_empty() => {}
             Ok(Some(s)) => differs.push((
                 what,
                 s.rdata
@@ -1018,6 +1218,38 @@ impl UpdateError {
             UpdateError::Conflict { .. } => exit::CONFLICT,
             UpdateError::Lagging { .. } => exit::PENDING,
             UpdateError::Encode { .. } => exit::INTERNAL,
+            UpdateError::ZoneNotSecure { state, .. } if *state == "unreachable" => exit::NETWORK,
+            UpdateError::ZoneNotSecure { .. } => exit::SECURITY,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::rr::rdata::TXT;
+
+    #[test]
+    fn the_layout_owns_only_the_old_one_record_txt_at_the_host() {
+        let host = Name::from_ascii("validator1.ogr1.com.").unwrap();
+        let owned = layout_owned(&host);
+        let at_host_txt = owned
+            .iter()
+            .find(|o| o.name == host && o.rtype == RecordType::TXT)
+            .unwrap();
+        let ours = at_host_txt.only.unwrap();
+        let txt =
+            |parts: &[&str]| RData::TXT(TXT::new(parts.iter().map(|s| s.to_string()).collect()));
+        assert!(ours(&txt(&["p=30303; k=ab"])));
+        assert!(ours(&txt(&["k=ab;p=1"])));
+        assert!(ours(&txt(&["p=30303; ", "k=ab"])));
+        assert!(!ours(&txt(&["v=spf1 -all"])));
+        assert!(!ours(&txt(&["p=30303"])));
+        assert!(!ours(&txt(&["p=1; k=2; x=3"])));
+        // Everything else at the layout's names is owned whole; the genesis record is not owned.
+        assert!(owned.iter().filter(|o| o.only.is_none()).count() == 5);
+        assert!(!owned
+            .iter()
+            .any(|o| o.name.to_string().starts_with("genesis_")));
     }
 }

@@ -31,6 +31,21 @@ pub struct UpdateLab {
 impl UpdateLab {
     /// Start both servers for `zone`, the key named `key_name`.
     pub fn start(zone: &str, key_name: &str) -> UpdateLab {
+        UpdateLab::start_with(zone, key_name, true, "zonesub ANY")
+    }
+
+    /// Both servers, the key granted only `grant` in the update policy (e.g.
+    /// `name other.ogr1.com. ANY`).
+    pub fn start_granting(zone: &str, key_name: &str, grant: &str) -> UpdateLab {
+        UpdateLab::start_with(zone, key_name, true, grant)
+    }
+
+    /// Both servers for `zone`, left unsigned (no `dnssec-policy`).
+    pub fn start_unsigned(zone: &str, key_name: &str) -> UpdateLab {
+        UpdateLab::start_with(zone, key_name, false, "zonesub ANY")
+    }
+
+    fn start_with(zone: &str, key_name: &str, signed: bool, grant: &str) -> UpdateLab {
         let dir = tempfile::tempdir().expect("temp dir");
         let p_addr = free_addr().expect("address");
         let s_addr = free_addr().expect("address");
@@ -55,10 +70,15 @@ impl UpdateLab {
         .unwrap();
         let pconf = format!(
             "{opts}{key}\nzone \"{zone}\" {{\n    type primary;\n    file \"{zone}.db\";\n\
-             dnssec-policy default;\n    inline-signing yes;\n    notify explicit;\n    notify-source {p_addr};\n\
+             {signing}notify explicit;\n    notify-source {p_addr};\n\
              also-notify {{ {s_addr}; }};\n    allow-transfer {{ {s_addr}; }};\n\
-             update-policy {{ grant {key_name} zonesub ANY; }};\n}};\n",
+             update-policy {{ grant {key_name} {grant}; }};\n}};\n",
             opts = options_block(p_addr, &pdir),
+            signing = if signed {
+                "dnssec-policy default;\n    inline-signing yes;\n    "
+            } else {
+                ""
+            },
         );
         std::fs::write(pdir.join("named.conf"), pconf).unwrap();
         let sconf = format!(
@@ -78,8 +98,23 @@ impl UpdateLab {
             key_name: key_name.to_string(),
             dir,
         };
-        lab.wait_signed_and_transferred();
+        lab.wait_signed_and_transferred(signed);
         lab
+    }
+
+    /// A trust anchor file holding the zone's DNSKEY set as the primary serves it (the zone
+    /// is its own trust anchor: no parent in the lab).
+    pub fn anchor_file(&self) -> PathBuf {
+        let out = Command::new("dig")
+            .arg(format!("@{}", self.primary.addr))
+            .args(["+noall", "+answer", "+norecurse", &self.zone, "DNSKEY"])
+            .output()
+            .expect("dig");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(text.contains("DNSKEY"), "no DNSKEY at the primary: {text}");
+        let path = self.dir.path().join("zone.anchor");
+        std::fs::write(&path, text).unwrap();
+        path
     }
 
     /// The primary's address.
@@ -88,13 +123,13 @@ impl UpdateLab {
     }
 
     /// Wait until the primary serves a signed zone and the secondary has the same serial.
-    fn wait_signed_and_transferred(&self) {
+    fn wait_signed_and_transferred(&self, want_signed: bool) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
             let signed = !dig(self.primary.addr, &self.zone, "DNSKEY").is_empty();
             let p = self.serial(self.primary.addr);
             let s = self.serial(self.secondary.addr);
-            if signed && p.is_some() && p == s {
+            if signed == want_signed && p.is_some() && p == s {
                 return;
             }
             assert!(
