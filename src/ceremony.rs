@@ -510,8 +510,14 @@ pub fn ensure_keys(
     Ok((id, true, Vec::new()))
 }
 
-async fn publish(cfg: &Config, wanted: &[crate::dns::RRset]) -> Result<(), Error> {
-    let plan = update::prepare(cfg.server, wanted, cfg.timeouts).await?;
+/// One update of `wanted`; with `owned`, also the deletion of the tool's RRsets that `wanted`
+/// no longer holds (the identity records; the genesis record owns nothing else).
+async fn publish(
+    cfg: &Config,
+    wanted: &[crate::dns::RRset],
+    owned: &[update::Owned],
+) -> Result<(), Error> {
+    let plan = update::prepare_owned(cfg.server, wanted, owned, cfg.timeouts).await?;
     update::apply(&plan, &cfg.tsig, cfg.timeouts).await?;
     update::read_back(&plan, cfg.timeouts).await?;
     Ok(())
@@ -990,6 +996,7 @@ pub async fn run(cfg: &Config, progress: &mut dyn FnMut(Event)) -> Result<Outcom
     publish(
         cfg,
         &records::encode(&org.host, &identity, &ceremony, &params),
+        &update::layout_owned(&org.host),
     )
     .await?;
     reach(&mut state, Phase::Published, progress)?;
@@ -1043,6 +1050,7 @@ pub async fn run(cfg: &Config, progress: &mut dyn FnMut(Event)) -> Result<Outcom
             &genesis.hash(),
             known_block0.as_ref(),
         )],
+        &[],
     )
     .await?;
     reach(&mut state, Phase::HashPublished, progress)?;
@@ -1103,6 +1111,7 @@ pub async fn run(cfg: &Config, progress: &mut dyn FnMut(Event)) -> Result<Outcom
                 &genesis.hash(),
                 Some(&block0),
             )],
+            &[],
         )
         .await?;
         state.block0_hash = Some(hex::encode(block0));

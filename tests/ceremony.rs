@@ -1238,3 +1238,47 @@ fn another_client_version_is_named_by_its_block0() {
     );
     assert_eq!(report["profile"], "v1");
 }
+
+/// `run` owns its record layout as `publish` does: an AAAA left at the host by an earlier
+/// publish (the run now publishes an IPv4 address only) goes in the same update.
+#[test]
+fn run_deletes_an_address_it_no_longer_publishes() {
+    let lab = lab_of(2);
+    let base = tempfile::tempdir().unwrap();
+    let mdir = manifest_dir(base.path(), &manifest_of(&lab, false, "v1", 2));
+    let (_, zone, host) = ORGS[0];
+    let z = lab.zone(zone).unwrap();
+    let server = z.server.to_string();
+    let aaaa = || {
+        let out = Command::new("dig")
+            .args([&format!("@{server}"), "+norecurse", "+short", host, "AAAA"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let mut nsupdate = Command::new("nsupdate")
+        .args(["-k", z.tsig.as_ref().unwrap().file.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    write!(
+        nsupdate.stdin.take().unwrap(),
+        "server {server}\nzone {zone}\nupdate add {host} 300 AAAA 2001:db8::2\nsend\n"
+    )
+    .unwrap();
+    assert!(nsupdate.wait().unwrap().success());
+    assert_eq!(aaaa(), "2001:db8::2");
+
+    let mut runs = vec![run_in(
+        &lab,
+        base.path(),
+        0,
+        &mdir,
+        None,
+        &["--until", "published"],
+        false,
+    )];
+    assert_eq!(wait_exit(&mut runs, 60), [0], "{}", runs[0].log());
+    assert_eq!(aaaa(), "", "{}", runs[0].log());
+}
