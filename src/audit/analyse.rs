@@ -18,7 +18,11 @@ use hickory_proto::dnssec::{Algorithm, DigestType, Verifier};
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
-use crate::dns::validate::{verify_rrset, BogusReason};
+pub use crate::dns::validate::serial_time;
+use crate::dns::validate::{
+    algorithm_supported, check_denial, check_dnskeys, ds_matches_key, verify_rrset, BogusReason,
+    KeySetCheck,
+};
 use hickory_proto::serialize::binary::BinEncodable;
 
 use super::anchor::Anchor;
@@ -33,8 +37,28 @@ use super::{
 pub struct Clock {
     /// Now, Unix seconds.
     pub now: i64,
-    /// Signatures expiring within this many days are a warning.
+    /// Signatures expiring within this many days are a warning, when they also have less
+    /// than `warn_share` of their validity period left.
     pub warn_days: u32,
+    /// Percent of a signature's validity period (expiration minus inception): a signature
+    /// with less left than this (and less than `warn_days`) is a warning. A signer re-signs
+    /// before then: BIND's `dnssec-signzone` (30-day signatures) at a quarter left, Knot's
+    /// default policy (14-day signatures) at 7 days left, so [`DEFAULT_WARN_SHARE`] keeps
+    /// their healthy zones clean.
+    pub warn_share: u32,
+}
+
+/// The default `warn_share`: 20 percent of the validity period.
+pub const DEFAULT_WARN_SHARE: u32 = 20;
+
+impl Clock {
+    /// Whether a valid signature of `inception..expiration` with `left` seconds to go is
+    /// close enough to its end for a warning.
+    pub fn expires_soon(&self, inception: i64, expiration: i64, left: i64) -> bool {
+        let period = (expiration - inception).max(0);
+        let share = period.saturating_mul(i64::from(self.warn_share)) / 100;
+        left < i64::from(self.warn_days) * 86_400 && left < share
+    }
 }
 
 /// NSEC3 iterations above this are an error (validators may treat the zone as insecure).
@@ -90,6 +114,17 @@ pub fn report(
     // Organisations are independent once the zones are judged (record decoding verifies BLS
     // and secp256k1 signatures).
     let orgs: Vec<OrgReport> = par_map(orgs, |o| org(o, &done, clock, &cache));
+    // A zone whose ceremony answers fail validation is not ZONE_SECURE, however clean its apex.
+    for o in &orgs {
+        if o.findings.iter().any(breaks_chain) {
+            if let Some(z) = reports
+                .iter_mut()
+                .find(|z| Some(&z.zone) == o.zone.as_ref())
+            {
+                z.findings.retain(|f| f.code != Code::ZoneSecure);
+            }
+        }
+    }
     let mut r = Report {
         generated_at: clock.now,
         warn_days: clock.warn_days,
@@ -100,6 +135,22 @@ pub fn report(
     };
     r.normalise();
     r
+}
+
+/// Whether a finding about an organisation's records makes its answers bogus for a validator:
+/// an error about signatures or denial that holds on every answering server.
+pub fn breaks_chain(f: &Finding) -> bool {
+    f.severity == Severity::Error
+        && f.server.is_none()
+        && matches!(
+            f.code,
+            Code::RrsigExpired
+                | Code::RrsigInvalid
+                | Code::RrsigMissing
+                | Code::RrsigNotYetValid
+                | Code::RrsigUnknownKey
+                | Code::DenialInvalid
+        )
 }
 
 /// `f` over `items` on the available cores, results in order.
@@ -131,12 +182,6 @@ fn name_str(n: &Name) -> String {
     } else {
         s
     }
-}
-
-/// A Unix time from a 32-bit RRSIG time, taken as the value nearest to `now` (RFC 4034 §3.1.5).
-pub fn serial_time(ts: u32, now: i64) -> i64 {
-    let now32 = now as u32;
-    now + i64::from(ts.wrapping_sub(now32) as i32)
 }
 
 /// How one server's answer went.
@@ -221,6 +266,9 @@ struct Checked {
     valid: bool,
     /// Key tags of keys with a valid signature.
     signers: BTreeSet<u16>,
+    /// Key tags named by any RRSIG, valid, expired, not yet valid or broken: the keys that
+    /// made a signature.
+    made: BTreeSet<u16>,
     /// One entry per RRSIG.
     sigs: Vec<SigReport>,
     /// Findings (without server).
@@ -293,6 +341,7 @@ fn check_rrset(
     let mut out = Checked {
         valid: false,
         signers: BTreeSet::new(),
+        made: BTreeSet::new(),
         sigs: Vec::new(),
         findings: Vec::new(),
     };
@@ -315,13 +364,21 @@ fn check_rrset(
         let inception = serial_time(input.sig_inception.get(), clock.now);
         let expiration = serial_time(input.sig_expiration.get(), clock.now);
         let mut f = Vec::new();
+        out.made.insert(tag);
         // The signature itself (signer, labels, key, cryptography) is judged by the
-        // validator's own check, one RRSIG at a time; the window is judged below.
+        // validator's own check, one RRSIG at a time; the window is judged below. An
+        // algorithm the validator cannot check is said once per zone (ALGORITHM_UNSUPPORTED),
+        // never as an invalid signature.
         let mut ok = true;
-        match cache
-            .verify(&records, rec, signer, keys, clock.now)
-            .map_err(|b| *b)
-        {
+        let checked = if algorithm_supported(alg) {
+            cache
+                .verify(&records, rec, signer, keys, clock.now)
+                .map_err(|b| *b)
+        } else {
+            ok = false;
+            Ok(())
+        };
+        match checked {
             Ok(_) => {}
             Err(BogusReason::Expired { .. } | BogusReason::NotYetValid { .. }) => {}
             Err(reason @ BogusReason::UnknownKey { .. }) => {
@@ -373,7 +430,7 @@ fn check_rrset(
                 .record(&label),
             );
         } else {
-            if left < i64::from(clock.warn_days) * 86_400 {
+            if clock.expires_soon(inception, expiration, left) {
                 f.push(
                     Finding::new(
                         Code::RrsigExpiresSoon,
@@ -476,7 +533,7 @@ fn algorithm_findings(zone: &str, what: &str, alg: Algorithm, out: &mut Vec<Find
             zone,
             format!("{what} uses algorithm {} ({})", u8::from(alg), alg.as_str()),
         ));
-    } else if !alg.is_supported() {
+    } else if !algorithm_supported(alg) {
         out.push(Finding::new(
             Code::AlgorithmUnsupported,
             zone,
@@ -697,12 +754,16 @@ fn zone(
     };
     let mut ds_keys: BTreeSet<u16> = BTreeSet::new();
     let mut chain_broken: Option<ChainStatus> = None;
+    // The DS set the validator judges the DNSKEY set against: the anchor's for its zone, the
+    // parent's once its RRSIG verified; `None` when the chain already stops above.
+    let mut trusted_ds: Option<(Vec<DS>, Vec<DNSKEY>)> = None;
     let parent_status = parent.map(|p| p.0);
     match (&z.delegation, parent_status) {
         (None, _) => {
             // The anchor's zone.
+            trusted_ds = Some((anchor.ds.clone(), anchor.keys.clone()));
             for ds in &anchor.ds {
-                let m = keys.iter().find(|k| ds_matches(ds, &z.zone, k));
+                let m = keys.iter().find(|k| ds_matches_key(ds, &z.zone, k));
                 if let Some(k) = m {
                     ds_keys.insert(key_tag(k));
                 }
@@ -790,11 +851,13 @@ fn zone(
                 }
                 if !checked.valid {
                     chain_broken = Some(ChainStatus::Bogus);
+                } else {
+                    trusted_ds = Some((ds_list.clone(), Vec::new()));
                 }
                 let _ = pz;
                 let mut any = false;
                 for ds in &ds_list {
-                    let m = keys.iter().find(|k| ds_matches(ds, &z.zone, k));
+                    let m = keys.iter().find(|k| ds_matches_key(ds, &z.zone, k));
                     if let Some(k) = m {
                         ds_keys.insert(key_tag(k));
                         any = true;
@@ -818,7 +881,7 @@ fn zone(
                     }
                 }
                 for ds in &ds_list {
-                    if !keys.iter().any(|k| ds_matches(ds, &z.zone, k)) {
+                    if !keys.iter().any(|k| ds_matches_key(ds, &z.zone, k)) {
                         let (code, what) = if any {
                             (Code::DsStale, "while another DS does")
                         } else {
@@ -849,6 +912,7 @@ fn zone(
     // 5. The DNSKEY RRset must be signed by a key the DS (anchor) points to.
     let mut per_server: Vec<(String, Vec<Finding>)> = Vec::new();
     let mut signers: BTreeSet<u16> = BTreeSet::new();
+    let mut made: BTreeSet<u16> = BTreeSet::new();
     let mut dnskey_ok = false;
     // A signature by a DS key exists, valid or not (invalid ones have their own RRSIG_* finding).
     let mut dnskey_signed_by_ds_key = false;
@@ -884,6 +948,7 @@ fn zone(
             if std::ptr::eq(*s, primary) {
                 rep.signatures.extend(c.sigs.clone());
                 signers.extend(c.signers.iter().copied());
+                made.extend(c.made.iter().copied());
                 dnskey_ok = c.signers.iter().any(|t| ds_keys.contains(t));
                 dnskey_signed_by_ds_key = c.sigs.iter().any(|g| ds_keys.contains(&g.key_tag));
             }
@@ -917,6 +982,57 @@ fn zone(
         }
     }
 
+    // The chain verdict is the validator's: `dns::validate::check_dnskeys` over the first
+    // answering server's DNSKEY answer, against the trusted DS set (or anchor), as `verify`
+    // makes it. The findings above say why in the audit's terms.
+    if let Some((ds_set, anchor_keys)) = &trusted_ds {
+        let parent_name = z.delegation.as_ref().map(|d| d.parent.clone());
+        let set = crate::dns::validate::rrset(&key_section, &z.zone, RecordType::DNSKEY);
+        let sigs = crate::dns::validate::sigs_for(&key_section, &z.zone, RecordType::DNSKEY);
+        let verdict = check_dnskeys(
+            &z.zone,
+            parent_name.as_ref(),
+            ds_set,
+            anchor_keys,
+            Vec::new(),
+            &set,
+            &sigs,
+            clock.now as u32,
+        );
+        chain_broken = match verdict {
+            KeySetCheck::Secure(_) => None,
+            KeySetCheck::Unsupported { what } => {
+                findings.push(
+                    Finding::new(
+                        Code::AlgorithmUnsupported,
+                        zs,
+                        format!(
+                            "the {} of {zname} uses only {what}, which this tool cannot check: the zone is insecure (RFC 6840 5.2)",
+                            if z.delegation.is_some() { "DS set" } else { "trust anchor" }
+                        ),
+                    )
+                    .severity(Severity::Error)
+                    .record(format!("{zname} DS")),
+                );
+                Some(ChainStatus::Insecure)
+            }
+            KeySetCheck::Bogus(reason) => {
+                if !findings.iter().any(|f| f.severity == Severity::Error)
+                    && !per_server
+                        .iter()
+                        .flat_map(|(_, fs)| fs)
+                        .any(|f| f.severity == Severity::Error)
+                {
+                    findings.push(
+                        Finding::new(bogus_code(&reason), zs, reason.to_string())
+                            .record(format!("{zname} DNSKEY")),
+                    );
+                }
+                Some(ChainStatus::Bogus)
+            }
+        };
+    }
+
     // 6. The other apex RRsets and the denial records, on every answering server.
     let mut denial: Option<DenialReport> = None;
     let probe = z
@@ -931,6 +1047,7 @@ fn zone(
                 if std::ptr::eq(*s, primary) {
                     rep.signatures.extend(c.sigs.clone());
                     signers.extend(c.signers.iter().copied());
+                    made.extend(c.made.iter().copied());
                     if t == RecordType::NSEC3PARAM {
                         for r in &m.answers {
                             if let RData::DNSSEC(DNSSECRData::NSEC3PARAM(p)) = &r.data {
@@ -963,6 +1080,7 @@ fn zone(
                     if std::ptr::eq(*s, primary) {
                         rep.signatures.extend(c.sigs.clone());
                         signers.extend(c.signers.iter().copied());
+                        made.extend(c.made.iter().copied());
                     }
                     fs.extend(c.findings);
                 }
@@ -984,6 +1102,7 @@ fn zone(
                 let c = check_rrset(zs, &z.zone, &m.authorities, &owner, t, &keys, clock, cache);
                 if std::ptr::eq(*s, primary) {
                     signers.extend(c.signers.iter().copied());
+                    made.extend(c.made.iter().copied());
                 }
                 fs.extend(c.findings);
             }
@@ -1075,12 +1194,12 @@ fn zone(
                 )
                 .record(format!("{zname} DNSKEY")),
             );
-        } else if !signers.contains(&tag) && !ds_keys.contains(&tag) {
+        } else if !made.contains(&tag) && !ds_keys.contains(&tag) {
             findings.push(
                 Finding::new(
                     Code::KeyUnused,
                     zs,
-                    format!("DNSKEY {tag} ({}) signs none of the RRsets examined and no DS points to it", if k.secure_entry_point() { "KSK" } else { "ZSK" }),
+                    format!("DNSKEY {tag} ({}) made no signature over the RRsets examined and no DS points to it", if k.secure_entry_point() { "KSK" } else { "ZSK" }),
                 )
                 .record(format!("{zname} DNSKEY")),
             );
@@ -1102,25 +1221,7 @@ fn zone(
     rep.keys
         .sort_by_key(|k| (std::cmp::Reverse(k.flags & 1), k.tag));
 
-    rep.status = match chain_broken {
-        Some(s) => s,
-        None if findings.iter().any(|f| {
-            f.severity == Severity::Error
-                && matches!(
-                    f.code,
-                    Code::RrsigExpired
-                        | Code::RrsigInvalid
-                        | Code::RrsigMissing
-                        | Code::RrsigNotYetValid
-                        | Code::RrsigUnknownKey
-                )
-                && f.record.as_deref().is_some_and(|r| r.ends_with(" DNSKEY"))
-        }) =>
-        {
-            ChainStatus::Bogus
-        }
-        None => ChainStatus::Secure,
-    };
+    rep.status = chain_broken.unwrap_or(ChainStatus::Secure);
     if rep.status == ChainStatus::Secure
         && !findings.iter().any(|f| f.severity >= Severity::Warning)
     {
@@ -1144,10 +1245,18 @@ fn fill_zone(mut findings: Vec<Finding>, zone: &str) -> Vec<Finding> {
     findings
 }
 
-fn ds_matches(ds: &DS, zone: &Name, key: &DNSKEY) -> bool {
-    ds.key_tag() == key_tag(key)
-        && ds.algorithm() == key.algorithm()
-        && ds.covers(zone, key).unwrap_or(false)
+/// The finding code for a validator failure no other finding explains.
+fn bogus_code(reason: &BogusReason) -> Code {
+    match reason {
+        BogusReason::NoRrsig { .. } => Code::RrsigMissing,
+        BogusReason::Expired { .. } => Code::RrsigExpired,
+        BogusReason::NotYetValid { .. } => Code::RrsigNotYetValid,
+        BogusReason::UnknownKey { .. } => Code::RrsigUnknownKey,
+        BogusReason::DsMismatch { .. } => Code::DsKeyNotSigning,
+        BogusReason::AnchorMismatch { .. } => Code::AnchorNoMatch,
+        BogusReason::NoDnskey { .. } => Code::DnskeyMissing,
+        _ => Code::RrsigInvalid,
+    }
 }
 
 fn ds_report(ds: &DS, matches: bool) -> DsReport {
@@ -1169,6 +1278,42 @@ fn present(r: &RData) -> String {
             .concat(),
         other => other.to_string(),
     }
+}
+
+/// Whether a negative answer (NXDOMAIN, NODATA) for `name`/`t` from a zone whose chain is
+/// secure is proven, as the validator proves it: its NSEC/NSEC3 RRsets verified with the zone's
+/// keys, then `dns::validate::check_denial`. A CNAME answer is not a negative answer.
+fn negative(
+    m: &Message,
+    zone: &Name,
+    name: &Name,
+    t: RecordType,
+    keys: &[DNSKEY],
+    now: i64,
+) -> Result<(), BogusReason> {
+    use crate::dns::validate::{rrset as set_of, sigs_for};
+    if m.answers
+        .iter()
+        .any(|r| r.record_type() == RecordType::CNAME)
+    {
+        return Ok(());
+    }
+    let key_refs: Vec<&DNSKEY> = keys.iter().collect();
+    let mut proof: Vec<Record> = Vec::new();
+    let mut seen: BTreeSet<(Name, RecordType)> = BTreeSet::new();
+    for r in &m.authorities {
+        let rt = r.record_type();
+        if !matches!(rt, RecordType::NSEC | RecordType::NSEC3) || !seen.insert((r.name.clone(), rt))
+        {
+            continue;
+        }
+        let set = set_of(&m.authorities, &r.name, rt);
+        let sigs = sigs_for(&m.authorities, &r.name, rt);
+        verify_rrset(&set, &sigs, zone, &key_refs, now as u32)?;
+        proof.extend(set);
+    }
+    let nxdomain = m.metadata.response_code == ResponseCode::NXDomain;
+    check_denial(name, t, zone, nxdomain, &proof).map(|_| ())
 }
 
 /// The ceremony records of one organisation.
@@ -1247,6 +1392,13 @@ fn org(
             let mut fs = c.findings;
             if status == ChainStatus::Insecure {
                 fs.retain(|f| f.code != Code::RrsigMissing);
+            }
+            if secure && recs.is_empty() {
+                if let Err(why) = negative(m, &zone_name, name, *t, &keys, clock.now) {
+                    fs.push(
+                        Finding::new(Code::DenialInvalid, &zone, why.to_string()).record(&label),
+                    );
+                }
             }
             per_server.push((s.label(), fs));
         }
@@ -1332,6 +1484,38 @@ mod tests {
         // After 2106 the 32-bit field wraps; the nearest time to `now` is meant.
         let later: i64 = (1i64 << 32) + 100;
         assert_eq!(serial_time(200, later), later + 100);
+    }
+
+    #[test]
+    fn expiry_warnings_follow_the_validity_period() {
+        let now: i64 = 1_800_000_000;
+        let day = 86_400;
+        let clock = Clock {
+            now,
+            warn_days: 7,
+            warn_share: DEFAULT_WARN_SHARE,
+        };
+        // dnssec-signzone's default: 30-day signatures, re-signed with a quarter left.
+        let left = 30 * day / 4 + 1;
+        assert!(!clock.expires_soon(now + left - 30 * day, now + left, left));
+        // Knot's default: 14-day signatures, re-signed 7 days before they end.
+        let left = 7 * day + 1;
+        assert!(!clock.expires_soon(now + left - 14 * day, now + left, left));
+        // Past the signer's refresh point by days: the signer stopped.
+        let left = 2 * day;
+        assert!(clock.expires_soon(now + left - 14 * day, now + left, left));
+        assert!(clock.expires_soon(now + left - 30 * day, now + left, left));
+        // A one-year signature with 8 days left is above --warn-days.
+        let left = 8 * day;
+        assert!(!clock.expires_soon(now + left - 365 * day, now + left, left));
+        // Both thresholds are configurable.
+        let strict = Clock {
+            warn_share: 50,
+            warn_days: 10,
+            ..clock
+        };
+        let left = 7 * day - 1;
+        assert!(strict.expires_soon(now + left - 14 * day, now + left, left));
     }
 
     #[test]

@@ -351,6 +351,21 @@ impl Report {
     }
 
     /// The worst severity along an organisation's chain and records.
+    /// The chain verdict for an organisation, as `verify` reaches it: its zone's status, and
+    /// bogus when its ceremony answers fail validation on every server (signatures, denial
+    /// proofs); unreachable when its zone was not found.
+    pub fn org_chain(&self, org: &OrgReport) -> ChainStatus {
+        let Some(zone) = org.zone.as_deref().and_then(|z| self.zone(z)) else {
+            return ChainStatus::Unreachable;
+        };
+        match zone.status {
+            ChainStatus::Secure if org.findings.iter().any(analyse::breaks_chain) => {
+                ChainStatus::Bogus
+            }
+            s => s,
+        }
+    }
+
     pub fn org_worst(&self, org: &OrgReport) -> Option<Severity> {
         org.chain
             .iter()
@@ -425,8 +440,11 @@ pub struct AuditConfig {
     pub zones: Vec<hickory_proto::rr::Name>,
     /// The manifest whose organisations are audited.
     pub manifest: Option<crate::manifest::Manifest>,
-    /// Signatures expiring within this many days are warnings.
+    /// Signatures expiring within this many days are warnings (when also below `warn_share`).
     pub warn_days: u32,
+    /// Percent of a signature's validity period: less left is a warning (when also below
+    /// `warn_days`); [`analyse::DEFAULT_WARN_SHARE`] by default.
+    pub warn_share: u32,
     /// Time to wait for one answer.
     pub timeout: std::time::Duration,
     /// Queries in flight at most.
@@ -550,6 +568,7 @@ pub async fn run(cfg: &AuditConfig) -> Result<Report, AuditError> {
     let clock = analyse::Clock {
         now,
         warn_days: cfg.warn_days,
+        warn_share: cfg.warn_share,
     };
     let mut report = analyse::report(
         &cfg.anchor,

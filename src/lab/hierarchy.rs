@@ -38,6 +38,8 @@ pub enum Algorithm {
     EcdsaP256,
     /// 15: Ed25519.
     Ed25519,
+    /// 16: Ed448 (RFC 8080).
+    Ed448,
 }
 
 impl Algorithm {
@@ -47,6 +49,7 @@ impl Algorithm {
             Algorithm::RsaSha256 => 8,
             Algorithm::EcdsaP256 => 13,
             Algorithm::Ed25519 => 15,
+            Algorithm::Ed448 => 16,
         }
     }
 
@@ -55,6 +58,7 @@ impl Algorithm {
             Algorithm::RsaSha256 => vec!["-a", "RSASHA256", "-b", "2048"],
             Algorithm::EcdsaP256 => vec!["-a", "ECDSAP256SHA256"],
             Algorithm::Ed25519 => vec!["-a", "ED25519"],
+            Algorithm::Ed448 => vec!["-a", "ED448"],
         }
     }
 }
@@ -136,6 +140,13 @@ pub enum Fault {
     /// The zone gives its name server `ns1.<zone>` a second address (192.0.2.53) that the
     /// parent's glue does not have.
     GlueMismatch,
+    /// The NSEC record at the owner of the first record given (the host) is removed from the
+    /// signed zone with its RRSIG: a type the host lacks is answered NODATA without proof.
+    /// Needs NSEC (not NSEC3) signing.
+    MissingNodataProof,
+    /// Healthy signatures as a signer with 14-day signatures leaves them mid-cycle: made 9 days
+    /// ago, ending in 5 days (`-s now-9d -e now+5d`).
+    MidCycleSignatures,
 }
 
 impl Fault {
@@ -1021,6 +1032,10 @@ fn build_zone(
                     utc_stamp(time::Duration::days(-1)),
                     utc_stamp(time::Duration::hours(6)),
                 )),
+                Some(Fault::MidCycleSignatures) => Some((
+                    utc_stamp(time::Duration::days(-9)),
+                    utc_stamp(time::Duration::days(5)),
+                )),
                 _ => None,
             };
             signzone(
@@ -1062,6 +1077,16 @@ fn build_zone(
                     )?;
                     let merged = swap_data_signatures(&read(&signed)?, &read(&fsigned)?);
                     write(&signed, &merged)?;
+                }
+                Some(Fault::MissingNodataProof) => {
+                    let first = p
+                        .org
+                        .as_ref()
+                        .and_then(|o| o.records.first())
+                        .ok_or_else(|| spec(zone, "MissingNodataProof needs a record"))?;
+                    let cut = remove_nsec(&read(&signed)?, &first.owner)
+                        .ok_or_else(|| spec(zone, "no NSEC at the first record's owner"))?;
+                    write(&signed, &cut)?;
                 }
                 Some(Fault::AlteredAfterSigning) => {
                     let first = p
@@ -1309,6 +1334,31 @@ fn alter_record(zone: &str, r: &Record) -> Option<String> {
         out.push('\n');
     }
     done.then_some(out)
+}
+
+/// The signed zone without the NSEC RRset at `owner` and the RRSIG covering it.
+fn remove_nsec(zone: &str, owner: &str) -> Option<String> {
+    let owner = owner.trim_end_matches('.');
+    let mut removed = false;
+    let mut out = String::new();
+    for line in zone.lines() {
+        if let Some((o, rtype, rdata)) = fields(line) {
+            let at_owner = o.trim_end_matches('.').eq_ignore_ascii_case(owner);
+            let nsec = rtype.eq_ignore_ascii_case("NSEC");
+            let nsec_sig = rtype.eq_ignore_ascii_case("RRSIG")
+                && rdata
+                    .split_whitespace()
+                    .next()
+                    .is_some_and(|t| t.eq_ignore_ascii_case("NSEC"));
+            if at_owner && (nsec || nsec_sig) {
+                removed |= nsec;
+                continue;
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    removed.then_some(out)
 }
 
 fn alter_rdata(rtype: &str, rdata: &str) -> Option<String> {
