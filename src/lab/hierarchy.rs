@@ -111,7 +111,8 @@ impl Signing {
 pub enum Fault {
     /// Every signature expired yesterday (`dnssec-signzone -s now-30d -e now-1d`).
     ExpiredSignatures,
-    /// Every signature becomes valid tomorrow (`-s now+1d -e now+30d`).
+    /// Every signature becomes valid in 3 days (`-s now+3d -e now+30d`): beyond the clock skew
+    /// validators allow (Unbound accepts an inception up to a day ahead).
     FutureSignatures,
     /// The parent's DS is made from another key than the zone's DNSKEY.
     DsMismatch,
@@ -140,9 +141,11 @@ pub enum Fault {
     /// The zone gives its name server `ns1.<zone>` a second address (192.0.2.53) that the
     /// parent's glue does not have.
     GlueMismatch,
-    /// The NSEC record at the owner of the first record given (the host) is removed from the
-    /// signed zone with its RRSIG: a type the host lacks is answered NODATA without proof.
-    /// Needs NSEC (not NSEC3) signing.
+    /// The NSEC record at the owner of the first record given (the host) is changed after
+    /// signing to list AAAA too: the host's AAAA is answered NODATA without a valid proof (the
+    /// NSEC's signature fails). BIND answers SERVFAIL from a presigned zone whose node lacks
+    /// the NSEC or its RRSIG, so the proof is broken rather than left out. Needs NSEC signing
+    /// and no AAAA at the host.
     MissingNodataProof,
     /// Healthy signatures as a signer with 14-day signatures leaves them mid-cycle: made 9 days
     /// ago, ending in 5 days (`-s now-9d -e now+5d`).
@@ -1025,7 +1028,7 @@ fn build_zone(
                     utc_stamp(time::Duration::days(-1)),
                 )),
                 Some(Fault::FutureSignatures) => Some((
-                    utc_stamp(time::Duration::days(1)),
+                    utc_stamp(time::Duration::days(3)),
                     utc_stamp(time::Duration::days(30)),
                 )),
                 Some(Fault::TtlBeyondSignature) => Some((
@@ -1084,7 +1087,7 @@ fn build_zone(
                         .as_ref()
                         .and_then(|o| o.records.first())
                         .ok_or_else(|| spec(zone, "MissingNodataProof needs a record"))?;
-                    let cut = remove_nsec(&read(&signed)?, &first.owner)
+                    let cut = nsec_claims_aaaa(&read(&signed)?, &first.owner)
                         .ok_or_else(|| spec(zone, "no NSEC at the first record's owner"))?;
                     write(&signed, &cut)?;
                 }
@@ -1336,29 +1339,36 @@ fn alter_record(zone: &str, r: &Record) -> Option<String> {
     done.then_some(out)
 }
 
-/// The signed zone without the NSEC RRset at `owner` and the RRSIG covering it.
-fn remove_nsec(zone: &str, owner: &str) -> Option<String> {
+/// The signed zone with the NSEC at `owner` listing AAAA in its type bitmap, its RRSIG kept.
+fn nsec_claims_aaaa(zone: &str, owner: &str) -> Option<String> {
     let owner = owner.trim_end_matches('.');
-    let mut removed = false;
+    let mut done = false;
     let mut out = String::new();
     for line in zone.lines() {
         if let Some((o, rtype, rdata)) = fields(line) {
-            let at_owner = o.trim_end_matches('.').eq_ignore_ascii_case(owner);
-            let nsec = rtype.eq_ignore_ascii_case("NSEC");
-            let nsec_sig = rtype.eq_ignore_ascii_case("RRSIG")
-                && rdata
-                    .split_whitespace()
-                    .next()
-                    .is_some_and(|t| t.eq_ignore_ascii_case("NSEC"));
-            if at_owner && (nsec || nsec_sig) {
-                removed |= nsec;
+            if !done
+                && rtype.eq_ignore_ascii_case("NSEC")
+                && o.trim_end_matches('.').eq_ignore_ascii_case(owner)
+            {
+                let start = line.trim_end().len() - rdata.len();
+                out.push_str(&line[..start]);
+                let mut it = rdata.split_whitespace();
+                let next = it.next()?;
+                out.push_str(next);
+                out.push_str(" AAAA");
+                for t in it {
+                    out.push(' ');
+                    out.push_str(t);
+                }
+                out.push('\n');
+                done = true;
                 continue;
             }
         }
         out.push_str(line);
         out.push('\n');
     }
-    removed.then_some(out)
+    done.then_some(out)
 }
 
 fn alter_rdata(rtype: &str, rdata: &str) -> Option<String> {
