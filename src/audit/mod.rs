@@ -14,8 +14,9 @@
 //! - Servers are reached over IPv4 and IPv6 on port 53 only (UDP, TCP after truncation).
 //! - The delegation (NS, glue, DS) is read from the first parent server that answers; parent
 //!   servers are not compared with each other.
-//! - Denial of existence is inspected (NSEC/NSEC3 parameters and presence), not proven: the
-//!   proofs themselves are the validator's job (`dns::validate`).
+//! - The zone's own denial records (the probe name) are inspected (NSEC/NSEC3 parameters and
+//!   signatures), not proven; the negative answers to the ceremony questions are proven with
+//!   `dns::validate::check_denial`, as `verify` proves them.
 
 pub mod analyse;
 pub mod anchor;

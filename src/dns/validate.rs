@@ -3,7 +3,8 @@
 //!
 //! Pure functions over records already fetched: the DNSKEY set of a zone against a DS set or a
 //! trust anchor; an RRset against the zone's keys (signer, labels, validity window in serial
-//! arithmetic, key flags, algorithm, signature math through hickory-proto's `Verifier`); NSEC
+//! arithmetic, key flags, algorithm, signature math through hickory-proto's `Verifier`, ED448
+//! through `ed448-goldilocks`: [`signature_verifies`]); NSEC
 //! and NSEC3 denial of existence (NXDOMAIN, NODATA, wildcard NODATA, unsigned delegations,
 //! NSEC3 opt-out, RFC 9276 iteration limit). Every failure is a [`BogusReason`] a person can
 //! act on.
