@@ -50,6 +50,12 @@ fn cases() -> Vec<Case> {
             vec![(RrsigExpired, Error)],
         ),
         (
+            "expzsk.com",
+            Some(Fault::ExpiredWithZsk),
+            None,
+            vec![(RrsigExpired, Error)],
+        ),
+        (
             "future.com",
             Some(Fault::FutureSignatures),
             None,
@@ -317,13 +323,17 @@ fn every_fault_has_its_code_and_clean_zones_are_clean() {
         }
     }
     // A key that made signatures is not unused, expired or not yet valid as they are.
-    for zone in ["expired.com", "future.com"] {
+    for zone in ["expired.com", "expzsk.com", "future.com"] {
         let got = findings_of(&report, zone);
         if got.iter().any(|(c, _)| *c == Code::KeyUnused) {
             failures.push(format!(
                 "{zone}: KEY_UNUSED for the key that signed it: {got:?}"
             ));
         }
+    }
+    let zsk = report.zone("expzsk.com.").expect("zone report");
+    if !zsk.keys.iter().any(|k| k.flags == 256) {
+        failures.push(format!("expzsk.com: no ZSK among {:?}", zsk.keys));
     }
     // An unproven NODATA makes the zone's answers bogus: no ZONE_SECURE.
     let nodata = report.zone("nodata.com.").expect("zone report");

@@ -147,6 +147,9 @@ pub enum Fault {
     /// the NSEC or its RRSIG, so the proof is broken rather than left out. Needs NSEC signing
     /// and no AAAA at the host.
     MissingNodataProof,
+    /// A separate zone-signing key (flags 256) signs the data, the KSK the DNSKEY set, and every
+    /// signature expired yesterday: the ZSK made signatures, expired ones.
+    ExpiredWithZsk,
     /// Healthy signatures as a signer with 14-day signatures leaves them mid-cycle: made 9 days
     /// ago, ending in 5 days (`-s now-9d -e now+5d`).
     MidCycleSignatures,
@@ -1023,7 +1026,7 @@ fn build_zone(
             extra_keys(fault, algorithm, zone, &keydir)?;
             let signed = dir.join("zones").join(format!("{dname}.signed"));
             let window = match fault {
-                Some(Fault::ExpiredSignatures) => Some((
+                Some(Fault::ExpiredSignatures | Fault::ExpiredWithZsk) => Some((
                     utc_stamp(time::Duration::days(-30)),
                     utc_stamp(time::Duration::days(-1)),
                 )),
@@ -1143,6 +1146,12 @@ fn extra_keys(
         Some(Fault::RevokedKey) => {
             let base = keygen(alg, zone, keydir)?;
             run_tool("dnssec-revoke", &["-r", "-K", &kd, &base], keydir)?;
+        }
+        Some(Fault::ExpiredWithZsk) => {
+            let mut args = vec!["-q", "-K", kd.as_str()];
+            args.extend(alg.keygen_args());
+            args.extend(["-n", "ZONE", zone]);
+            run_tool("dnssec-keygen", &args, keydir)?;
         }
         Some(Fault::UnusedKey) => {
             let mut args = vec!["-q", "-K", kd.as_str()];
