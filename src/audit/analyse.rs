@@ -873,6 +873,9 @@ mod tests {
         // Knot's default: 14-day signatures, re-signed 7 days before they end.
         let left = 7 * day + 1;
         assert!(!clock.expires_soon(now + left - 14 * day, now + left, left));
+        // Mid-cycle, 5 of 14 days left: within --warn-days, but healthy.
+        let left = 5 * day;
+        assert!(!clock.expires_soon(now + left - 14 * day, now + left, left));
         // Past the signer's refresh point by days: the signer stopped.
         let left = 2 * day;
         assert!(clock.expires_soon(now + left - 14 * day, now + left, left));

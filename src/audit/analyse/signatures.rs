@@ -244,3 +244,61 @@ pub(super) fn bogus_code(reason: &BogusReason) -> Code {
         _ => Code::RrsigInvalid,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::dnssec::rdata::SigInput;
+    use hickory_proto::dnssec::PublicKeyBuf;
+    use hickory_proto::rr::rdata::A;
+
+    /// A signature by a key of an algorithm the validator cannot check (253, PRIVATEDNS) is
+    /// neither valid nor invalid: no `RRSIG_INVALID`, and it still counts as made by its key.
+    #[test]
+    fn an_uncheckable_algorithm_is_not_invalid() {
+        let now: i64 = 1_800_000_000;
+        let zone = Name::from_ascii("x.example.").unwrap();
+        let alg = Algorithm::Unknown(253);
+        let key = DNSKEY::new(true, true, false, PublicKeyBuf::new(vec![7; 32], alg));
+        let tag = key.calculate_key_tag().unwrap();
+        let a = Record::from_rdata(zone.clone(), 300, RData::A(A::new(192, 0, 2, 1)));
+        let input = SigInput {
+            type_covered: RecordType::A,
+            algorithm: alg,
+            num_labels: 2,
+            original_ttl: 300,
+            sig_expiration: (now as u32 + 20 * 86_400).into(),
+            sig_inception: (now as u32 - 86_400).into(),
+            key_tag: tag,
+            signer_name: zone.clone(),
+        };
+        let sig = Record::from_rdata(
+            zone.clone(),
+            300,
+            RData::DNSSEC(DNSSECRData::RRSIG(RRSIG::from_sig(input, vec![1; 64]))),
+        );
+        let clock = Clock {
+            now,
+            warn_days: 7,
+            warn_share: DEFAULT_WARN_SHARE,
+        };
+        let c = check_rrset(
+            "x.example.",
+            &zone,
+            &[a, sig],
+            &zone,
+            RecordType::A,
+            &[key],
+            clock,
+            &SigCache::default(),
+        );
+        assert!(!c.valid);
+        assert!(c.made.contains(&tag));
+        assert!(
+            c.findings.iter().all(|f| f.code != Code::RrsigInvalid),
+            "{:?}",
+            c.findings
+        );
+        assert_eq!(c.sigs.len(), 1);
+    }
+}
