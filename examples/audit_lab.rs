@@ -109,6 +109,7 @@ fn config(h: &Hierarchy, m: &Manifest) -> AuditConfig {
         zones: Vec::new(),
         manifest: Some(m.clone()),
         warn_days: 7,
+        warn_share: dnsceremony::audit::analyse::DEFAULT_WARN_SHARE,
         timeout: Duration::from_secs(2),
         in_flight: 256,
     }

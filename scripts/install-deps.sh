@@ -21,6 +21,7 @@ fi
 need=()
 command -v named >/dev/null 2>&1 || need+=(bind9)
 command -v delv >/dev/null 2>&1 || need+=(bind9-dnsutils)
+command -v unbound-host >/dev/null 2>&1 || need+=(unbound-host)
 command -v dnssec-signzone >/dev/null 2>&1 || need+=(bind9-utils)
 command -v jq >/dev/null 2>&1 || need+=(jq)
 # The publish suite runs against Knot DNS and PowerDNS as well (tests/publish.rs), with

@@ -9,7 +9,11 @@ use std::time::Duration;
 use dnsceremony::audit::anchor::Anchor;
 use dnsceremony::audit::{self, AuditConfig, Code, Report, Severity};
 use dnsceremony::identity::Identity;
-use dnsceremony::lab::hierarchy::{Fault, Hierarchy, Nsec3, OrgZone, Record, Signing};
+use dnsceremony::lab::delv::{delv, DelvVerdict};
+use dnsceremony::lab::hierarchy::{
+    Algorithm, Fault, Hierarchy, Nsec3, OrgZone, Record, ResolverMode, Signing,
+};
+use dnsceremony::lab::unbound::{self, unbound_host, UnboundMode};
 use dnsceremony::manifest::{Manifest, Profile};
 use dnsceremony::records::{self, PublishParams};
 use hickory_proto::rr::{Name, RData};
@@ -42,6 +46,12 @@ fn cases() -> Vec<Case> {
         (
             "expired.com",
             Some(Fault::ExpiredSignatures),
+            None,
+            vec![(RrsigExpired, Error)],
+        ),
+        (
+            "expzsk.com",
+            Some(Fault::ExpiredWithZsk),
             None,
             vec![(RrsigExpired, Error)],
         ),
@@ -141,6 +151,21 @@ fn cases() -> Vec<Case> {
             n3(0, "", true),
             vec![(Nsec3OptOut, Info)],
         ),
+        (
+            "nodata.com",
+            Some(Fault::MissingNodataProof),
+            None,
+            vec![(DenialInvalid, Error)],
+        ),
+        // 14-day signatures with 5 days left: a healthy zone mid-cycle, no expiry warning.
+        (
+            "midcycle.com",
+            Some(Fault::MidCycleSignatures),
+            None,
+            vec![],
+        ),
+        // Signed with ED448 (algorithm 16): validated, clean.
+        ("ed448.net", None, None, vec![]),
     ]
 }
 
@@ -204,11 +229,13 @@ fn lab() -> Lab {
     let mut b = Hierarchy::builder();
     for (i, (zone, fault, nsec3, _)) in cases().into_iter().enumerate() {
         let host = &manifest.orgs[i].host;
+        let algorithm = if zone.starts_with("ed448") {
+            Algorithm::Ed448
+        } else {
+            Algorithm::EcdsaP256
+        };
         let mut z = OrgZone::new(zone)
-            .signing(Signing::Static {
-                algorithm: dnsceremony::lab::hierarchy::Algorithm::EcdsaP256,
-                nsec3,
-            })
+            .signing(Signing::Static { algorithm, nsec3 })
             .records(ceremony_records(
                 host,
                 &manifest,
@@ -224,7 +251,10 @@ fn lab() -> Lab {
         algorithm: dnsceremony::lab::hierarchy::Algorithm::EcdsaP256,
         nsec3: Some(Nsec3::default()),
     }));
-    let hierarchy = b.build().expect("hierarchy builds");
+    let hierarchy = b
+        .resolver(ResolverMode::NoValidation)
+        .build()
+        .expect("hierarchy builds");
     Lab {
         hierarchy,
         manifest,
@@ -239,6 +269,7 @@ fn config(lab: &Lab, zones: Vec<Name>, manifest: bool) -> AuditConfig {
         zones,
         manifest: manifest.then(|| lab.manifest.clone()),
         warn_days: 7,
+        warn_share: dnsceremony::audit::analyse::DEFAULT_WARN_SHARE,
         timeout: Duration::from_secs(2),
         in_flight: 64,
     }
@@ -290,6 +321,32 @@ fn every_fault_has_its_code_and_clean_zones_are_clean() {
                 failures.push(format!("{zone}: expected {e:?}, got {got:?}"));
             }
         }
+    }
+    // A key that made signatures is not unused, expired or not yet valid as they are.
+    for zone in ["expired.com", "expzsk.com", "future.com"] {
+        let got = findings_of(&report, zone);
+        if got.iter().any(|(c, _)| *c == Code::KeyUnused) {
+            failures.push(format!(
+                "{zone}: KEY_UNUSED for the key that signed it: {got:?}"
+            ));
+        }
+    }
+    let zsk = report.zone("expzsk.com.").expect("zone report");
+    if !zsk.keys.iter().any(|k| k.flags == 256) {
+        failures.push(format!("expzsk.com: no ZSK among {:?}", zsk.keys));
+    }
+    // An unproven NODATA makes the zone's answers bogus: no ZONE_SECURE.
+    let nodata = report.zone("nodata.com.").expect("zone report");
+    if nodata.findings.iter().any(|f| f.code == Code::ZoneSecure) {
+        failures.push(format!("nodata.com: ZONE_SECURE: {:?}", nodata.findings));
+    }
+    // ED448 keys and signatures are checked: every signature valid.
+    let ed = report.zone("ed448.net.").expect("zone report");
+    if ed.keys.iter().any(|k| k.algorithm != 16)
+        || ed.signatures.is_empty()
+        || ed.signatures.iter().any(|s| !s.valid)
+    {
+        failures.push(format!("ed448.net: {:?} {:?}", ed.keys, ed.signatures));
     }
     // The ancestors are clean and shared: one report each.
     for anc in [".", "com.", "net."] {
@@ -465,6 +522,7 @@ fn a_silent_server_and_a_wrong_anchor() {
         zones: zone.clone(),
         manifest: None,
         warn_days: 7,
+        warn_share: dnsceremony::audit::analyse::DEFAULT_WARN_SHARE,
         timeout: Duration::from_millis(500),
         in_flight: 16,
     };
@@ -523,4 +581,162 @@ fn resolver_is_refused_and_dns_flags_are_shared() {
     for gone in ["--timeout", "--in-flight"] {
         assert!(!help.contains(gone), "{gone} still in:\n{help}");
     }
+}
+
+/// The zones whose verdict depends on which server is asked (a second server signing with a
+/// key the DS does not name): no single verdict to compare.
+const SERVER_DEPENDENT: [&str; 1] = ["twokeys.com"];
+
+/// The questions the oracles are asked per organisation: the records `verify` reads, and the
+/// host's AAAA (a NODATA in every lab zone).
+fn oracle_queries(host: &str) -> Vec<(String, &'static str)> {
+    vec![
+        (host.to_string(), "A"),
+        (host.to_string(), "AAAA"),
+        (format!("key_{host}"), "TXT"),
+        (format!("port_{host}"), "TXT"),
+        (format!("autonity_{host}"), "TXT"),
+    ]
+}
+
+/// `verify`'s per-organisation status as a chain verdict: data that validated is secure,
+/// whether or not the records are complete and well formed.
+fn verify_chain(status: &str) -> &str {
+    match status {
+        "secure" | "pending" | "invalid" => "secure",
+        other => other,
+    }
+}
+
+/// One chain verdict from an oracle's answers: any failure is bogus, else any insecure answer
+/// is insecure, else secure.
+fn oracle_chain(failed: bool, insecure: bool) -> &'static str {
+    if failed {
+        "bogus"
+    } else if insecure {
+        "insecure"
+    } else {
+        "secure"
+    }
+}
+
+/// For every lab fault: the audit's per-organisation chain verdict equals `verify`'s (from the
+/// root and through a resolver), `delv`'s and Unbound's (forwarding and iterating).
+#[test]
+fn chain_verdicts_agree_with_verify_delv_and_unbound() {
+    let lab = lab();
+    let h = &lab.hierarchy;
+    let resolver = h.resolver.expect("resolver");
+    let report = run(&config(&lab, Vec::new(), true));
+    let manifest = lab._dir.path().join("manifest.toml");
+    let bin = env!("CARGO_BIN_EXE_dnsceremony");
+    let mut verify_modes = Vec::new();
+    for (mode, flag, addr) in [
+        ("--root", "--root", h.root),
+        ("--resolver", "--resolver", resolver),
+    ] {
+        let out = std::process::Command::new(bin)
+            .arg("verify")
+            .arg("--manifest")
+            .arg(&manifest)
+            .arg("--anchor")
+            .arg(&h.anchor.ds)
+            .args([flag, &addr.to_string(), "--json", "--query-timeout", "1s"])
+            .output()
+            .expect("verify runs");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "verify {mode}: no JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        let statuses: Vec<(String, String)> = doc["orgs"]
+            .as_array()
+            .expect("orgs")
+            .iter()
+            .map(|o| {
+                (
+                    o["host"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .trim_end_matches('.')
+                        .to_string(),
+                    o["status"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        verify_modes.push((mode, statuses));
+    }
+    let conf_dir = lab._dir.path().join("unbound");
+    let unbound_modes = [
+        (
+            "forward",
+            unbound::config(&conf_dir, UnboundMode::Forward(resolver)).unwrap(),
+        ),
+        (
+            "iterate",
+            unbound::config(&conf_dir, UnboundMode::Iterate(h.root)).unwrap(),
+        ),
+    ];
+    let mut wrong = Vec::new();
+    let mut compared = 0;
+    for (zone, ..) in cases() {
+        if SERVER_DEPENDENT.contains(&zone) {
+            continue;
+        }
+        let host = format!("validator.{zone}");
+        let Some(org) = report.orgs.iter().find(|o| o.host == format!("{host}.")) else {
+            wrong.push(format!("{host}: missing from the audit"));
+            continue;
+        };
+        let ours = report.org_chain(org).as_str();
+        let mut theirs: Vec<(String, String)> = Vec::new();
+        for (mode, statuses) in &verify_modes {
+            match statuses.iter().find(|(hh, _)| *hh == host) {
+                Some((_, s)) => theirs.push((format!("verify {mode}"), verify_chain(s).into())),
+                None => wrong.push(format!("{host}: missing from verify {mode}")),
+            }
+        }
+        let d: Vec<DelvVerdict> = oracle_queries(&host)
+            .iter()
+            .map(|(n, t)| delv(resolver, &h.anchor.delv, n, t).expect("delv runs"))
+            .collect();
+        theirs.push((
+            format!("delv {d:?}"),
+            oracle_chain(
+                d.iter().any(DelvVerdict::is_failed),
+                d.contains(&DelvVerdict::Insecure),
+            )
+            .into(),
+        ));
+        for (mode, conf) in &unbound_modes {
+            let u: Vec<unbound::UnboundVerdict> = oracle_queries(&host)
+                .iter()
+                .map(|(n, t)| unbound_host(conf, &h.anchor.ds, n, t).expect("unbound-host runs"))
+                .collect();
+            theirs.push((
+                format!("unbound-host {mode} {u:?}"),
+                oracle_chain(
+                    u.iter().any(unbound::UnboundVerdict::is_failed),
+                    u.contains(&unbound::UnboundVerdict::Insecure),
+                )
+                .into(),
+            ));
+        }
+        for (who, verdict) in &theirs {
+            // Debian 12's Unbound does not implement ED448: it treats the zone as insecure, as
+            // RFC 6840 5.2 asks of a validator that lacks the algorithm.
+            let want = if zone.starts_with("ed448") && who.starts_with("unbound-host") {
+                "insecure"
+            } else {
+                ours
+            };
+            if verdict != want {
+                wrong.push(format!("{zone}: audit says {ours}, {who} says {verdict}"));
+            }
+        }
+        compared += 1;
+    }
+    assert!(compared >= 20, "only {compared} organisations compared");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

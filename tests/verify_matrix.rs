@@ -1,6 +1,6 @@
 //! The verdicts of `dnsceremony verify` checked against BIND's validator `delv`, one
 //! organisation zone per case, all in one loopback hierarchy: good zones (algorithms 8, 13,
-//! 15, NSEC3 with and without salt and opt-out, a dynamically signed zone), every DNSSEC
+//! 15, 16, NSEC3 with and without salt and opt-out, a dynamically signed zone), every DNSSEC
 //! fault, a missing record, malformed records, a wrong anchor, and both the iterative
 //! (`--root`) and the resolver (`--resolver`) modes. The same hierarchy also checks the
 //! engine directly: the precise reason of every fault, validated denials, and DS lookups
@@ -122,6 +122,14 @@ fn cases() -> Vec<Case> {
         case(
             "ed.io",
             &stat(Algorithm::Ed25519, None),
+            None,
+            Edit::None,
+            "secure",
+            &[],
+        ),
+        case(
+            "ed448.net",
+            &stat(Algorithm::Ed448, None),
             None,
             Edit::None,
             "secure",
@@ -259,9 +267,8 @@ fn good_cases() -> Vec<Case> {
 /// The engine's precise verdict on `key_validator.<zone>` TXT, for the zones checked directly.
 fn engine_want(zone: &str) -> Option<Want> {
     Some(match zone {
-        "rsa.com" | "ecdsa.net" | "ed.io" | "hashed.co.uk" | "salted.co.uk" | "dyn3.io" => {
-            Want::Secure
-        }
+        "rsa.com" | "ecdsa.net" | "ed.io" | "ed448.net" | "hashed.co.uk" | "salted.co.uk"
+        | "dyn3.io" => Want::Secure,
         "expired.com" => Want::Bogus(
             |r| matches!(r, BogusReason::Expired { .. }),
             "RRSIG on expired.com DNSKEY expired at ",

@@ -2,10 +2,14 @@
 //! trust anchor and the clock to a [`Report`]. Nothing here speaks DNS, so every rule is
 //! testable on hand-made data.
 //!
-//! Rules, by RFC: DS against DNSKEY (RFC 4034 §5, RFC 4509), the DNSKEY RRset signed by a key
-//! the DS points to (RFC 4035 §5.2), signature windows with serial arithmetic (RFC 4034
-//! §3.1.5), TTL beyond the signature (RFC 4035 §5.3.3), NSEC3 parameters (RFC 9276),
-//! algorithms (RFC 8624), revoked keys (RFC 5011).
+//! Here: the order of judgement (parents before children), each zone's servers and chain of
+//! trust, whose verdict is the validator's (`dns::validate::check_dnskeys`, RFC 4035 §5.2, as
+//! `verify` reaches it) and whose findings name the DS, anchor and DNSKEY problems (RFC 4034
+//! §5, RFC 4509). The other rules are modules, one concern each: `signatures` (every RRSIG,
+//! windows, TTLs), `servers` (agreement between servers and with the delegation), `keys`
+//! (algorithms, RFC 8624; revoked keys, RFC 5011; unused keys; the key table), `denial` (NSEC3
+//! parameters, RFC 9276) and `records` (an organisation's ceremony records and the proofs of
+//! their negative answers).
 //!
 //! # Limitations
 //! Signatures are checked for every server that answered, but the signature table of the
@@ -18,7 +22,11 @@ use hickory_proto::dnssec::{Algorithm, DigestType, Verifier};
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
-use crate::dns::validate::{verify_rrset, BogusReason};
+pub use crate::dns::validate::serial_time;
+use crate::dns::validate::{
+    algorithm_supported, check_denial, check_dnskeys, ds_matches_key, verify_rrset, BogusReason,
+    KeySetCheck,
+};
 use hickory_proto::serialize::binary::BinEncodable;
 
 use super::anchor::Anchor;
@@ -28,13 +36,43 @@ use super::{
     ServerReport, Severity, SigReport, ZoneReport,
 };
 
+mod denial;
+mod keys;
+mod records;
+mod servers;
+mod signatures;
+
+use keys::algorithm_findings;
+use records::org;
+use signatures::{bogus_code, check_rrset, SigCache};
+
 /// The clock and thresholds every judgement uses.
 #[derive(Debug, Clone, Copy)]
 pub struct Clock {
     /// Now, Unix seconds.
     pub now: i64,
-    /// Signatures expiring within this many days are a warning.
+    /// Signatures expiring within this many days are a warning, when they also have less
+    /// than `warn_share` of their validity period left.
     pub warn_days: u32,
+    /// Percent of a signature's validity period (expiration minus inception): a signature
+    /// with less left than this (and less than `warn_days`) is a warning. A signer re-signs
+    /// before then: BIND's `dnssec-signzone` (30-day signatures) at a quarter left, Knot's
+    /// default policy (14-day signatures) at 7 days left, so [`DEFAULT_WARN_SHARE`] keeps
+    /// their healthy zones clean.
+    pub warn_share: u32,
+}
+
+/// The default `warn_share`: 20 percent of the validity period.
+pub const DEFAULT_WARN_SHARE: u32 = 20;
+
+impl Clock {
+    /// Whether a valid signature of `inception..expiration` with `left` seconds to go is
+    /// close enough to its end for a warning.
+    pub fn expires_soon(&self, inception: i64, expiration: i64, left: i64) -> bool {
+        let period = (expiration - inception).max(0);
+        let share = period.saturating_mul(i64::from(self.warn_share)) / 100;
+        left < i64::from(self.warn_days) * 86_400 && left < share
+    }
 }
 
 /// NSEC3 iterations above this are an error (validators may treat the zone as insecure).
@@ -90,6 +128,17 @@ pub fn report(
     // Organisations are independent once the zones are judged (record decoding verifies BLS
     // and secp256k1 signatures).
     let orgs: Vec<OrgReport> = par_map(orgs, |o| org(o, &done, clock, &cache));
+    // A zone whose ceremony answers fail validation is not ZONE_SECURE, however clean its apex.
+    for o in &orgs {
+        if o.findings.iter().any(breaks_chain) {
+            if let Some(z) = reports
+                .iter_mut()
+                .find(|z| Some(&z.zone) == o.zone.as_ref())
+            {
+                z.findings.retain(|f| f.code != Code::ZoneSecure);
+            }
+        }
+    }
     let mut r = Report {
         generated_at: clock.now,
         warn_days: clock.warn_days,
@@ -100,6 +149,22 @@ pub fn report(
     };
     r.normalise();
     r
+}
+
+/// Whether a finding about an organisation's records makes its answers bogus for a validator:
+/// an error about signatures or denial that holds on every answering server.
+pub fn breaks_chain(f: &Finding) -> bool {
+    f.severity == Severity::Error
+        && f.server.is_none()
+        && matches!(
+            f.code,
+            Code::RrsigExpired
+                | Code::RrsigInvalid
+                | Code::RrsigMissing
+                | Code::RrsigNotYetValid
+                | Code::RrsigUnknownKey
+                | Code::DenialInvalid
+        )
 }
 
 /// `f` over `items` on the available cores, results in order.
@@ -131,12 +196,6 @@ fn name_str(n: &Name) -> String {
     } else {
         s
     }
-}
-
-/// A Unix time from a 32-bit RRSIG time, taken as the value nearest to `now` (RFC 4034 §3.1.5).
-pub fn serial_time(ts: u32, now: i64) -> i64 {
-    let now32 = now as u32;
-    now + i64::from(ts.wrapping_sub(now32) as i32)
 }
 
 /// How one server's answer went.
@@ -215,219 +274,6 @@ fn content(records: &[&Record]) -> Vec<Vec<u8>> {
 /// One server's DNSKEY answer: the server, its keys, the canonical content.
 type KeyAnswer<'a> = (&'a ServerData, Vec<DNSKEY>, Vec<Vec<u8>>);
 
-/// The outcome of checking one RRset's signatures.
-struct Checked {
-    /// At least one signature is valid.
-    valid: bool,
-    /// Key tags of keys with a valid signature.
-    signers: BTreeSet<u16>,
-    /// One entry per RRSIG.
-    sigs: Vec<SigReport>,
-    /// Findings (without server).
-    findings: Vec<Finding>,
-}
-
-/// Outcomes of RRSIG checks within one report, keyed by the exact bytes they depend on (the
-/// signer, the RRset, the RRSIG and the zone's keys): servers that serve the same RRset with
-/// the same signature cost one signature verification, not one each.
-#[derive(Default)]
-struct SigCache(std::sync::Mutex<std::collections::HashMap<Vec<u8>, SigOutcome>>);
-
-/// One remembered signature check.
-type SigOutcome = Result<(), Box<BogusReason>>;
-
-impl SigCache {
-    /// `verify_rrset` of `records` with the single RRSIG `sig`, remembered.
-    fn verify(
-        &self,
-        records: &[&Record],
-        sig: &Record,
-        signer: &Name,
-        keys: &[DNSKEY],
-        now: i64,
-    ) -> Result<(), Box<BogusReason>> {
-        let mut key = Vec::with_capacity(512);
-        let mut put = |b: Vec<u8>| {
-            key.extend_from_slice(&(b.len() as u32).to_be_bytes());
-            key.extend_from_slice(&b);
-        };
-        put(signer.to_bytes().unwrap_or_default());
-        put(now.to_be_bytes().to_vec());
-        for r in records {
-            put(r.to_bytes().unwrap_or_default());
-        }
-        put(sig.to_bytes().unwrap_or_default());
-        for k in keys {
-            put(k.to_bytes().unwrap_or_default());
-        }
-        if let Some(hit) = self.0.lock().ok().and_then(|m| m.get(&key).cloned()) {
-            return hit;
-        }
-        let one = [sig.clone()];
-        let set: Vec<Record> = records.iter().map(|r| (*r).clone()).collect();
-        let key_refs: Vec<&DNSKEY> = keys.iter().collect();
-        let out = verify_rrset(&set, &one, signer, &key_refs, now as u32)
-            .map(|_| ())
-            .map_err(Box::new);
-        if let Ok(mut m) = self.0.lock() {
-            m.insert(key, out.clone());
-        }
-        out
-    }
-}
-
-/// Check every RRSIG over `owner`/`t` in `section` with `keys` of the zone `signer`.
-#[allow(clippy::too_many_arguments)]
-fn check_rrset(
-    zone: &str,
-    signer: &Name,
-    section: &[Record],
-    owner: &Name,
-    t: RecordType,
-    keys: &[DNSKEY],
-    clock: Clock,
-    cache: &SigCache,
-) -> Checked {
-    let records = rrset(section, owner, t);
-    let label = format!("{} {t}", name_str(owner));
-    let mut out = Checked {
-        valid: false,
-        signers: BTreeSet::new(),
-        sigs: Vec::new(),
-        findings: Vec::new(),
-    };
-    if records.is_empty() {
-        return out;
-    }
-    let sigs = rrsigs(section, owner, t);
-    if sigs.is_empty() {
-        out.findings.push(
-            Finding::new(Code::RrsigMissing, zone, format!("{label} has no RRSIG")).record(&label),
-        );
-        return out;
-    }
-    let ttl = records.iter().map(|r| r.ttl).max().unwrap_or(0);
-    let mut per_sig: Vec<Vec<Finding>> = Vec::new();
-    for (rec, sig) in &sigs {
-        let input = sig.input();
-        let tag = input.key_tag;
-        let alg = input.algorithm;
-        let inception = serial_time(input.sig_inception.get(), clock.now);
-        let expiration = serial_time(input.sig_expiration.get(), clock.now);
-        let mut f = Vec::new();
-        // The signature itself (signer, labels, key, cryptography) is judged by the
-        // validator's own check, one RRSIG at a time; the window is judged below.
-        let mut ok = true;
-        match cache
-            .verify(&records, rec, signer, keys, clock.now)
-            .map_err(|b| *b)
-        {
-            Ok(_) => {}
-            Err(BogusReason::Expired { .. } | BogusReason::NotYetValid { .. }) => {}
-            Err(reason @ BogusReason::UnknownKey { .. }) => {
-                ok = false;
-                f.push(
-                    Finding::new(
-                        Code::RrsigUnknownKey,
-                        zone,
-                        format!("{reason} (key {tag}, algorithm {})", u8::from(alg)),
-                    )
-                    .record(&label),
-                );
-            }
-            Err(reason) => {
-                ok = false;
-                f.push(
-                    Finding::new(Code::RrsigInvalid, zone, format!("{reason} (key {tag})"))
-                        .record(&label),
-                );
-            }
-        }
-        let left = expiration - clock.now;
-        if clock.now < inception {
-            ok = false;
-            f.push(
-                Finding::new(
-                    Code::RrsigNotYetValid,
-                    zone,
-                    format!(
-                        "the signature by key {tag} over {label} is valid only from {} ({} from now)",
-                        super::fmt_time(inception),
-                        super::fmt_left(inception - clock.now)
-                    ),
-                )
-                .record(&label),
-            );
-        } else if left < 0 {
-            ok = false;
-            f.push(
-                Finding::new(
-                    Code::RrsigExpired,
-                    zone,
-                    format!(
-                        "the signature by key {tag} over {label} expired at {} ({} ago)",
-                        super::fmt_time(expiration),
-                        super::fmt_left(-left)
-                    ),
-                )
-                .record(&label),
-            );
-        } else {
-            if left < i64::from(clock.warn_days) * 86_400 {
-                f.push(
-                    Finding::new(
-                        Code::RrsigExpiresSoon,
-                        zone,
-                        format!(
-                            "the signature by key {tag} over {label} expires at {} (in {})",
-                            super::fmt_time(expiration),
-                            super::fmt_left(left)
-                        ),
-                    )
-                    .record(&label),
-                );
-            }
-            if i64::from(ttl) > left {
-                f.push(
-                    Finding::new(
-                        Code::TtlExceedsSignature,
-                        zone,
-                        format!(
-                            "{label} has TTL {ttl} s but its signature by key {tag} expires in {} s",
-                            left
-                        ),
-                    )
-                    .record(&label),
-                );
-            }
-        }
-        if ok {
-            out.valid = true;
-            out.signers.insert(tag);
-        }
-        out.sigs.push(SigReport {
-            rrset: label.clone(),
-            ttl,
-            key_tag: tag,
-            algorithm: u8::from(alg),
-            inception,
-            expiration,
-            valid: ok,
-        });
-        per_sig.push(f);
-    }
-    for f in per_sig.into_iter().flatten() {
-        // Another valid signature still carries the RRset: a broken one is a warning then.
-        let f = if out.valid && f.severity == Severity::Error {
-            f.severity(Severity::Warning)
-        } else {
-            f
-        };
-        out.findings.push(f);
-    }
-    out
-}
-
 /// Findings seen on every answering server lose their server; the others keep it.
 fn merge_servers(per_server: Vec<(String, Vec<Finding>)>, answering: usize) -> Vec<Finding> {
     let mut count: BTreeMap<(Code, Severity, Option<String>, String), Vec<String>> =
@@ -462,30 +308,6 @@ fn merge_servers(per_server: Vec<(String, Vec<Finding>)>, answering: usize) -> V
         }
     }
     out
-}
-
-fn algorithm_findings(zone: &str, what: &str, alg: Algorithm, out: &mut Vec<Finding>) {
-    #[allow(deprecated)]
-    let deprecated = matches!(
-        alg,
-        Algorithm::RSAMD5 | Algorithm::DSA | Algorithm::RSASHA1 | Algorithm::RSASHA1NSEC3SHA1
-    ) || matches!(alg, Algorithm::Unknown(12));
-    if deprecated {
-        out.push(Finding::new(
-            Code::AlgorithmDeprecated,
-            zone,
-            format!("{what} uses algorithm {} ({})", u8::from(alg), alg.as_str()),
-        ));
-    } else if !alg.is_supported() {
-        out.push(Finding::new(
-            Code::AlgorithmUnsupported,
-            zone,
-            format!(
-                "{what} uses algorithm {}, which this tool cannot validate",
-                u8::from(alg)
-            ),
-        ));
-    }
 }
 
 /// Analyse one zone given its parent's state (status and keys); returns the report and the
@@ -564,25 +386,6 @@ fn zone(
     }
 
     // 2. Agreement between servers.
-    let serials: BTreeSet<u32> = rep.servers.iter().filter_map(|s| s.serial).collect();
-    if serials.len() > 1 {
-        let list: Vec<String> = rep
-            .servers
-            .iter()
-            .filter_map(|s| {
-                s.serial
-                    .map(|n| format!("{}={n}", s.addr.clone().unwrap_or_else(|| s.name.clone())))
-            })
-            .collect();
-        findings.push(
-            Finding::new(
-                Code::SerialMismatch,
-                zs,
-                format!("servers serve different SOA serials: {}", list.join(", ")),
-            )
-            .record(format!("{zname} SOA")),
-        );
-    }
     let key_answers: Vec<KeyAnswer<'_>> = answering
         .iter()
         .filter_map(|(s, _)| match reply(s, &z.zone, RecordType::DNSKEY) {
@@ -593,98 +396,11 @@ fn zone(
             _ => None,
         })
         .collect();
-    let distinct: BTreeSet<&Vec<Vec<u8>>> = key_answers.iter().map(|(_, _, c)| c).collect();
-    if distinct.len() > 1 {
-        let list: Vec<String> = key_answers
-            .iter()
-            .map(|(s, ks, _)| {
-                let mut tags: Vec<String> = ks.iter().map(|k| key_tag(k).to_string()).collect();
-                tags.sort();
-                format!("{} [{}]", s.label(), tags.join(" "))
-            })
-            .collect();
-        findings.push(
-            Finding::new(
-                Code::DnskeyMismatch,
-                zs,
-                format!("servers serve different DNSKEY sets: {}", list.join(", ")),
-            )
-            .record(format!("{zname} DNSKEY")),
-        );
-    }
+    findings.extend(servers::agreement(zs, &zname, &rep.servers, &key_answers));
 
     // 3. Delegation NS and glue against the zone's own NS set.
     let (primary, _) = answering[0];
-    if let (Some(d), Reply::Ok(m)) = (&z.delegation, reply(primary, &z.zone, RecordType::NS)) {
-        let child_ns: BTreeSet<String> = m
-            .answers
-            .iter()
-            .filter_map(|r| match &r.data {
-                RData::NS(ns) if r.name.to_lowercase() == z.zone.to_lowercase() => {
-                    Some(name_str(&ns.0))
-                }
-                _ => None,
-            })
-            .collect();
-        let parent_ns: BTreeSet<String> = d.ns.iter().map(name_str).collect();
-        if !child_ns.is_empty() && child_ns != parent_ns {
-            findings.push(
-                Finding::new(
-                    Code::NsMismatch,
-                    zs,
-                    format!(
-                        "the delegation at {} lists [{}] but the zone serves [{}]",
-                        name_str(&d.parent),
-                        parent_ns.into_iter().collect::<Vec<_>>().join(" "),
-                        child_ns.into_iter().collect::<Vec<_>>().join(" ")
-                    ),
-                )
-                .record(format!("{zname} NS")),
-            );
-        }
-        for ns in &d.ns {
-            let glue: BTreeSet<String> = d
-                .glue
-                .iter()
-                .filter(|(n, _)| n == ns)
-                .map(|(_, a)| a.to_string())
-                .collect();
-            if glue.is_empty() {
-                continue;
-            }
-            let asked = match reply(primary, ns, RecordType::A) {
-                Reply::Ok(a) => a.answers.clone(),
-                _ => Vec::new(),
-            };
-            let served: BTreeSet<String> = m
-                .additionals
-                .iter()
-                .chain(asked.iter())
-                .filter(|r| r.name.to_lowercase() == ns.to_lowercase())
-                .filter_map(|r| match &r.data {
-                    RData::A(a) => Some(a.0.to_string()),
-                    RData::AAAA(a) => Some(a.0.to_string()),
-                    _ => None,
-                })
-                .collect();
-            if !served.is_empty() && served != glue {
-                findings.push(
-                    Finding::new(
-                        Code::GlueMismatch,
-                        zs,
-                        format!(
-                            "glue for {} at {} is [{}] but the zone serves [{}]",
-                            name_str(ns),
-                            name_str(&d.parent),
-                            glue.into_iter().collect::<Vec<_>>().join(" "),
-                            served.into_iter().collect::<Vec<_>>().join(" ")
-                        ),
-                    )
-                    .record(format!("{} A", name_str(ns))),
-                );
-            }
-        }
-    }
+    findings.extend(servers::delegation(zs, &zname, z, primary));
 
     // 4. DS (or anchor) against the DNSKEY set of the first answering server.
     let keys: Vec<DNSKEY> = key_answers
@@ -697,12 +413,16 @@ fn zone(
     };
     let mut ds_keys: BTreeSet<u16> = BTreeSet::new();
     let mut chain_broken: Option<ChainStatus> = None;
+    // The DS set the validator judges the DNSKEY set against: the anchor's for its zone, the
+    // parent's once its RRSIG verified; `None` when the chain already stops above.
+    let mut trusted_ds: Option<(Vec<DS>, Vec<DNSKEY>)> = None;
     let parent_status = parent.map(|p| p.0);
     match (&z.delegation, parent_status) {
         (None, _) => {
             // The anchor's zone.
+            trusted_ds = Some((anchor.ds.clone(), anchor.keys.clone()));
             for ds in &anchor.ds {
-                let m = keys.iter().find(|k| ds_matches(ds, &z.zone, k));
+                let m = keys.iter().find(|k| ds_matches_key(ds, &z.zone, k));
                 if let Some(k) = m {
                     ds_keys.insert(key_tag(k));
                 }
@@ -773,7 +493,6 @@ fn zone(
                 chain_broken = Some(ChainStatus::Insecure);
             } else {
                 let parent_keys = parent.map(|p| p.1.clone()).unwrap_or_default();
-                let pz = name_str(&d.parent);
                 let checked = check_rrset(
                     zs,
                     &d.parent,
@@ -790,11 +509,12 @@ fn zone(
                 }
                 if !checked.valid {
                     chain_broken = Some(ChainStatus::Bogus);
+                } else {
+                    trusted_ds = Some((ds_list.clone(), Vec::new()));
                 }
-                let _ = pz;
                 let mut any = false;
                 for ds in &ds_list {
-                    let m = keys.iter().find(|k| ds_matches(ds, &z.zone, k));
+                    let m = keys.iter().find(|k| ds_matches_key(ds, &z.zone, k));
                     if let Some(k) = m {
                         ds_keys.insert(key_tag(k));
                         any = true;
@@ -818,7 +538,7 @@ fn zone(
                     }
                 }
                 for ds in &ds_list {
-                    if !keys.iter().any(|k| ds_matches(ds, &z.zone, k)) {
+                    if !keys.iter().any(|k| ds_matches_key(ds, &z.zone, k)) {
                         let (code, what) = if any {
                             (Code::DsStale, "while another DS does")
                         } else {
@@ -849,6 +569,7 @@ fn zone(
     // 5. The DNSKEY RRset must be signed by a key the DS (anchor) points to.
     let mut per_server: Vec<(String, Vec<Finding>)> = Vec::new();
     let mut signers: BTreeSet<u16> = BTreeSet::new();
+    let mut made: BTreeSet<u16> = BTreeSet::new();
     let mut dnskey_ok = false;
     // A signature by a DS key exists, valid or not (invalid ones have their own RRSIG_* finding).
     let mut dnskey_signed_by_ds_key = false;
@@ -884,12 +605,12 @@ fn zone(
             if std::ptr::eq(*s, primary) {
                 rep.signatures.extend(c.sigs.clone());
                 signers.extend(c.signers.iter().copied());
+                made.extend(c.made.iter().copied());
                 dnskey_ok = c.signers.iter().any(|t| ds_keys.contains(t));
                 dnskey_signed_by_ds_key = c.sigs.iter().any(|g| ds_keys.contains(&g.key_tag));
             }
             per_server.push((s.label(), c.findings));
         }
-        let _ = &key_section;
         if !dnskey_ok && !ds_keys.is_empty() && chain_broken.is_none() && dnskey_signed_by_ds_key {
             chain_broken = Some(ChainStatus::Bogus);
         } else if !dnskey_ok && !ds_keys.is_empty() && chain_broken.is_none() {
@@ -917,6 +638,57 @@ fn zone(
         }
     }
 
+    // The chain verdict is the validator's: `dns::validate::check_dnskeys` over the first
+    // answering server's DNSKEY answer, against the trusted DS set (or anchor), as `verify`
+    // makes it. The findings above say why in the audit's terms.
+    if let Some((ds_set, anchor_keys)) = &trusted_ds {
+        let parent_name = z.delegation.as_ref().map(|d| d.parent.clone());
+        let set = crate::dns::validate::rrset(&key_section, &z.zone, RecordType::DNSKEY);
+        let sigs = crate::dns::validate::sigs_for(&key_section, &z.zone, RecordType::DNSKEY);
+        let verdict = check_dnskeys(
+            &z.zone,
+            parent_name.as_ref(),
+            ds_set,
+            anchor_keys,
+            Vec::new(),
+            &set,
+            &sigs,
+            clock.now as u32,
+        );
+        chain_broken = match verdict {
+            KeySetCheck::Secure(_) => None,
+            KeySetCheck::Unsupported { what } => {
+                findings.push(
+                    Finding::new(
+                        Code::AlgorithmUnsupported,
+                        zs,
+                        format!(
+                            "the {} of {zname} uses only {what}, which this tool cannot check: the zone is insecure (RFC 6840 5.2)",
+                            if z.delegation.is_some() { "DS set" } else { "trust anchor" }
+                        ),
+                    )
+                    .severity(Severity::Error)
+                    .record(format!("{zname} DS")),
+                );
+                Some(ChainStatus::Insecure)
+            }
+            KeySetCheck::Bogus(reason) => {
+                if !findings.iter().any(|f| f.severity == Severity::Error)
+                    && !per_server
+                        .iter()
+                        .flat_map(|(_, fs)| fs)
+                        .any(|f| f.severity == Severity::Error)
+                {
+                    findings.push(
+                        Finding::new(bogus_code(&reason), zs, reason.to_string())
+                            .record(format!("{zname} DNSKEY")),
+                    );
+                }
+                Some(ChainStatus::Bogus)
+            }
+        };
+    }
+
     // 6. The other apex RRsets and the denial records, on every answering server.
     let mut denial: Option<DenialReport> = None;
     let probe = z
@@ -931,6 +703,7 @@ fn zone(
                 if std::ptr::eq(*s, primary) {
                     rep.signatures.extend(c.sigs.clone());
                     signers.extend(c.signers.iter().copied());
+                    made.extend(c.made.iter().copied());
                     if t == RecordType::NSEC3PARAM {
                         for r in &m.answers {
                             if let RData::DNSSEC(DNSSECRData::NSEC3PARAM(p)) = &r.data {
@@ -963,6 +736,7 @@ fn zone(
                     if std::ptr::eq(*s, primary) {
                         rep.signatures.extend(c.sigs.clone());
                         signers.extend(c.signers.iter().copied());
+                        made.extend(c.made.iter().copied());
                     }
                     fs.extend(c.findings);
                 }
@@ -984,6 +758,7 @@ fn zone(
                 let c = check_rrset(zs, &z.zone, &m.authorities, &owner, t, &keys, clock, cache);
                 if std::ptr::eq(*s, primary) {
                     signers.extend(c.signers.iter().copied());
+                    made.extend(c.made.iter().copied());
                 }
                 fs.extend(c.findings);
             }
@@ -1027,100 +802,16 @@ fn zone(
     }
     findings.extend(merged);
     if let Some(d) = &denial {
-        if let Some(it) = d.iterations.filter(|i| *i > 0) {
-            let sev = if it > NSEC3_ITERATIONS_LIMIT {
-                Severity::Error
-            } else {
-                Severity::Warning
-            };
-            findings.push(
-                Finding::new(
-                    Code::Nsec3Iterations,
-                    zs,
-                    format!("NSEC3 uses {it} additional iterations (RFC 9276: 0)"),
-                )
-                .severity(sev)
-                .record(format!("{zname} NSEC3PARAM")),
-            );
-        }
-        if let Some(salt) = d.salt.as_ref().filter(|s| !s.is_empty()) {
-            findings.push(
-                Finding::new(
-                    Code::Nsec3Salt,
-                    zs,
-                    format!("NSEC3 uses the salt {salt} (RFC 9276: none)"),
-                )
-                .record(format!("{zname} NSEC3PARAM")),
-            );
-        }
-        if d.opt_out {
-            findings.push(Finding::new(
-                Code::Nsec3OptOut,
-                zs,
-                "NSEC3 records have the opt-out flag set",
-            ));
-        }
+        findings.extend(denial::nsec3_rules(zs, &zname, d));
     }
     rep.denial = denial;
 
     // 7. Keys: revoked, unused; the report's key table.
-    for k in &keys {
-        let tag = key_tag(k);
-        if k.revoke() {
-            findings.push(
-                Finding::new(
-                    Code::KeyRevoked,
-                    zs,
-                    format!("DNSKEY {tag} (flags {}) has the REVOKE flag", k.flags()),
-                )
-                .record(format!("{zname} DNSKEY")),
-            );
-        } else if !signers.contains(&tag) && !ds_keys.contains(&tag) {
-            findings.push(
-                Finding::new(
-                    Code::KeyUnused,
-                    zs,
-                    format!("DNSKEY {tag} ({}) signs none of the RRsets examined and no DS points to it", if k.secure_entry_point() { "KSK" } else { "ZSK" }),
-                )
-                .record(format!("{zname} DNSKEY")),
-            );
-        }
-        let signs: BTreeSet<String> = rep
-            .signatures
-            .iter()
-            .filter(|s| s.key_tag == tag && s.valid)
-            .map(|s| s.rrset.clone())
-            .collect();
-        rep.keys.push(KeyReport {
-            tag,
-            algorithm: u8::from(k.algorithm()),
-            flags: k.flags(),
-            has_ds: ds_keys.contains(&tag),
-            signs: signs.into_iter().collect(),
-        });
-    }
-    rep.keys
-        .sort_by_key(|k| (std::cmp::Reverse(k.flags & 1), k.tag));
+    findings.extend(keys::key_rules(
+        zs, &zname, &keys, &made, &ds_keys, &mut rep,
+    ));
 
-    rep.status = match chain_broken {
-        Some(s) => s,
-        None if findings.iter().any(|f| {
-            f.severity == Severity::Error
-                && matches!(
-                    f.code,
-                    Code::RrsigExpired
-                        | Code::RrsigInvalid
-                        | Code::RrsigMissing
-                        | Code::RrsigNotYetValid
-                        | Code::RrsigUnknownKey
-                )
-                && f.record.as_deref().is_some_and(|r| r.ends_with(" DNSKEY"))
-        }) =>
-        {
-            ChainStatus::Bogus
-        }
-        None => ChainStatus::Secure,
-    };
+    rep.status = chain_broken.unwrap_or(ChainStatus::Secure);
     if rep.status == ChainStatus::Secure
         && !findings.iter().any(|f| f.severity >= Severity::Warning)
     {
@@ -1144,12 +835,6 @@ fn fill_zone(mut findings: Vec<Finding>, zone: &str) -> Vec<Finding> {
     findings
 }
 
-fn ds_matches(ds: &DS, zone: &Name, key: &DNSKEY) -> bool {
-    ds.key_tag() == key_tag(key)
-        && ds.algorithm() == key.algorithm()
-        && ds.covers(zone, key).unwrap_or(false)
-}
-
 fn ds_report(ds: &DS, matches: bool) -> DsReport {
     DsReport {
         tag: ds.key_tag(),
@@ -1157,167 +842,6 @@ fn ds_report(ds: &DS, matches: bool) -> DsReport {
         digest_type: u8::from(ds.digest_type()),
         matches,
     }
-}
-
-fn present(r: &RData) -> String {
-    match r {
-        RData::TXT(t) => t
-            .txt_data
-            .iter()
-            .map(|s| String::from_utf8_lossy(s).into_owned())
-            .collect::<Vec<_>>()
-            .concat(),
-        other => other.to_string(),
-    }
-}
-
-/// The ceremony records of one organisation.
-fn org(
-    o: &OrgInput,
-    done: &BTreeMap<Name, (ChainStatus, Vec<DNSKEY>)>,
-    clock: Clock,
-    cache: &SigCache,
-) -> OrgReport {
-    let host = name_str(&o.data.host);
-    let mut rep = OrgReport {
-        name: o.name.clone(),
-        host: host.clone(),
-        zone: o.data.chain.last().map(name_str),
-        chain: o.data.chain.iter().map(name_str).collect(),
-        records: Vec::new(),
-        findings: Vec::new(),
-    };
-    if let Some(why) = &o.data.failure {
-        rep.findings.push(Finding::new(
-            Code::ZoneNotFound,
-            &host,
-            format!("the zone of {host} was not found: {why}"),
-        ));
-        return rep;
-    }
-    let zone = rep.zone.clone().unwrap_or_default();
-    let (status, keys) = o
-        .data
-        .chain
-        .last()
-        .and_then(|z| done.get(z))
-        .cloned()
-        .unwrap_or((ChainStatus::Unreachable, Vec::new()));
-    let secure = status == ChainStatus::Secure;
-    let zone_name = o.data.chain.last().cloned().unwrap_or_else(Name::root);
-    let answering: Vec<&ServerData> = o
-        .data
-        .servers
-        .iter()
-        .filter(|s| {
-            o.records
-                .iter()
-                .any(|(n, t)| matches!(reply(s, n, *t), Reply::Ok(_)))
-        })
-        .collect();
-    let mut per_server: Vec<(String, Vec<Finding>)> = Vec::new();
-    let mut sets: Vec<crate::dns::RRset> = Vec::new();
-    for (name, t) in &o.records {
-        let label = format!("{} {t}", name_str(name));
-        let mut contents: BTreeMap<Vec<Vec<u8>>, Vec<String>> = BTreeMap::new();
-        let mut first: Option<RecordReport> = None;
-        for s in &answering {
-            let Reply::Ok(m) = reply(s, name, *t) else {
-                continue;
-            };
-            let recs = rrset(&m.answers, name, *t);
-            contents.entry(content(&recs)).or_default().push(s.label());
-            let c = check_rrset(&zone, &zone_name, &m.answers, name, *t, &keys, clock, cache);
-            if first.is_none() {
-                if !recs.is_empty() {
-                    sets.push(crate::dns::RRset {
-                        name: name.to_lowercase(),
-                        rtype: *t,
-                        ttl: recs[0].ttl,
-                        rdata: recs.iter().map(|r| r.data.clone()).collect(),
-                    });
-                }
-                first = Some(RecordReport {
-                    name: name_str(name),
-                    rtype: t.to_string(),
-                    values: recs.iter().map(|r| present(&r.data)).collect(),
-                    signed: c.valid && secure,
-                });
-            }
-            let mut fs = c.findings;
-            if status == ChainStatus::Insecure {
-                fs.retain(|f| f.code != Code::RrsigMissing);
-            }
-            per_server.push((s.label(), fs));
-        }
-        if contents.len() > 1 {
-            let list: Vec<String> = contents
-                .iter()
-                .map(|(c, servers)| format!("{} value(s) on {}", c.len(), servers.join(", ")))
-                .collect();
-            rep.findings.push(
-                Finding::new(
-                    Code::RecordMismatch,
-                    &zone,
-                    format!("servers disagree on {label}: {}", list.join("; ")),
-                )
-                .record(&label),
-            );
-        }
-        let r = first.unwrap_or(RecordReport {
-            name: name_str(name),
-            rtype: t.to_string(),
-            values: Vec::new(),
-            signed: false,
-        });
-        rep.records.push(r);
-    }
-    if let Some((profile, ceremony)) = &o.ceremony {
-        if !answering.is_empty() {
-            let fetched = crate::records::fetched_from(&o.data.host, &sets);
-            match crate::records::decode(&o.data.host, &fetched, *profile, ceremony) {
-                Ok(_) => {}
-                Err(crate::records::RecordError::Missing { record }) => rep.findings.push(
-                    Finding::new(
-                        Code::RecordMissing,
-                        &zone,
-                        format!("{record} is not published"),
-                    )
-                    .record(record),
-                ),
-                Err(e) => {
-                    let record = match &e {
-                        crate::records::RecordError::Multiple { record, .. }
-                        | crate::records::RecordError::Field { record, .. }
-                        | crate::records::RecordError::Missing { record } => record.clone(),
-                    };
-                    rep.findings.push(
-                        Finding::new(Code::RecordInvalid, &zone, e.to_string()).record(record),
-                    );
-                }
-            }
-        }
-    }
-    let mut merged = merge_servers(per_server, answering.len().max(1));
-    for f in &mut merged {
-        f.zone = zone.clone();
-    }
-    rep.findings.extend(merged);
-    // Optional records that are absent (AAAA, the upstream TXT, genesis_) are left out.
-    let named_missing = |r: &RecordReport| {
-        let label = format!("{} {}", r.name.trim_end_matches('.'), r.rtype);
-        rep.findings
-            .iter()
-            .any(|f| f.code == Code::RecordMissing && f.record.as_deref() == Some(label.as_str()))
-    };
-    let keep: Vec<bool> = rep
-        .records
-        .iter()
-        .map(|r| !r.values.is_empty() || named_missing(r))
-        .collect();
-    let mut k = keep.into_iter();
-    rep.records.retain(|_| k.next().unwrap_or(true));
-    rep
 }
 
 #[cfg(test)]
@@ -1332,6 +856,41 @@ mod tests {
         // After 2106 the 32-bit field wraps; the nearest time to `now` is meant.
         let later: i64 = (1i64 << 32) + 100;
         assert_eq!(serial_time(200, later), later + 100);
+    }
+
+    #[test]
+    fn expiry_warnings_follow_the_validity_period() {
+        let now: i64 = 1_800_000_000;
+        let day = 86_400;
+        let clock = Clock {
+            now,
+            warn_days: 7,
+            warn_share: DEFAULT_WARN_SHARE,
+        };
+        // dnssec-signzone's default: 30-day signatures, re-signed with a quarter left.
+        let left = 30 * day / 4 + 1;
+        assert!(!clock.expires_soon(now + left - 30 * day, now + left, left));
+        // Knot's default: 14-day signatures, re-signed 7 days before they end.
+        let left = 7 * day + 1;
+        assert!(!clock.expires_soon(now + left - 14 * day, now + left, left));
+        // Mid-cycle, 5 of 14 days left: within --warn-days, but healthy.
+        let left = 5 * day;
+        assert!(!clock.expires_soon(now + left - 14 * day, now + left, left));
+        // Past the signer's refresh point by days: the signer stopped.
+        let left = 2 * day;
+        assert!(clock.expires_soon(now + left - 14 * day, now + left, left));
+        assert!(clock.expires_soon(now + left - 30 * day, now + left, left));
+        // A one-year signature with 8 days left is above --warn-days.
+        let left = 8 * day;
+        assert!(!clock.expires_soon(now + left - 365 * day, now + left, left));
+        // Both thresholds are configurable.
+        let strict = Clock {
+            warn_share: 50,
+            warn_days: 10,
+            ..clock
+        };
+        let left = 7 * day - 1;
+        assert!(strict.expires_soon(now + left - 14 * day, now + left, left));
     }
 
     #[test]

@@ -108,6 +108,10 @@ codes! {
     TtlExceedsSignature => "TTL_EXCEEDS_SIGNATURE", Warning,
         "The RRset's TTL is longer than the signature's remaining validity: caches may serve it after the signature expired.",
         "Lower the TTL or re-sign earlier (signature validity well above the TTL).";
+    /// A negative answer without a valid proof.
+    DenialInvalid => "DENIAL_INVALID", Error,
+        "A negative answer (NXDOMAIN or NODATA) for a ceremony name comes without a signed NSEC/NSEC3 proof, or the proof does not prove it; validators reject the answer.",
+        "Re-sign the zone so the NSEC/NSEC3 chain is complete; check that every server serves the signed zone with its denial records.";
     /// NSEC3 with additional iterations.
     Nsec3Iterations => "NSEC3_ITERATIONS", Warning,
         "NSEC3 uses additional hash iterations (RFC 9276: use 0); above 50 validators may treat the zone as insecure or fail.",
@@ -154,11 +158,11 @@ codes! {
         "Roll the zone to ECDSAP256SHA256 (13) or ED25519 (15).";
     /// Algorithm this tool cannot validate.
     AlgorithmUnsupported => "ALGORITHM_UNSUPPORTED", Warning,
-        "A key uses an algorithm this tool cannot validate; validators that cannot either treat the zone as insecure.",
+        "A key or signature uses an algorithm this tool cannot check: its signatures are neither valid nor invalid here; a zone whose DS set names only such algorithms is insecure (RFC 6840 5.2), an error for the ceremony.",
         "Use ECDSAP256SHA256 (13), ED25519 (15) or RSASHA256 (8).";
     /// A key signs nothing and no DS points to it.
     KeyUnused => "KEY_UNUSED", Info,
-        "A DNSKEY signs none of the RRsets examined and no DS points to it (a pre-published or forgotten key).",
+        "A DNSKEY made none of the signatures examined (valid, expired, not yet valid or broken) and no DS points to it (a pre-published or forgotten key).",
         "Nothing during a rollover; otherwise remove the key.";
     /// A key has the REVOKE bit.
     KeyRevoked => "KEY_REVOKED", Warning,

@@ -14,8 +14,9 @@
 //! - Servers are reached over IPv4 and IPv6 on port 53 only (UDP, TCP after truncation).
 //! - The delegation (NS, glue, DS) is read from the first parent server that answers; parent
 //!   servers are not compared with each other.
-//! - Denial of existence is inspected (NSEC/NSEC3 parameters and presence), not proven: the
-//!   proofs themselves are the validator's job (`dns::validate`).
+//! - The zone's own denial records (the probe name) are inspected (NSEC/NSEC3 parameters and
+//!   signatures), not proven; the negative answers to the ceremony questions are proven with
+//!   `dns::validate::check_denial`, as `verify` proves them.
 
 pub mod analyse;
 pub mod anchor;
@@ -351,6 +352,21 @@ impl Report {
     }
 
     /// The worst severity along an organisation's chain and records.
+    /// The chain verdict for an organisation, as `verify` reaches it: its zone's status, and
+    /// bogus when its ceremony answers fail validation on every server (signatures, denial
+    /// proofs); unreachable when its zone was not found.
+    pub fn org_chain(&self, org: &OrgReport) -> ChainStatus {
+        let Some(zone) = org.zone.as_deref().and_then(|z| self.zone(z)) else {
+            return ChainStatus::Unreachable;
+        };
+        match zone.status {
+            ChainStatus::Secure if org.findings.iter().any(analyse::breaks_chain) => {
+                ChainStatus::Bogus
+            }
+            s => s,
+        }
+    }
+
     pub fn org_worst(&self, org: &OrgReport) -> Option<Severity> {
         org.chain
             .iter()
@@ -425,8 +441,11 @@ pub struct AuditConfig {
     pub zones: Vec<hickory_proto::rr::Name>,
     /// The manifest whose organisations are audited.
     pub manifest: Option<crate::manifest::Manifest>,
-    /// Signatures expiring within this many days are warnings.
+    /// Signatures expiring within this many days are warnings (when also below `warn_share`).
     pub warn_days: u32,
+    /// Percent of a signature's validity period: less left is a warning (when also below
+    /// `warn_days`); [`analyse::DEFAULT_WARN_SHARE`] by default.
+    pub warn_share: u32,
     /// Time to wait for one answer.
     pub timeout: std::time::Duration,
     /// Queries in flight at most.
@@ -550,6 +569,7 @@ pub async fn run(cfg: &AuditConfig) -> Result<Report, AuditError> {
     let clock = analyse::Clock {
         now,
         warn_days: cfg.warn_days,
+        warn_share: cfg.warn_share,
     };
     let mut report = analyse::report(
         &cfg.anchor,

@@ -37,9 +37,16 @@ pub struct AuditArgs {
     /// Write the report to this file (atomically) instead of standard output.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Signatures valid but expiring within this many days are warnings.
+    /// Signatures valid but expiring within this many days are warnings, when they also have
+    /// less than --warn-share of their validity period left.
     #[arg(long, default_value_t = 7)]
     warn_days: u32,
+    /// Percent of a signature's validity period (inception to expiration): less left is a
+    /// warning, when also within --warn-days. The default 20 keeps the zones of BIND's and
+    /// Knot's default signers clean (they re-sign at a quarter, or 7 of 14 days, left).
+    #[arg(long, default_value_t = dnsceremony::audit::analyse::DEFAULT_WARN_SHARE,
+          value_parser = clap::value_parser!(u32).range(0..=100))]
+    warn_share: u32,
 }
 
 fn parse_zone(s: &str) -> Result<Name, Error> {
@@ -111,6 +118,7 @@ pub fn run(args: AuditArgs) -> super::Outcome {
         zones,
         manifest,
         warn_days: args.warn_days,
+        warn_share: args.warn_share,
         timeout: args.dns.query_timeout,
         in_flight: usize::from(args.dns.concurrency),
     };

@@ -38,6 +38,8 @@ pub enum Algorithm {
     EcdsaP256,
     /// 15: Ed25519.
     Ed25519,
+    /// 16: Ed448 (RFC 8080).
+    Ed448,
 }
 
 impl Algorithm {
@@ -47,6 +49,7 @@ impl Algorithm {
             Algorithm::RsaSha256 => 8,
             Algorithm::EcdsaP256 => 13,
             Algorithm::Ed25519 => 15,
+            Algorithm::Ed448 => 16,
         }
     }
 
@@ -55,6 +58,7 @@ impl Algorithm {
             Algorithm::RsaSha256 => vec!["-a", "RSASHA256", "-b", "2048"],
             Algorithm::EcdsaP256 => vec!["-a", "ECDSAP256SHA256"],
             Algorithm::Ed25519 => vec!["-a", "ED25519"],
+            Algorithm::Ed448 => vec!["-a", "ED448"],
         }
     }
 }
@@ -107,7 +111,8 @@ impl Signing {
 pub enum Fault {
     /// Every signature expired yesterday (`dnssec-signzone -s now-30d -e now-1d`).
     ExpiredSignatures,
-    /// Every signature becomes valid tomorrow (`-s now+1d -e now+30d`).
+    /// Every signature becomes valid in 3 days (`-s now+3d -e now+30d`): beyond the clock skew
+    /// validators allow (Unbound accepts an inception up to a day ahead).
     FutureSignatures,
     /// The parent's DS is made from another key than the zone's DNSKEY.
     DsMismatch,
@@ -136,6 +141,18 @@ pub enum Fault {
     /// The zone gives its name server `ns1.<zone>` a second address (192.0.2.53) that the
     /// parent's glue does not have.
     GlueMismatch,
+    /// The NSEC record at the owner of the first record given (the host) is changed after
+    /// signing to list AAAA too: the host's AAAA is answered NODATA without a valid proof (the
+    /// NSEC's signature fails). BIND answers SERVFAIL from a presigned zone whose node lacks
+    /// the NSEC or its RRSIG, so the proof is broken rather than left out. Needs NSEC signing
+    /// and no AAAA at the host.
+    MissingNodataProof,
+    /// A separate zone-signing key (flags 256) signs the data, the KSK the DNSKEY set, and every
+    /// signature expired yesterday: the ZSK made signatures, expired ones.
+    ExpiredWithZsk,
+    /// Healthy signatures as a signer with 14-day signatures leaves them mid-cycle: made 9 days
+    /// ago, ending in 5 days (`-s now-9d -e now+5d`).
+    MidCycleSignatures,
 }
 
 impl Fault {
@@ -1009,17 +1026,21 @@ fn build_zone(
             extra_keys(fault, algorithm, zone, &keydir)?;
             let signed = dir.join("zones").join(format!("{dname}.signed"));
             let window = match fault {
-                Some(Fault::ExpiredSignatures) => Some((
+                Some(Fault::ExpiredSignatures | Fault::ExpiredWithZsk) => Some((
                     utc_stamp(time::Duration::days(-30)),
                     utc_stamp(time::Duration::days(-1)),
                 )),
                 Some(Fault::FutureSignatures) => Some((
-                    utc_stamp(time::Duration::days(1)),
+                    utc_stamp(time::Duration::days(3)),
                     utc_stamp(time::Duration::days(30)),
                 )),
                 Some(Fault::TtlBeyondSignature) => Some((
                     utc_stamp(time::Duration::days(-1)),
                     utc_stamp(time::Duration::hours(6)),
+                )),
+                Some(Fault::MidCycleSignatures) => Some((
+                    utc_stamp(time::Duration::days(-9)),
+                    utc_stamp(time::Duration::days(5)),
                 )),
                 _ => None,
             };
@@ -1062,6 +1083,16 @@ fn build_zone(
                     )?;
                     let merged = swap_data_signatures(&read(&signed)?, &read(&fsigned)?);
                     write(&signed, &merged)?;
+                }
+                Some(Fault::MissingNodataProof) => {
+                    let first = p
+                        .org
+                        .as_ref()
+                        .and_then(|o| o.records.first())
+                        .ok_or_else(|| spec(zone, "MissingNodataProof needs a record"))?;
+                    let cut = nsec_claims_aaaa(&read(&signed)?, &first.owner)
+                        .ok_or_else(|| spec(zone, "no NSEC at the first record's owner"))?;
+                    write(&signed, &cut)?;
                 }
                 Some(Fault::AlteredAfterSigning) => {
                     let first = p
@@ -1115,6 +1146,12 @@ fn extra_keys(
         Some(Fault::RevokedKey) => {
             let base = keygen(alg, zone, keydir)?;
             run_tool("dnssec-revoke", &["-r", "-K", &kd, &base], keydir)?;
+        }
+        Some(Fault::ExpiredWithZsk) => {
+            let mut args = vec!["-q", "-K", kd.as_str()];
+            args.extend(alg.keygen_args());
+            args.extend(["-n", "ZONE", zone]);
+            run_tool("dnssec-keygen", &args, keydir)?;
         }
         Some(Fault::UnusedKey) => {
             let mut args = vec!["-q", "-K", kd.as_str()];
@@ -1303,6 +1340,38 @@ fn alter_record(zone: &str, r: &Record) -> Option<String> {
                         continue;
                     }
                 }
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    done.then_some(out)
+}
+
+/// The signed zone with the NSEC at `owner` listing AAAA in its type bitmap, its RRSIG kept.
+fn nsec_claims_aaaa(zone: &str, owner: &str) -> Option<String> {
+    let owner = owner.trim_end_matches('.');
+    let mut done = false;
+    let mut out = String::new();
+    for line in zone.lines() {
+        if let Some((o, rtype, rdata)) = fields(line) {
+            if !done
+                && rtype.eq_ignore_ascii_case("NSEC")
+                && o.trim_end_matches('.').eq_ignore_ascii_case(owner)
+            {
+                let start = line.trim_end().len() - rdata.len();
+                out.push_str(&line[..start]);
+                let mut it = rdata.split_whitespace();
+                let next = it.next()?;
+                out.push_str(next);
+                out.push_str(" AAAA");
+                for t in it {
+                    out.push(' ');
+                    out.push_str(t);
+                }
+                out.push('\n');
+                done = true;
+                continue;
             }
         }
         out.push_str(line);

@@ -7,3 +7,4 @@
 pub mod delv;
 pub mod hierarchy;
 pub mod named;
+pub mod unbound;

@@ -65,6 +65,8 @@ pub mod v1 {
         pub zone: Option<String>,
         /// Zones from the root to its zone.
         pub chain: Vec<String>,
+        /// The chain verdict, as `verify` reaches it: secure, insecure, bogus or unreachable.
+        pub status: ChainStatus,
         /// Worst severity along the chain and in its records.
         pub worst: Option<Severity>,
         /// Its ceremony records.
@@ -259,6 +261,7 @@ pub fn to_v1(r: &Report) -> v1::AuditV1 {
                 host: o.host.clone(),
                 zone: o.zone.clone(),
                 chain: o.chain.clone(),
+                status: r.org_chain(o),
                 worst: r.org_worst(o),
                 records: o
                     .records
