@@ -62,7 +62,7 @@ pub struct PreflightError {
     /// The dotted manifest key, e.g. `genesis.operator`.
     pub key: String,
     /// What is wrong.
-    pub problem: Problem,
+    pub problem: Box<Problem>,
 }
 
 /// Stand-in validators for the manifest's organisations: distinct, valid keys and addresses.
@@ -149,7 +149,7 @@ pub fn check(manifest: &Manifest) -> Result<(), PreflightError> {
         path: manifest.source.clone(),
         profile,
         key: key.to_string(),
-        problem,
+        problem: Box::new(problem),
     };
     if manifest.genesis.template.is_some() {
         return super::build_with_members(manifest, members)
@@ -180,7 +180,7 @@ pub fn check(manifest: &Manifest) -> Result<(), PreflightError> {
             path: manifest.source.clone(),
             profile: format,
             key: format!("genesis.{option}"),
-            problem: Problem::RequiredOperator { format },
+            problem: Box::new(Problem::RequiredOperator { format }),
         }),
         Err(GenesisError::Violation { path, rule }) => {
             Err(fail(key_of(&path), Problem::Field { field: path, rule }))
