@@ -253,3 +253,60 @@ fn template_hosts_are_judged_in_phase_one() {
         assert!(err.contains(says), "{err}");
     }
 }
+
+#[test]
+fn run_and_genesis_refuse_such_a_manifest_before_any_network_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let bad: String = init(d, "v1")
+        .lines()
+        .filter(|l| !l.starts_with("operator = "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    fs::write(d.join("m.toml"), bad).unwrap();
+    // Nothing answers on 127.0.0.1:9; the manifest must be refused before that matters.
+    for args in [
+        &[
+            "genesis",
+            "--manifest",
+            "m.toml",
+            "--out",
+            "g.json",
+            "--root",
+            "127.0.0.1:9",
+        ][..],
+        &[
+            "run",
+            "--manifest",
+            "m.toml",
+            "--org",
+            "org1",
+            "--keys",
+            "keys",
+            "--ip",
+            "127.0.0.1",
+            "--server",
+            "127.0.0.1:9",
+            "--tsig",
+            "none.key",
+            "--datadir",
+            "data",
+        ][..],
+    ] {
+        let o = run(d, args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(
+            o.status.code(),
+            Some(exit::BAD_INPUT.into()),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.contains("m.toml: genesis.operator: required"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            !d.join("keys").exists() && !d.join("data").exists(),
+            "{args:?}"
+        );
+    }
+}

@@ -141,6 +141,8 @@ fn say(e: &Event) -> String {
 /// Run `dnsceremony run`.
 pub fn run(args: RunArgs) -> crate::cli::Outcome {
     let manifest = crate::cli::manifest::load(&args.manifest, args.operator.as_ref())?;
+    // Phase 1's genesis rules, named by file and key, before any network work.
+    dnsceremony::genesis::preflight::check(&manifest)?;
     let verify = args.dns.options(&manifest)?;
     let tsig = TsigKey::load(&args.tsig)?;
     let server = socket(&args.server, "--server")?;
