@@ -46,6 +46,9 @@ pub enum Error {
     /// The genesis could not be built, or a genesis file breaks the client's rules.
     #[error(transparent)]
     Genesis(#[from] crate::genesis::GenesisError),
+    /// A manifest breaks a genesis rule of its profile (phase 1's check).
+    #[error(transparent)]
+    Preflight(#[from] crate::genesis::preflight::PreflightError),
     /// A JSON-RPC exchange with the node failed.
     #[error(transparent)]
     Rpc(#[from] crate::rpc::RpcError),
@@ -83,6 +86,7 @@ impl Error {
             Error::Records(e) if e.is_missing() => exit::PENDING,
             Error::Records(_) => exit::SECURITY,
             Error::Genesis(e) => e.exit_code(),
+            Error::Preflight(_) => exit::BAD_INPUT,
             Error::Rpc(_) => exit::NETWORK,
             Error::Node(e) => e.exit_code(),
             Error::Ceremony(e) => e.exit_code(),

@@ -1396,7 +1396,21 @@ fn write_replace(path: &Path, bytes: &[u8]) -> Result<(), ManifestError> {
     })
 }
 
-/// A commented example manifest with the four organisations of the seed table.
+/// [`EXAMPLE`] for `profile` (`"v1"` or `"v0.7"`) with `operator` as `genesis.operator`.
+pub fn example(profile: &str, operator: &Address) -> String {
+    EXAMPLE
+        .replace(
+            "profile = \"v1\"        ",
+            &format!("profile = {:<12}", format!("\"{profile}\"")),
+        )
+        .replace(
+            "operator = \"0x0000000000000000000000000000000000000000\"",
+            &format!("operator = \"{operator}\""),
+        )
+}
+
+/// A commented example manifest with the four organisations of the seed table; its
+/// `genesis.operator` is the zero address, which [`example`] replaces.
 pub const EXAMPLE: &str = r#"# dnsceremony manifest: written by the network operator, sent unchanged to every organisation.
 # Any change to a value changes the ceremony id (`dnsceremony manifest check` prints it).
 
@@ -1414,7 +1428,7 @@ network_id = 65110000           # default: chain_id
 # unbonding_period = 21600
 # block_period = 1
 # max_committee_size = 100
-# operator = "0x..."
+operator = "0x0000000000000000000000000000000000000000"   # the Autonity contract operator (required)
 # treasury = "0x..."
 # treasury_fee = "10000000000000000"
 # delegation_rate = 1000        # basis points

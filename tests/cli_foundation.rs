@@ -132,12 +132,14 @@ fn sign_check_and_operator_demands() {
     assert_eq!(o.status.code(), Some(exit::BAD_INPUT.into()));
     assert!(stderr_line(&o).contains("not signed"));
 
+    // Unsigned and without genesis.operator: the v1 genesis would have no operator.
     let unsigned = run(d, &["manifest", "check", "m.toml", "--json"]);
-    assert!(unsigned.status.success());
-    let u: serde_json::Value = serde_json::from_slice(&unsigned.stdout).unwrap();
-    assert_eq!(u["schema"], "dnsceremony.manifest/v1");
-    assert_eq!(u["operator"], serde_json::Value::Null);
-    assert_eq!(u["orgs"][1]["host"], "val2.ogr2.net");
+    assert_eq!(unsigned.status.code(), Some(exit::BAD_INPUT.into()));
+    assert!(stderr_line(&unsigned).contains("m.toml: genesis.operator: required"));
+    let unsigned_id = dnsceremony::manifest::Manifest::load(&d.join("m.toml"))
+        .unwrap()
+        .ceremony_id()
+        .to_string();
 
     let o = run(d, &["manifest", "sign", "--key", "op.key", "m.toml"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -150,9 +152,11 @@ fn sign_check_and_operator_demands() {
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["schema"], "dnsceremony.manifest/v1");
     assert_eq!(s["operator"], op);
-    // Signing does not change the ceremony id.
-    assert_eq!(s["ceremony_id"], u["ceremony_id"]);
+    assert_eq!(s["orgs"][1]["host"], "val2.ogr2.net");
+    // Signing does not change the ceremony id (the signer becomes the genesis operator).
+    assert_eq!(s["ceremony_id"], unsigned_id.as_str());
 
     let o = run(
         d,
@@ -192,16 +196,29 @@ fn init_writes_a_valid_manifest_and_never_overwrites() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let o = run(d, &["manifest", "init"]);
+    assert_eq!(
+        o.status.code(),
+        Some(exit::BAD_INPUT.into()),
+        "--operator is required"
+    );
+    let op = "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf";
+    let o = run(d, &["manifest", "init", "--operator", op]);
     assert!(o.status.success());
     let stdout = String::from_utf8(o.stdout).unwrap();
     assert!(stdout.contains("othername4.ogr4.co.uk"));
-    let o = run(d, &["manifest", "init", "--out", "new.toml"]);
+    let o = run(
+        d,
+        &["manifest", "init", "--operator", op, "--out", "new.toml"],
+    );
     assert!(o.status.success());
     assert_eq!(fs::read_to_string(d.join("new.toml")).unwrap(), stdout);
     let o = run(d, &["manifest", "check", "new.toml"]);
     assert!(o.status.success());
     let before = snapshot(d);
-    let o = run(d, &["manifest", "init", "--out", "new.toml"]);
+    let o = run(
+        d,
+        &["manifest", "init", "--operator", op, "--out", "new.toml"],
+    );
     assert_eq!(o.status.code(), Some(exit::LOCAL.into()));
     assert!(stderr_line(&o).contains("new.toml"));
     assert_eq!(snapshot(d), before);

@@ -57,6 +57,8 @@ pub fn run(args: GenesisArgs) -> crate::cli::Outcome {
         source,
     })?;
     let manifest = crate::cli::manifest::load(&args.manifest, args.operator.as_ref())?;
+    // Phase 1's genesis rules, named by file and key, before any network work.
+    dnsceremony::genesis::preflight::check(&manifest)?;
     let options = args.dns.options(&manifest)?;
     let rt = crate::cli::runtime()?;
     let report = rt.block_on(Session::new(options).verify(&manifest));

@@ -17,7 +17,8 @@ pub struct ManifestArgs {
 
 #[derive(Debug, Subcommand)]
 enum ManifestCommand {
-    /// Check a manifest; print its name, profile, ceremony id and organisations.
+    /// Check a manifest against its profile's genesis rules; print its name, profile, ceremony
+    /// id and organisations.
     Check {
         /// The manifest file (`-`: standard input).
         file: PathBuf,
@@ -28,8 +29,16 @@ enum ManifestCommand {
         #[arg(long, value_name = "ADDR")]
         operator: Option<Address>,
     },
-    /// Print a commented example manifest (the four seed organisations), or write it to a new file.
+    /// Print a commented example manifest (the four seed organisations), or write it to a new
+    /// file. It passes `manifest check`; review every value before anyone publishes.
     Init {
+        /// The Autonity contract's operator account (genesis.operator; it is part of the
+        /// ceremony id, so it is set now, not after publishing).
+        #[arg(long, value_name = "ADDR")]
+        operator: Address,
+        /// The genesis profile: v1 (Autonity >= 0.14 / 1.x) or v0.7 (legacy).
+        #[arg(long, value_name = "PROFILE", default_value = "v1", value_parser = ["v1", "v0.7"])]
+        profile: String,
         /// Write to this new file instead of stdout (never overwrites).
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
@@ -102,6 +111,7 @@ pub fn run(args: ManifestArgs) -> Result<u8, Error> {
             operator,
         } => {
             let m = load(&file, operator.as_ref())?;
+            dnsceremony::genesis::preflight::check(&m)?;
             if json {
                 let doc = CheckJson {
                     schema: "dnsceremony.manifest/v1",
@@ -127,13 +137,24 @@ pub fn run(args: ManifestArgs) -> Result<u8, Error> {
             }
             Ok(exit::OK)
         }
-        ManifestCommand::Init { out: None } => {
-            super::print(manifest::EXAMPLE);
-            Ok(exit::OK)
-        }
-        ManifestCommand::Init { out: Some(path) } => {
-            write_new_file(&path, manifest::EXAMPLE.as_bytes())?;
-            super::print(&format!("wrote {}\n", path.display()));
+        ManifestCommand::Init {
+            operator,
+            profile,
+            out,
+        } => {
+            let text = manifest::example(&profile, &operator);
+            match out {
+                None => super::print(&text),
+                Some(path) => {
+                    write_new_file(&path, text.as_bytes())?;
+                    super::print(&format!(
+                        "wrote {} (profile {profile}, operator {operator}): review every value, \
+                         then run `dnsceremony manifest check {}` before anyone publishes\n",
+                        path.display(),
+                        path.display()
+                    ));
+                }
+            }
             Ok(exit::OK)
         }
         ManifestCommand::Sign { key, manifest } => {

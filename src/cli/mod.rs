@@ -15,6 +15,7 @@ mod docs;
 mod genesis;
 mod keys;
 mod manifest;
+pub mod progress;
 mod publish;
 mod run;
 mod verify;

@@ -142,6 +142,8 @@ fn say(e: &Event) -> String {
 /// Run `dnsceremony run`.
 pub fn run(args: RunArgs) -> crate::cli::Outcome {
     let manifest = crate::cli::manifest::load(&args.manifest, args.operator.as_ref())?;
+    // Phase 1's genesis rules, named by file and key, before any network work.
+    dnsceremony::genesis::preflight::check(&manifest)?;
     let verify = args.dns.options(&manifest)?;
     let tsig = TsigKey::load(&args.tsig)?;
     let server = socket(&args.server, "--server")?;
@@ -180,8 +182,18 @@ pub fn run(args: RunArgs) -> crate::cli::Outcome {
                 _ => crate::cli::print(&format!("{}\n", say(&e))),
             }
         };
+        // A heartbeat line every 30 s until the client is confirmed, so a quiet wait is
+        // never mistaken for a hang (each step's own lines come as they happen).
+        let started = std::time::Instant::now();
+        let heartbeat = async {
+            loop {
+                tokio::time::sleep(crate::cli::progress::HEARTBEAT).await;
+                crate::cli::print(&format!("{}\n", at.borrow().heartbeat(started.elapsed())));
+            }
+        };
         let running = tokio::select! {
             r = ceremony::run(&cfg, &mut progress) => r?,
+            () = heartbeat => unreachable!("the heartbeat never ends"),
             stop = stopped(stops.clone()) => {
                 crate::cli::report_line(&at.borrow().interrupted(stop));
                 return Ok(stop.exit_code());
@@ -260,6 +272,23 @@ impl Position {
             }
             _ => {}
         }
+    }
+
+    /// The heartbeat line: what is going on and since when the run started.
+    fn heartbeat(&self, elapsed: std::time::Duration) -> String {
+        let phase = self.phase.unwrap_or(ceremony::Phase::Started);
+        let pending = match &self.waiting {
+            Some((what, orgs)) if !orgs.is_empty() => {
+                format!("; no {what} yet from {}", orgs.join(", "))
+            }
+            _ => String::new(),
+        };
+        format!(
+            "[{}] still {} (phase {}{pending})",
+            crate::cli::progress::fmt_secs(std::time::Duration::from_secs(elapsed.as_secs())),
+            phase.next_step(),
+            phase.as_str()
+        )
     }
 
     /// The line an interrupt leaves: what was going on, the phase reached, how to resume.
@@ -372,6 +401,21 @@ mod tests {
             at.see(e);
         }
         at.interrupted(stop)
+    }
+
+    #[test]
+    fn the_heartbeat_says_what_is_awaited_and_from_whom() {
+        let mut at = Position::default();
+        at.see(&Event::Reached(Phase::Published));
+        at.see(&Event::Waiting {
+            what: "records",
+            orgs: vec![("org2".into(), "pending".into())],
+        });
+        assert_eq!(
+            at.heartbeat(std::time::Duration::from_millis(90_500)),
+            "[90s] still waiting for every organisation's records to be secure \
+             (phase published; no records yet from org2)"
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ use dnsceremony::Error;
 use serde::Serialize;
 
 use super::dnsargs::DnsArgs;
+use super::progress::{fmt_secs, Progress};
 
 /// Flags of `dnsceremony verify`.
 #[derive(Debug, Args)]
@@ -184,8 +185,8 @@ fn table(report: &VerifyReport) -> String {
     out
 }
 
-/// `N organisations: 2 secure, 1 pending, 1 bogus`.
-fn summary(report: &VerifyReport) -> String {
+/// `2 secure, 1 pending, 1 bogus`.
+pub fn status_counts(report: &VerifyReport) -> String {
     let mut parts = Vec::new();
     for s in [
         Status::Secure,
@@ -199,10 +200,15 @@ fn summary(report: &VerifyReport) -> String {
             parts.push(format!("{n} {}", s.as_str()));
         }
     }
+    parts.join(", ")
+}
+
+/// `N organisations: 2 secure, 1 pending, 1 bogus (ceremony ID)`.
+fn summary(report: &VerifyReport) -> String {
     format!(
         "{} organisations: {} (ceremony {})\n",
         report.orgs.len(),
-        parts.join(", "),
+        status_counts(report),
         report.ceremony_id
     )
 }
@@ -248,93 +254,119 @@ pub fn wait(args: WaitArgs) -> super::Outcome {
     let rt = super::runtime()?;
     let session = Session::new(options);
     let start = Instant::now();
+    let mut progress = Progress::new(tty, start, timeout);
     let mut previous: Option<VerifyReport> = None;
-    let mut drawn_lines = 0usize;
-    loop {
-        let report = rt.block_on(session.poll(&manifest, previous.as_ref()));
-        let elapsed = start.elapsed();
-        if tty {
-            let mut out = String::new();
-            if drawn_lines > 0 {
-                out.push_str(&format!("\x1b[{drawn_lines}A\x1b[J"));
-            }
-            let body = format!(
-                "{}{}waiting {} of {}; polls every {}{}\n",
-                table(&report),
-                summary(&report),
-                fmt_secs(elapsed),
-                fmt_secs(timeout),
-                fmt_secs(interval),
-                if args.stats {
-                    format!("; {} queries", session.queries_sent())
-                } else {
-                    String::new()
+    rt.block_on(async {
+        loop {
+            // The clock ticks every second while a poll is under way.
+            let report = {
+                let poll = session.poll(&manifest, previous.as_ref());
+                tokio::pin!(poll);
+                loop {
+                    tokio::select! {
+                        r = &mut poll => break r,
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {
+                            if !args.json {
+                                progress.tick(previous.as_ref(), None);
+                            }
+                        }
+                    }
                 }
-            );
-            drawn_lines = body.lines().count();
-            out.push_str(&body);
-            super::print(&out);
-        } else if !args.json {
-            super::print(&changes(previous.as_ref(), &report, elapsed));
-        }
-        for o in report.orgs.iter().filter(|o| o.status.is_failure()) {
-            let was = previous
-                .as_ref()
-                .and_then(|p| p.orgs.iter().find(|q| q.name == o.name))
-                .map(|q| q.status);
-            if was != Some(o.status) {
-                super::report_line(&format!(
-                    "SECURITY: {} ({}) is {}: {}",
-                    o.name,
-                    dotless(&o.host),
-                    o.status.as_str(),
-                    o.reason.as_deref().unwrap_or("")
-                ));
+            };
+            let elapsed = start.elapsed();
+            progress.observe(&report);
+            let mut security = Vec::new();
+            for o in report.orgs.iter().filter(|o| o.status.is_failure()) {
+                let was = previous
+                    .as_ref()
+                    .and_then(|p| p.orgs.iter().find(|q| q.name == o.name))
+                    .map(|q| q.status);
+                if was != Some(o.status) {
+                    security.push(format!(
+                        "SECURITY: {} ({}) is {}: {}",
+                        o.name,
+                        dotless(&o.host),
+                        o.status.as_str(),
+                        o.reason.as_deref().unwrap_or("")
+                    ));
+                }
+            }
+            if !tty && !args.json {
+                super::print(&changes(previous.as_ref(), &report, elapsed));
+            }
+            progress.keep(&security);
+            let failed = report.orgs.iter().any(|o| o.status.is_failure());
+            let done =
+                report.complete() || (args.fail_fast && failed) || elapsed + interval > timeout;
+            if done {
+                let secs = fmt_secs(Duration::from_secs(elapsed.as_secs()));
+                let (code, line) = if report.complete() {
+                    (
+                        exit::OK,
+                        format!(
+                            "done: all {} organisations secure after {secs} (ceremony {})",
+                            report.orgs.len(),
+                            report.ceremony_id
+                        ),
+                    )
+                } else if args.fail_fast && failed {
+                    (
+                        exit::SECURITY,
+                        format!(
+                            "stopped after {secs} by a security failure (--fail-fast): {}",
+                            status_counts(&report)
+                        ),
+                    )
+                } else {
+                    (
+                        exit::PENDING,
+                        format!(
+                            "deadline reached after {secs}: {}; chase: {}",
+                            status_counts(&report),
+                            progress.chase(&report)
+                        ),
+                    )
+                };
+                if args.json {
+                    super::print(&json(&report, session.queries_sent()));
+                } else {
+                    progress.finish(&report, &line);
+                    if args.stats {
+                        super::print(&format!("queries: {}\n", session.queries_sent()));
+                    }
+                }
+                if code == exit::PENDING {
+                    let waiting: Vec<String> = report
+                        .orgs
+                        .iter()
+                        .filter(|o| o.status != Status::Secure)
+                        .map(|o| format!("{} is {}", o.name, o.status.as_str()))
+                        .collect();
+                    super::report_line(&format!(
+                        "deadline reached after {} ({}: not secure)",
+                        fmt_secs(elapsed),
+                        waiting.join(", ")
+                    ));
+                }
+                return Ok(code);
+            }
+            previous = Some(report);
+            let next = Instant::now() + interval;
+            if !args.json {
+                progress.tick(previous.as_ref(), Some(next));
+            }
+            loop {
+                let left = next.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                tokio::time::sleep(left.min(Duration::from_secs(1))).await;
+                if !args.json && Instant::now() < next {
+                    progress.tick(previous.as_ref(), Some(next));
+                }
             }
         }
-        let failed = report.orgs.iter().any(|o| o.status.is_failure());
-        let done = report.complete() || (args.fail_fast && failed) || elapsed + interval > timeout;
-        if done {
-            if args.json {
-                super::print(&json(&report, session.queries_sent()));
-            } else if args.stats && !tty {
-                super::print(&format!("queries: {}\n", session.queries_sent()));
-            }
-            if report.complete() {
-                return Ok(exit::OK);
-            }
-            if args.fail_fast && failed {
-                return Ok(exit::SECURITY);
-            }
-            let waiting: Vec<String> = report
-                .orgs
-                .iter()
-                .filter(|o| o.status != Status::Secure)
-                .map(|o| format!("{} is {}", o.name, o.status.as_str()))
-                .collect();
-            super::report_line(&format!(
-                "deadline reached after {} ({}: not secure)",
-                fmt_secs(elapsed),
-                waiting.join(", ")
-            ));
-            return Ok(exit::PENDING);
-        }
-        previous = Some(report);
-        std::thread::sleep(interval);
-    }
-}
-
-fn fmt_secs(d: Duration) -> String {
-    let s = d.as_secs();
-    if d < Duration::from_secs(1) {
-        format!("{}ms", d.as_millis())
-    } else if s < 120 {
-        format!("{s}s")
-    } else if s < 7200 {
-        format!("{}m{:02}s", s / 60, s % 60)
-    } else {
-        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
-    }
+    })
 }
 
 /// One line per organisation whose verdict changed (all of them on the first poll).

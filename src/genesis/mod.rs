@@ -26,6 +26,7 @@
 //! operator needs goes through template mode. The `pop` ownership proof is not written (the
 //! v1.0 client's `Validator` genesis type has no such field).
 
+pub mod preflight;
 pub mod rules;
 
 use std::collections::BTreeMap;
@@ -718,6 +719,14 @@ pub fn build(
         m.host = normalise_host(&org.host.to_ascii());
         members.push(m);
     }
+    build_with_members(manifest, members)
+}
+
+/// Build the genesis for `manifest` from its validators (one per organisation, any order).
+pub(crate) fn build_with_members(
+    manifest: &crate::manifest::Manifest,
+    members: Vec<Member>,
+) -> Result<Genesis, GenesisError> {
     match &manifest.genesis.template {
         Some(path) => {
             // The bytes the ceremony id covers (read at load); the file only when absent.
