@@ -30,7 +30,7 @@ fn host(zone: &str) -> String {
 
 fn manifest_text(zones: &[String]) -> String {
     let mut t = String::from(
-        "[ceremony]\nname = \"borrowed\"\nprofile = \"v1\"\n\n[genesis]\nchain_id = 65110001\n\n",
+        "[ceremony]\nname = \"borrowed\"\nprofile = \"v1\"\n\n[genesis]\noperator = \"0x7e5f4552091a69125d5dfcb7b8c2659029395bdf\"\nchain_id = 65110001\n\n",
     );
     for (i, z) in zones.iter().enumerate() {
         t.push_str(&format!(

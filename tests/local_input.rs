@@ -77,7 +77,7 @@ fn mkfifo(path: &Path) {
     assert!(st.success());
 }
 
-const MANIFEST: &str = "[ceremony]\nname = \"local\"\nprofile = \"v1\"\n\n[genesis]\nchain_id = 65110002\n\n[[orgs]]\nname = \"org1\"\nhost = \"validator.org1.com\"\n";
+const MANIFEST: &str = "[ceremony]\nname = \"local\"\nprofile = \"v1\"\n\n[genesis]\noperator = \"0x7e5f4552091a69125d5dfcb7b8c2659029395bdf\"\nchain_id = 65110002\n\n[[orgs]]\nname = \"org1\"\nhost = \"validator.org1.com\"\n";
 
 /// A directory with a valid manifest `m.toml`, v1 keys in `keys/` and a FIFO `fifo`.
 fn setup() -> tempfile::TempDir {
@@ -157,10 +157,15 @@ fn fifo_inputs_are_refused_at_once() {
     // Genesis template (named by the manifest).
     fs::write(
         p.join("t.toml"),
-        MANIFEST.replace(
-            "chain_id = 65110002\n",
-            "chain_id = 65110002\ntemplate = \"fifo\"\n",
-        ),
+        MANIFEST
+            .replace(
+                "operator = \"0x7e5f4552091a69125d5dfcb7b8c2659029395bdf\"\n",
+                "",
+            )
+            .replace(
+                "chain_id = 65110002\n",
+                "chain_id = 65110002\ntemplate = \"fifo\"\n",
+            ),
     )
     .unwrap();
     refused(
