@@ -251,7 +251,10 @@ pub fn wait(args: WaitArgs) -> super::Outcome {
     let mut previous: Option<VerifyReport> = None;
     let mut drawn_lines = 0usize;
     loop {
-        let report = rt.block_on(session.poll(&manifest, previous.as_ref()));
+        // A poll in progress ends at the deadline (organisations not checked by then are
+        // pending).
+        let deadline = tokio::time::Instant::from_std(start + timeout);
+        let report = rt.block_on(session.poll_until(&manifest, previous.as_ref(), deadline));
         let elapsed = start.elapsed();
         if tty {
             let mut out = String::new();
