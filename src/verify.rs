@@ -246,8 +246,9 @@ impl Session {
     }
 
     /// [`Session::poll`], ended at `deadline` if it is not done by then: the organisations whose
-    /// check (lookups or ownership proof) had not finished are `pending` with
-    /// [`DEADLINE_REASON`]; their tasks are aborted.
+    /// lookups had not finished are `pending` with [`DEADLINE_REASON`] and their tasks are
+    /// aborted; the ownership proofs of those that had finished are still checked (CPU work of
+    /// at most one batch, no network), so their verdicts stand.
     pub async fn poll_until(
         &self,
         manifest: &Manifest,
@@ -287,8 +288,6 @@ impl Session {
         let mut orgs: Vec<Option<OrgReport>> = vec![None; n];
         let mut batch: Vec<(usize, PendingPop)> = Vec::new();
         let mut batches = tokio::task::JoinSet::new();
-        // Organisations whose ownership proof is still being checked.
-        let mut unproven: std::collections::BTreeSet<usize> = Default::default();
         loop {
             let next = match deadline {
                 Some(d) => match tokio::time::timeout_at(d, orgs_left.join_next()).await {
@@ -303,43 +302,24 @@ impl Session {
             let Some(done) = next else { break };
             let (i, (report, pending)) = task_output(done);
             orgs[i] = Some(report);
-            if let Some(p) = pending {
-                unproven.insert(i);
-                batch.push((i, p));
-            }
+            batch.extend(pending.map(|p| (i, p)));
             if batch.len() >= POP_BATCH || (orgs_left.is_empty() && !batch.is_empty()) {
                 let (session, batch) = (self.clone(), std::mem::take(&mut batch));
-                batches.spawn(async move {
-                    let at: Vec<usize> = batch.iter().map(|(i, _)| *i).collect();
-                    (at, session.failed_pops(batch).await)
-                });
+                batches.spawn(async move { session.failed_pops(batch).await });
             }
         }
-        loop {
-            let next = match deadline {
-                Some(d) => match tokio::time::timeout_at(d, batches.join_next()).await {
-                    Ok(next) => next,
-                    Err(_) => {
-                        batches.abort_all();
-                        break;
-                    }
-                },
-                None => batches.join_next().await,
-            };
-            let Some(done) = next else { break };
-            let (at, failed) = task_output(done);
-            for i in at {
-                unproven.remove(&i);
-            }
-            for (i, e) in failed {
+        // Proofs still waiting for a batch (the deadline came first) are checked now: pure
+        // CPU work of at most one batch, so the verdicts that came in are not lost.
+        if !batch.is_empty() {
+            let session = self.clone();
+            batches.spawn(async move { session.failed_pops(batch).await });
+        }
+        while let Some(done) = batches.join_next().await {
+            for (i, e) in task_output(done) {
                 if let Some(o) = orgs[i].as_mut() {
                     invalidate(o, e.to_string());
                 }
             }
-        }
-        // A proof not checked (cut by the deadline): the organisation is not secure yet.
-        for i in unproven {
-            orgs[i] = None;
         }
         orgs
     }

@@ -789,6 +789,54 @@ impl Resolver {
                 },
             });
         }
+        // The zones between `zone` and `signer` are established first, from the top down (a DS
+        // lookup per label not yet known), so establishing `signer` never nests one lookup per
+        // cut above it: a chain of many cuts costs queries, not stack.
+        if self.known(signer).is_none() {
+            let mut depth = zone.zone.num_labels() + 1;
+            while depth < signer.num_labels() {
+                let cut = signer.trim_to(depth as usize);
+                depth += 1;
+                match self.known(&cut) {
+                    Some(ZoneState::Secure { .. }) => continue,
+                    Some(ZoneState::Insecure { at_zone, why }) => {
+                        return Err(Lookup::Insecure { at_zone, why })
+                    }
+                    None => {}
+                }
+                match self.lookup(&cut, RecordType::DS).await {
+                    Lookup::Secure { .. } => {
+                        self.establish(zone, servers, name, rtype, &cut).await?;
+                    }
+                    // Not a cut.
+                    Lookup::Absent { .. } => {}
+                    Lookup::Insecure { at_zone, why } => {
+                        return Err(Lookup::Insecure { at_zone, why })
+                    }
+                    other => return Err(other),
+                }
+            }
+        }
+        self.establish(zone, servers, name, rtype, signer).await
+    }
+
+    /// The cached state of `zone`, if any.
+    fn known(&self, zone: &Name) -> Option<ZoneState> {
+        self.zones
+            .lock()
+            .ok()
+            .and_then(|z| z.get(zone).and_then(|c| c.get().cloned()))
+    }
+
+    /// Establish the zone `signer` through its DS (looked up at its parent).
+    async fn establish(
+        &self,
+        zone: &Arc<ZoneChain>,
+        servers: &[SocketAddr],
+        name: &Name,
+        rtype: RecordType,
+        signer: &Name,
+    ) -> Result<Arc<ZoneChain>, Lookup> {
         let cell = self.cell(signer);
         let state = cell
             .get_or_try_init(|| async {
