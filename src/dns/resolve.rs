@@ -805,8 +805,9 @@ impl Resolver {
                     None => {}
                 }
                 match self.lookup(&cut, RecordType::DS).await {
-                    Lookup::Secure { .. } => {
-                        self.establish(zone, servers, name, rtype, &cut).await?;
+                    ds @ Lookup::Secure { .. } => {
+                        self.establish(zone, servers, name, rtype, &cut, Some(ds))
+                            .await?;
                     }
                     // Not a cut.
                     Lookup::Absent { .. } => {}
@@ -817,7 +818,8 @@ impl Resolver {
                 }
             }
         }
-        self.establish(zone, servers, name, rtype, signer).await
+        self.establish(zone, servers, name, rtype, signer, None)
+            .await
     }
 
     /// The cached state of `zone`, if any.
@@ -828,7 +830,8 @@ impl Resolver {
             .and_then(|z| z.get(zone).and_then(|c| c.get().cloned()))
     }
 
-    /// Establish the zone `signer` through its DS (looked up at its parent).
+    /// Establish the zone `signer` through its DS (`ds`, the lookup already made, or looked up
+    /// at its parent now).
     async fn establish(
         &self,
         zone: &Arc<ZoneChain>,
@@ -836,11 +839,15 @@ impl Resolver {
         name: &Name,
         rtype: RecordType,
         signer: &Name,
+        ds: Option<Lookup>,
     ) -> Result<Arc<ZoneChain>, Lookup> {
         let cell = self.cell(signer);
         let state = cell
             .get_or_try_init(|| async {
-                let ds = self.lookup(signer, RecordType::DS).await;
+                let ds = match ds {
+                    Some(l) => l,
+                    None => self.lookup(signer, RecordType::DS).await,
+                };
                 match ds {
                     Lookup::Secure { rrset, rrsigs } => {
                         let parent = rrsigs
