@@ -1290,13 +1290,16 @@ pub fn nsec3_hash(name: &Name, salt: &[u8], iterations: u16) -> Option<Vec<u8>> 
         .map(|d| d.as_ref().to_vec())
 }
 
+/// What one NSEC3 hash is computed from: the name (lowercase), the salt and the iterations.
+type HashInput = (Name, Vec<u8>, u16);
+
 /// NSEC3 hashes of one answer: each (name, salt, iterations) computed once, counted, and
 /// bounded by [`MAX_NSEC3_HASHES_PER_ANSWER`] and the budget; past a limit every further hash
 /// is refused (the proof then fails) and [`Hasher::result`] names the limit.
 struct Hasher<'a> {
     zone: &'a Name,
     budget: Budget<'a>,
-    memo: RefCell<HashMap<(Name, Vec<u8>, u16), Option<Vec<u8>>>>,
+    memo: RefCell<HashMap<HashInput, Option<Vec<u8>>>>,
     computed: Cell<u32>,
     over: RefCell<Option<BogusReason>>,
 }
