@@ -16,6 +16,11 @@
 //! - Intermediate zones and the root are always ECDSA P-256 with NSEC, one server each.
 //! - Only IPv4 loopback; one name server (`ns1.<zone>`, with glue) per zone.
 //! - Faults apply to statically signed zones only; a dynamic zone is always served well signed.
+//! - The hostile zones are crafted around `dnssec-signzone`: a KeyTrap zone's junk keys share a
+//!   tag other than the real key's (the signer would take a junk key with the real key's tag
+//!   for the real one), and BIND serves only the NSEC3 records a proof needs, so an answer
+//!   stuffed with extra NSEC3 records cannot be built here (the validator's cap on them is
+//!   tested on crafted records instead).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
