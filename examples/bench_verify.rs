@@ -38,6 +38,19 @@
 //! organisations it runs for a random sample of that many organisations and the time is
 //! extrapolated linearly to all N (the table says so).
 //!
+//! With `--hostile` it measures instead what one hostile organisation among N honest ones
+//! costs: three hierarchies per N with the same manifest (N honest organisations and one more,
+//! `hostile.com`, whose validator host lies 100 labels below its apex): the extra organisation
+//! honest, a KeyTrap zone (`Fault::KeyTrap`: 200 keys sharing one key tag, 200 junk RRSIGs per
+//! RRset), and an NSEC3-amplified zone (`Fault::Nsec3Amplification`: 150 iterations, a 255-byte
+//! salt, the deep host absent). It prints `verify`'s wall and CPU time for each and the extra
+//! over the honest twin, and checks that the N honest organisations stay secure and the hostile
+//! one is bogus:
+//!
+//! ```text
+//! cargo run --release --example bench_verify -- --orgs 1000 --runs 5 --hostile
+//! ```
+//!
 //! # Limitations
 //! `delv` asks a caching resolver, so from its second query on the delegation chain comes
 //! from cache: the comparison favours `delv`'s network side, and measures its per-name cost.
@@ -49,7 +62,9 @@ use std::time::{Duration, Instant};
 
 use dnsceremony::identity::Identity;
 use dnsceremony::lab::delv::{delv, DelvVerdict};
-use dnsceremony::lab::hierarchy::{Hierarchy, OrgZone, Record, ResolverMode};
+use dnsceremony::lab::hierarchy::{
+    Algorithm, Fault, Hierarchy, OrgZone, Record, ResolverMode, Signing,
+};
 use dnsceremony::manifest::CeremonyId;
 use dnsceremony::manifest::{Manifest, Profile};
 use dnsceremony::records::{decode_deferred, encode, FetchedRecords, PendingPop, PublishParams};
@@ -68,11 +83,12 @@ struct Args {
     delv_runs: Option<usize>,
     delv_sample: usize,
     bin: PathBuf,
+    hostile: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: bench_verify [--orgs 4,100,1000] [--runs 5] [--delv-runs N] [--delv-sample ORGS] [--bin target/release/dnsceremony]"
+        "usage: bench_verify [--orgs 4,100,1000] [--runs 5] [--delv-runs N] [--delv-sample ORGS] [--bin target/release/dnsceremony] [--hostile]"
     );
     std::process::exit(3)
 }
@@ -92,9 +108,14 @@ fn parse_args() -> Args {
         delv_runs: None,
         delv_sample: 100,
         bin: default_bin,
+        hostile: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
+        if flag == "--hostile" {
+            a.hostile = true;
+            continue;
+        }
         let value = it.next().unwrap_or_else(|| usage());
         match flag.as_str() {
             "--orgs" => {
@@ -148,6 +169,8 @@ struct Run {
     rss_kib: Option<u64>,
     complete: bool,
     failure: Option<String>,
+    /// The status of each organisation, by host.
+    statuses: Vec<(String, String)>,
 }
 
 /// How to run `verify`: on every core, or pinned to core 0 (`taskset`).
@@ -206,6 +229,7 @@ fn run_verify(
                 rss_kib: None,
                 complete: false,
                 failure: Some(format!("cannot run /usr/bin/time {}: {e}", bin.display())),
+                statuses: Vec::new(),
             }
         }
     };
@@ -238,6 +262,22 @@ fn run_verify(
             err.lines().last().unwrap_or("").trim()
         )
     });
+    let statuses = json
+        .as_ref()
+        .and_then(|j| j["orgs"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .map(|o| {
+            (
+                o["host"]
+                    .as_str()
+                    .unwrap_or("")
+                    .trim_end_matches('.')
+                    .to_string(),
+                o["status"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
     Run {
         wall,
         cpu,
@@ -246,6 +286,7 @@ fn run_verify(
         rss_kib,
         complete,
         failure,
+        statuses,
     }
 }
 
@@ -396,16 +437,44 @@ struct Lab {
     build: Duration,
 }
 
-fn build_lab(n: usize) -> Result<Lab, String> {
+/// The extra organisation of `--hostile`: how its zone is made.
+#[derive(Clone, Copy, PartialEq)]
+enum Extra {
+    Honest,
+    KeyTrap,
+    Nsec3,
+}
+
+impl Extra {
+    fn label(self) -> &'static str {
+        match self {
+            Extra::Honest => "honest twin",
+            Extra::KeyTrap => "KeyTrap",
+            Extra::Nsec3 => "NSEC3 amplification",
+        }
+    }
+}
+
+/// The zone and validator host of the extra organisation of `--hostile`.
+const EXTRA_ZONE: &str = "hostile.com";
+
+fn extra_host() -> String {
+    format!("{}{EXTRA_ZONE}", "x.".repeat(100))
+}
+
+fn build_lab(n: usize, extra: Option<Extra>) -> Result<Lab, String> {
     let mut text = String::from(
         "[ceremony]\nname = \"bench\"\nprofile = \"v1\"\n\n[genesis]\nchain_id = 65110000\n\n",
     );
-    let hosts: Vec<(String, String)> = (0..n)
+    let mut hosts: Vec<(String, String)> = (0..n)
         .map(|i| {
             let zone = format!("org{i}.{}", TLDS[i % TLDS.len()]);
             (format!("validator{i}.{zone}"), zone)
         })
         .collect();
+    if extra.is_some() {
+        hosts.push((extra_host(), EXTRA_ZONE.to_string()));
+    }
     for (i, (host, _)) in hosts.iter().enumerate() {
         text.push_str(&format!(
             "[[orgs]]\nname = \"org{i}\"\nhost = \"{host}\"\n\n"
@@ -438,7 +507,19 @@ fn build_lab(n: usize) -> Result<Lab, String> {
             org_names.push((s.name.to_ascii(), t));
         }
         names.push(org_names);
-        zones.push(OrgZone::new(&hosts[i].1).records(records));
+        let zone = OrgZone::new(&hosts[i].1);
+        zones.push(match (i == n, extra) {
+            (true, Some(Extra::KeyTrap)) => zone
+                .records(records)
+                .signing(Signing::Static {
+                    algorithm: Algorithm::RsaSha256,
+                    nsec3: None,
+                })
+                .fault(Fault::KeyTrap),
+            // The deep host does not exist: every lookup needs the closest-encloser proof.
+            (true, Some(Extra::Nsec3)) => zone.fault(Fault::Nsec3Amplification),
+            _ => zone.records(records),
+        });
     }
     let start = Instant::now();
     let lab = Hierarchy::builder()
@@ -508,13 +589,101 @@ struct Row {
     build: Duration,
 }
 
+/// `--hostile`: per N, `verify`'s wall and CPU time with the extra organisation honest, a
+/// KeyTrap zone and an NSEC3-amplified zone, and the extra over the honest twin.
+fn hostile(args: &Args) {
+    println!("| N honest orgs | extra organisation | verify wall (median) | verify CPU (median) | extra wall | extra CPU | verdicts |");
+    println!("|---:|---|---:|---:|---:|---:|---|");
+    for &n in &args.orgs {
+        let mut twin: Option<(Duration, Duration)> = None;
+        for extra in [Extra::Honest, Extra::KeyTrap, Extra::Nsec3] {
+            eprintln!("N={n} + {}: building the hierarchy", extra.label());
+            let lab = match build_lab(n, Some(extra)) {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("bench_verify: cannot build the hierarchy for N={n}: {e}");
+                    std::process::exit(4)
+                }
+            };
+            let (mut walls, mut cpus) = (Vec::new(), Vec::new());
+            let mut verdicts = String::new();
+            for _ in 0..args.runs {
+                let r = run_verify(
+                    &args.bin,
+                    &lab.manifest,
+                    &lab.lab.anchor.dnskey,
+                    lab.lab.root,
+                    &lab.lab.dir,
+                    Cores::All,
+                );
+                let host = extra_host();
+                let secure = r
+                    .statuses
+                    .iter()
+                    .filter(|(h, s)| *h != host && s == "secure")
+                    .count();
+                let theirs = r
+                    .statuses
+                    .iter()
+                    .find(|(h, _)| *h == host)
+                    .map_or("missing", |(_, s)| s.as_str());
+                let want = match extra {
+                    Extra::Honest => "secure",
+                    _ => "bogus",
+                };
+                if secure != n || theirs != want {
+                    eprintln!(
+                        "N={n} + {}: {secure} of {n} honest secure, extra {theirs} (want {want}); {:?}",
+                        extra.label(),
+                        r.failure
+                    );
+                    std::process::exit(4)
+                }
+                verdicts = format!("{n} secure, extra {theirs}");
+                walls.push(r.wall);
+                cpus.extend(r.cpu);
+            }
+            let (wall, cpu) = (median(walls), median(cpus));
+            let (Some(wall), Some(cpu)) = (wall, cpu) else {
+                eprintln!("N={n} + {}: no timing", extra.label());
+                std::process::exit(4)
+            };
+            let signed = |a: Duration, b: Duration| {
+                if a >= b {
+                    format!("+{}", ms(a - b))
+                } else {
+                    format!("-{}", ms(b - a))
+                }
+            };
+            let (extra_wall, extra_cpu) = match (extra, twin) {
+                (Extra::Honest, _) => {
+                    twin = Some((wall, cpu));
+                    ("(baseline)".to_string(), "(baseline)".to_string())
+                }
+                (_, Some((tw, tc))) => (signed(wall, tw), signed(cpu, tc)),
+                (_, None) => ("n/a".into(), "n/a".into()),
+            };
+            println!(
+                "| {n} | {} | {} | {} | {extra_wall} | {extra_cpu} | {verdicts} |",
+                extra.label(),
+                ms(wall),
+                ms(cpu)
+            );
+        }
+    }
+}
+
 fn main() {
     let args = parse_args();
+    if args.hostile {
+        hostile(&args);
+        return;
+    }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut rows = Vec::new();
     for &n in &args.orgs {
         eprintln!("N={n}: building the hierarchy");
-        let lab = match build_lab(n) {
+        let lab = match build_lab(n, None) {
             Ok(l) => l,
             Err(e) => {
                 eprintln!("bench_verify: cannot build the hierarchy for N={n}: {e}");

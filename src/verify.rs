@@ -6,6 +6,11 @@
 //! and one validation per run; [`Session::probe_serial`] is the cheap change detector `wait`
 //! uses between full checks.
 //!
+//! Each organisation's validation work (signature checks, NSEC3 hashes) is counted and
+//! bounded on its own ([`crate::dns::validate::Budget`]), so a hostile zone costs a bounded
+//! amount and cannot use up the others' share; [`Session::poll_until`] ends a poll at a
+//! deadline, leaving the organisations not yet checked `pending`.
+//!
 //! # Limitations
 //! Verdicts are as of the moment of the lookups; a long `wait` re-fetches an organisation's
 //! records only when its zone's SOA serial moved or it is not yet secure.
@@ -20,8 +25,9 @@ use serde::Serialize;
 
 use crate::dns::anchor::TrustAnchors;
 use crate::dns::query::Mode;
-use crate::dns::resolve::Resolver;
+use crate::dns::resolve::{within_org, Resolver};
 pub use crate::dns::resolve::{Lookup, Source};
+use crate::dns::validate::Work;
 use crate::manifest::{CeremonyId, Manifest, Org, Profile};
 use crate::records::{self, FetchedRecords, Peer, PendingPop, RecordNames};
 
@@ -161,7 +167,12 @@ pub struct Session {
     /// Bounds the organisations being looked up at once, so that they finish one after another
     /// (and their CPU work spreads over the run) rather than all together at the end.
     orgs: std::sync::Arc<tokio::sync::Semaphore>,
+    /// The validation work of each organisation's latest check, by validator host.
+    org_work: std::sync::Arc<std::sync::Mutex<BTreeMap<Name, std::sync::Arc<Work>>>>,
 }
+
+/// The reason given for an organisation whose check the deadline cut short.
+pub const DEADLINE_REASON: &str = "the deadline came before its check finished";
 
 impl Session {
     /// A new run with empty caches.
@@ -176,7 +187,19 @@ impl Session {
             )),
             checks: std::sync::Arc::new(tokio::sync::Semaphore::new(cores)),
             orgs: std::sync::Arc::new(tokio::sync::Semaphore::new(ORGS_AT_ONCE)),
+            org_work: Default::default(),
         }
+    }
+
+    /// The validation work of this run so far (signature checks, NSEC3 hashes).
+    pub fn work(&self) -> &Work {
+        self.resolver.work()
+    }
+
+    /// The validation work of the latest check of the organisation whose validator host is
+    /// `host` (zones it was the first to establish included), if it was checked.
+    pub fn org_work(&self, host: &Name) -> Option<std::sync::Arc<Work>> {
+        self.org_work.lock().ok()?.get(host).cloned()
     }
 
     /// Fetch and validate one RRset.
@@ -222,6 +245,19 @@ impl Session {
         self.poll(manifest, None).await
     }
 
+    /// [`Session::poll`], ended at `deadline` if it is not done by then: the organisations whose
+    /// lookups had not finished are `pending` with [`DEADLINE_REASON`] and their tasks are
+    /// aborted; the ownership proofs of those that had finished are still checked (CPU work of
+    /// at most one batch, no network), so their verdicts stand.
+    pub async fn poll_until(
+        &self,
+        manifest: &Manifest,
+        previous: Option<&VerifyReport>,
+        deadline: tokio::time::Instant,
+    ) -> VerifyReport {
+        self.poll_inner(manifest, previous, Some(deadline)).await
+    }
+
     /// Run each organisation's check in its own task (so the RRSIG and identity checks of
     /// many organisations spread over the runtime's threads, and a wake-up polls only the task
     /// it is for), at most [`ORGS_AT_ONCE`] at once, and return the reports in the order given.
@@ -231,7 +267,11 @@ impl Session {
     /// run while the lookups of the others are still under way instead of all at the end; an
     /// organisation whose proof fails becomes `invalid`. Dropping the returned future aborts
     /// the tasks still running.
-    async fn check_orgs<F>(&self, checks: impl Iterator<Item = F>) -> Vec<OrgReport>
+    async fn check_orgs<F>(
+        &self,
+        checks: impl Iterator<Item = F>,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Vec<Option<OrgReport>>
     where
         F: std::future::Future<Output = (OrgReport, Option<PendingPop>)> + Send + 'static,
     {
@@ -248,7 +288,18 @@ impl Session {
         let mut orgs: Vec<Option<OrgReport>> = vec![None; n];
         let mut batch: Vec<(usize, PendingPop)> = Vec::new();
         let mut batches = tokio::task::JoinSet::new();
-        while let Some(done) = orgs_left.join_next().await {
+        loop {
+            let next = match deadline {
+                Some(d) => match tokio::time::timeout_at(d, orgs_left.join_next()).await {
+                    Ok(next) => next,
+                    Err(_) => {
+                        orgs_left.abort_all();
+                        break;
+                    }
+                },
+                None => orgs_left.join_next().await,
+            };
+            let Some(done) = next else { break };
             let (i, (report, pending)) = task_output(done);
             orgs[i] = Some(report);
             batch.extend(pending.map(|p| (i, p)));
@@ -257,13 +308,17 @@ impl Session {
                 batches.spawn(async move { session.failed_pops(batch).await });
             }
         }
-        let mut orgs: Vec<OrgReport> = orgs
-            .into_iter()
-            .map(|o| o.expect("every task reported"))
-            .collect();
+        // Proofs still waiting for a batch (the deadline came first) are checked now: pure
+        // CPU work of at most one batch, so the verdicts that came in are not lost.
+        if !batch.is_empty() {
+            let session = self.clone();
+            batches.spawn(async move { session.failed_pops(batch).await });
+        }
         while let Some(done) = batches.join_next().await {
             for (i, e) in task_output(done) {
-                invalidate(&mut orgs[i], e.to_string());
+                if let Some(o) = orgs[i].as_mut() {
+                    invalidate(o, e.to_string());
+                }
             }
         }
         orgs
@@ -316,6 +371,15 @@ impl Session {
     /// move keeps its verdict at the cost of one query; any other is checked again
     /// ([`Session::reread`]), all concurrently as in [`Session::verify`].
     pub async fn poll(&self, manifest: &Manifest, previous: Option<&VerifyReport>) -> VerifyReport {
+        self.poll_inner(manifest, previous, None).await
+    }
+
+    async fn poll_inner(
+        &self,
+        manifest: &Manifest,
+        previous: Option<&VerifyReport>,
+        deadline: Option<tokio::time::Instant>,
+    ) -> VerifyReport {
         let ceremony = manifest.ceremony_id();
         let profile = manifest.profile;
         let checks = manifest.orgs.iter().enumerate().map(|(i, org)| {
@@ -349,9 +413,25 @@ impl Session {
                 (report, pending)
             }
         });
+        let done = self.check_orgs(checks, deadline).await;
+        let orgs = done
+            .into_iter()
+            .zip(&manifest.orgs)
+            .map(|(o, org)| {
+                o.unwrap_or_else(|| OrgReport {
+                    name: org.name.clone(),
+                    host: org.host.clone(),
+                    zone: None,
+                    serial: None,
+                    status: Status::Pending,
+                    reason: Some(DEADLINE_REASON.to_string()),
+                    peer: None,
+                })
+            })
+            .collect();
         let mut report = VerifyReport {
             ceremony_id: ceremony,
-            orgs: self.check_orgs(checks).await,
+            orgs,
         };
         mark_duplicates(&mut report.orgs);
         report
@@ -367,14 +447,22 @@ impl Session {
         ceremony: &CeremonyId,
     ) -> (OrgReport, Option<PendingPop>) {
         let names = RecordNames::for_host(&org.host);
-        let (a, aaaa, host_txt, key, port, autonity) = tokio::join!(
-            self.lookup(&names.host, RecordType::A),
-            self.lookup(&names.host, RecordType::AAAA),
-            self.lookup(&names.host, RecordType::TXT),
-            self.lookup(&names.key, RecordType::TXT),
-            self.lookup(&names.port, RecordType::TXT),
-            self.lookup(&names.autonity, RecordType::TXT),
-        );
+        let work = std::sync::Arc::new(Work::default());
+        if let Ok(mut w) = self.org_work.lock() {
+            w.insert(org.host.clone(), work.clone());
+        }
+        // All six lookups in this task, so the organisation's budget covers them all.
+        let (a, aaaa, host_txt, key, port, autonity) = within_org(work, async {
+            tokio::join!(
+                self.lookup(&names.host, RecordType::A),
+                self.lookup(&names.host, RecordType::AAAA),
+                self.lookup(&names.host, RecordType::TXT),
+                self.lookup(&names.key, RecordType::TXT),
+                self.lookup(&names.port, RecordType::TXT),
+                self.lookup(&names.autonity, RecordType::TXT),
+            )
+        })
+        .await;
         let all = [
             (&names.host, RecordType::A, &a),
             (&names.host, RecordType::AAAA, &aaaa),

@@ -260,7 +260,10 @@ pub fn wait(args: WaitArgs) -> super::Outcome {
         loop {
             // The clock ticks every second while a poll is under way.
             let report = {
-                let poll = session.poll(&manifest, previous.as_ref());
+                // A poll in progress ends at the deadline (organisations not checked by
+                // then are pending).
+                let deadline = tokio::time::Instant::from_std(start + timeout);
+                let poll = session.poll_until(&manifest, previous.as_ref(), deadline);
                 tokio::pin!(poll);
                 loop {
                     tokio::select! {

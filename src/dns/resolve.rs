@@ -36,9 +36,23 @@ use tokio::sync::OnceCell;
 use super::anchor::{Anchor, TrustAnchors};
 use super::query::{Mode, Transport};
 use super::validate::{
-    as_ds, as_rrsig, check_denial, check_dnskeys, check_wildcard_expansion, rrset, sigs_for,
-    verify_rrset, BogusReason, Denial, DenialFlaw, KeySetCheck, SigWindow, ZoneChain,
+    as_ds, as_rrsig, check_denial_within, check_dnskeys_within, check_wildcard_expansion_within,
+    denial_rrsets, rrset, sigs_for, verify_rrset_within, BogusReason, Budget, Denial, DenialFlaw,
+    KeySetCheck, Limit, SigWindow, Work, ZoneChain, MAX_ZONE_DEPTH,
 };
+
+tokio::task_local! {
+    /// The work counters of the organisation whose lookups run in this task.
+    static ORG_WORK: Arc<Work>;
+}
+
+/// Run `f` (one organisation's lookups, all in this task) with its validation work counted in
+/// `work` and bounded per organisation ([`super::validate::MAX_SIG_CHECKS_PER_ORG`] and
+/// [`super::validate::MAX_NSEC3_HASHES_PER_ORG`]). Zones that `f` is the first to establish
+/// are charged to it; zones already cached cost nothing.
+pub async fn within_org<F: std::future::Future>(work: Arc<Work>, f: F) -> F::Output {
+    ORG_WORK.scope(work, f).await
+}
 
 /// Where the data comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,6 +166,8 @@ enum ZoneState {
     Secure {
         chain: Arc<ZoneChain>,
         servers: Vec<SocketAddr>,
+        /// Zone cuts from the trust anchor's zone (0) along the zone's own name.
+        depth: u32,
     },
     Insecure {
         at_zone: Name,
@@ -177,9 +193,10 @@ pub struct Resolver {
     zones: Mutex<HashMap<Name, Cell>>,
     addrs: Mutex<HashMap<Name, Vec<SocketAddr>>>,
     cuts: Mutex<HashMap<Name, Arc<tokio::sync::Mutex<bool>>>>,
+    work: Work,
 }
 
-/// Longest chain of referrals / cuts followed for one name.
+/// Longest chain of referrals followed to find a name server's address (unvalidated).
 const MAX_STEPS: usize = 40;
 
 fn now() -> u32 {
@@ -204,7 +221,34 @@ impl Resolver {
             zones: Mutex::new(HashMap::new()),
             addrs: Mutex::new(HashMap::new()),
             cuts: Mutex::new(HashMap::new()),
+            work: Work::default(),
         }
+    }
+
+    /// The validation work of this run so far (signature checks, NSEC3 hashes).
+    pub fn work(&self) -> &Work {
+        &self.work
+    }
+
+    /// Run `f` with the budget of this run and of the organisation of the current task.
+    fn with_budget<R>(&self, f: impl FnOnce(Budget<'_>) -> R) -> R {
+        let org = ORG_WORK.try_with(Arc::clone).ok();
+        f(Budget {
+            run: Some(&self.work),
+            org: org.as_deref(),
+        })
+    }
+
+    /// The depth (zone cuts below the anchor) of a zone this run validated; for a zone no
+    /// longer cached (forgotten meanwhile), its label count below the anchor, which is never
+    /// less.
+    fn depth_of(&self, zone: &Name) -> u32 {
+        let cell = self.zones.lock().ok().and_then(|z| z.get(zone).cloned());
+        if let Some(ZoneState::Secure { depth, .. }) = cell.as_ref().and_then(|c| c.get()) {
+            return *depth;
+        }
+        let anchor = self.anchors.closest(zone).map_or(0, |a| a.num_labels());
+        u32::from(zone.num_labels().saturating_sub(anchor))
     }
 
     /// Number of DNS messages sent so far.
@@ -344,7 +388,9 @@ impl Resolver {
                 Err(l) => return l,
             },
         };
-        for _ in 0..MAX_STEPS {
+        // Every turn descends to a zone with more labels, so the name's label count bounds
+        // the turns; the depth limit itself is counted per zone (see `fetch_keys`).
+        for _ in 0..=(name.num_labels() as usize + 1) {
             let chain = match &zone {
                 ZoneState::Secure { chain, .. } => chain.clone(),
                 ZoneState::Insecure { at_zone, why } => {
@@ -419,7 +465,7 @@ impl Resolver {
             why: BogusReason::Unexpected {
                 name: name.clone(),
                 rtype,
-                why: "too many zone cuts or referrals",
+                why: "referrals that do not lead down the name",
             },
         }
     }
@@ -440,7 +486,7 @@ impl Resolver {
                     Anchor::Key { key, .. } => keys.push(key.clone()),
                 }
             }
-            self.fetch_keys(zone, None, &ds, &keys, Vec::new(), servers)
+            self.fetch_keys(zone, None, &ds, &keys, Vec::new(), servers, 0)
                 .await
         })
         .await
@@ -448,6 +494,9 @@ impl Resolver {
     }
 
     /// Fetch a zone's DNSKEY set from `servers` and check it against `ds` (or anchor keys).
+    /// `depth` is the zone's count of cuts below the anchor: over [`MAX_ZONE_DEPTH`] nothing
+    /// is fetched and the zone is over budget.
+    #[allow(clippy::too_many_arguments)]
     async fn fetch_keys(
         &self,
         zone: &Name,
@@ -456,7 +505,16 @@ impl Resolver {
         anchor_keys: &[hickory_proto::dnssec::rdata::DNSKEY],
         ds_sigs: Vec<SigWindow>,
         servers: Vec<SocketAddr>,
+        depth: u32,
     ) -> Result<ZoneState, Lookup> {
+        if depth > MAX_ZONE_DEPTH {
+            return Err(Lookup::Bogus {
+                why: BogusReason::OverBudget {
+                    zone: zone.clone(),
+                    limit: Limit::ZoneDepth,
+                },
+            });
+        }
         let msg = self
             .transport
             .query(&servers, zone, RecordType::DNSKEY, self.mode())
@@ -467,10 +525,24 @@ impl Resolver {
             })?;
         let keys = rrset(&msg.answers, zone, RecordType::DNSKEY);
         let sigs = sigs_for(&msg.answers, zone, RecordType::DNSKEY);
-        match check_dnskeys(zone, parent, ds, anchor_keys, ds_sigs, &keys, &sigs, now()) {
+        let check = self.with_budget(|b| {
+            check_dnskeys_within(
+                zone,
+                parent,
+                ds,
+                anchor_keys,
+                ds_sigs,
+                &keys,
+                &sigs,
+                now(),
+                b,
+            )
+        });
+        match check {
             KeySetCheck::Secure(chain) => Ok(ZoneState::Secure {
                 chain: Arc::new(chain),
                 servers,
+                depth,
             }),
             KeySetCheck::Unsupported { what } => Ok(ZoneState::Insecure {
                 at_zone: zone.clone(),
@@ -503,33 +575,40 @@ impl Resolver {
                 Err(l) => return Step::Done(l),
             };
             let keys: Vec<_> = zone.zone_keys().map(|k| &k.key).collect();
-            return Step::Done(
-                match verify_rrset(&answer, &sigs, &zone.zone, &keys, now()) {
-                    Err(why) => Lookup::Bogus { why },
-                    Ok(v) => {
-                        if let Some(encloser) = v.wildcard_parent {
-                            let proof = match self.validated_denial_records(&zone, msg) {
-                                Ok(p) => p,
-                                Err(why) => return Step::Done(Lookup::Bogus { why }),
-                            };
-                            if !check_wildcard_expansion(name, &encloser, &zone.zone, &proof) {
-                                return Step::Done(Lookup::Bogus {
-                                    why: BogusReason::BadDenial {
-                                        name: name.clone(),
-                                        rtype,
-                                        zone: zone.zone.clone(),
-                                        why: DenialFlaw::NameNotCovered,
-                                    },
-                                });
-                            }
-                        }
-                        Lookup::Secure {
-                            rrset: answer,
-                            rrsigs: sigs,
+            let verified = self
+                .with_budget(|b| verify_rrset_within(&answer, &sigs, &zone.zone, &keys, now(), b));
+            return Step::Done(match verified {
+                Err(why) => Lookup::Bogus { why },
+                Ok(v) => {
+                    if let Some(encloser) = v.wildcard_parent {
+                        let proof = match self.validated_denial_records(&zone, msg) {
+                            Ok(p) => p,
+                            Err(why) => return Step::Done(Lookup::Bogus { why }),
+                        };
+                        let covered = self.with_budget(|b| {
+                            check_wildcard_expansion_within(name, &encloser, &zone.zone, &proof, b)
+                        });
+                        let covered = match covered {
+                            Ok(c) => c,
+                            Err(why) => return Step::Done(Lookup::Bogus { why }),
+                        };
+                        if !covered {
+                            return Step::Done(Lookup::Bogus {
+                                why: BogusReason::BadDenial {
+                                    name: name.clone(),
+                                    rtype,
+                                    zone: zone.zone.clone(),
+                                    why: DenialFlaw::NameNotCovered,
+                                },
+                            });
                         }
                     }
-                },
-            );
+                    Lookup::Secure {
+                        rrset: answer,
+                        rrsigs: sigs,
+                    }
+                }
+            });
         }
         if rtype != RecordType::CNAME {
             if let Some(RData::CNAME(target)) = msg
@@ -589,8 +668,10 @@ impl Resolver {
             Ok(p) => p,
             Err(why) => return Step::Done(Lookup::Bogus { why }),
         };
+        let denial =
+            self.with_budget(|b| check_denial_within(name, rtype, &zone.zone, nxdomain, &proof, b));
         Step::Done(
-            match check_denial(name, rtype, &zone.zone, nxdomain, &proof) {
+            match denial {
                 Ok(Denial::NxDomain) => Lookup::Absent {
                     zone: zone.zone.clone(),
                     nxdomain: true,
@@ -644,19 +725,10 @@ impl Resolver {
     ) -> Result<Vec<Record>, BogusReason> {
         let keys: Vec<_> = zone.zone_keys().map(|k| &k.key).collect();
         let mut out = Vec::new();
-        let mut seen: Vec<(Name, RecordType)> = Vec::new();
-        for r in &msg.authorities {
-            let t = r.record_type();
-            if t != RecordType::NSEC && t != RecordType::NSEC3 {
-                continue;
-            }
-            if seen.iter().any(|(n, tt)| n == &r.name && *tt == t) {
-                continue;
-            }
-            seen.push((r.name.clone(), t));
-            let set = rrset(&msg.authorities, &r.name, t);
-            let sigs = sigs_for(&msg.authorities, &r.name, t);
-            verify_rrset(&set, &sigs, &zone.zone, &keys, now())?;
+        for (owner, t) in denial_rrsets(&msg.authorities, &zone.zone)? {
+            let set = rrset(&msg.authorities, &owner, t);
+            let sigs = sigs_for(&msg.authorities, &owner, t);
+            self.with_budget(|b| verify_rrset_within(&set, &sigs, &zone.zone, &keys, now(), b))?;
             out.extend(set);
         }
         Ok(out)
@@ -717,10 +789,65 @@ impl Resolver {
                 },
             });
         }
+        // The zones between `zone` and `signer` are established first, from the top down (a DS
+        // lookup per label not yet known), so establishing `signer` never nests one lookup per
+        // cut above it: a chain of many cuts costs queries, not stack.
+        if self.known(signer).is_none() {
+            let mut depth = zone.zone.num_labels() + 1;
+            while depth < signer.num_labels() {
+                let cut = signer.trim_to(depth as usize);
+                depth += 1;
+                match self.known(&cut) {
+                    Some(ZoneState::Secure { .. }) => continue,
+                    Some(ZoneState::Insecure { at_zone, why }) => {
+                        return Err(Lookup::Insecure { at_zone, why })
+                    }
+                    None => {}
+                }
+                match self.lookup(&cut, RecordType::DS).await {
+                    ds @ Lookup::Secure { .. } => {
+                        self.establish(zone, servers, name, rtype, &cut, Some(ds))
+                            .await?;
+                    }
+                    // Not a cut.
+                    Lookup::Absent { .. } => {}
+                    Lookup::Insecure { at_zone, why } => {
+                        return Err(Lookup::Insecure { at_zone, why })
+                    }
+                    other => return Err(other),
+                }
+            }
+        }
+        self.establish(zone, servers, name, rtype, signer, None)
+            .await
+    }
+
+    /// The cached state of `zone`, if any.
+    fn known(&self, zone: &Name) -> Option<ZoneState> {
+        self.zones
+            .lock()
+            .ok()
+            .and_then(|z| z.get(zone).and_then(|c| c.get().cloned()))
+    }
+
+    /// Establish the zone `signer` through its DS (`ds`, the lookup already made, or looked up
+    /// at its parent now).
+    async fn establish(
+        &self,
+        zone: &Arc<ZoneChain>,
+        servers: &[SocketAddr],
+        name: &Name,
+        rtype: RecordType,
+        signer: &Name,
+        ds: Option<Lookup>,
+    ) -> Result<Arc<ZoneChain>, Lookup> {
         let cell = self.cell(signer);
         let state = cell
             .get_or_try_init(|| async {
-                let ds = self.lookup(signer, RecordType::DS).await;
+                let ds = match ds {
+                    Some(l) => l,
+                    None => self.lookup(signer, RecordType::DS).await,
+                };
                 match ds {
                     Lookup::Secure { rrset, rrsigs } => {
                         let parent = rrsigs
@@ -735,8 +862,17 @@ impl Resolver {
                             .filter_map(as_rrsig)
                             .map(SigWindow::of)
                             .collect();
-                        self.fetch_keys(signer, Some(&parent), &ds, &[], ds_sigs, servers.to_vec())
-                            .await
+                        let depth = self.depth_of(&parent) + 1;
+                        self.fetch_keys(
+                            signer,
+                            Some(&parent),
+                            &ds,
+                            &[],
+                            ds_sigs,
+                            servers.to_vec(),
+                            depth,
+                        )
+                        .await
                     }
                     Lookup::Insecure { at_zone, why } => Ok(ZoneState::Insecure { at_zone, why }),
                     Lookup::Absent { .. } => Err(Lookup::Bogus {
@@ -800,7 +936,10 @@ impl Resolver {
                         },
                     });
                 }
-                return match check_denial(child, RecordType::DS, &zone.zone, false, &proof) {
+                let denial = self.with_budget(|b| {
+                    check_denial_within(child, RecordType::DS, &zone.zone, false, &proof, b)
+                });
+                return match denial {
                     Ok(Denial::UnsignedDelegation) => Ok(ZoneState::Insecure {
                         at_zone: child.clone(),
                         why: format!(
@@ -834,8 +973,10 @@ impl Resolver {
                     Err(why) => Err(Lookup::Bogus { why }),
                 };
             }
-            verify_rrset(&ds_set, &ds_rrsigs, &zone.zone, &keys, now())
-                .map_err(|why| Lookup::Bogus { why })?;
+            self.with_budget(|b| {
+                verify_rrset_within(&ds_set, &ds_rrsigs, &zone.zone, &keys, now(), b)
+            })
+            .map_err(|why| Lookup::Bogus { why })?;
             let ds: Vec<_> = ds_set.iter().filter_map(as_ds).cloned().collect();
             let servers = self.referral_servers(child, msg).await;
             let ds_sigs = ds_rrsigs
@@ -843,7 +984,8 @@ impl Resolver {
                 .filter_map(as_rrsig)
                 .map(SigWindow::of)
                 .collect();
-            self.fetch_keys(child, Some(&zone.zone), &ds, &[], ds_sigs, servers)
+            let depth = self.depth_of(&zone.zone) + 1;
+            self.fetch_keys(child, Some(&zone.zone), &ds, &[], ds_sigs, servers, depth)
                 .await
         })
         .await

@@ -9,6 +9,20 @@
 //! NSEC3 opt-out, RFC 9276 iteration limit). Every failure is a [`BogusReason`] a person can
 //! act on.
 //!
+//! # Work budget
+//! After KeyTrap (CVE-2023-50387) and the NSEC3 closest-encloser attack (CVE-2023-50868),
+//! BIND 9.18.24+ and Unbound 1.19.1+ bound what one answer may cost; so does this module. The
+//! limits are the `MAX_*` constants below, each naming where its figure comes from: signature
+//! checks per RRset ([`MAX_SIG_CHECKS_PER_RRSET`]), keys sharing an RRSIG's key tag
+//! ([`MAX_KEYTAG_COLLISIONS`]), NSEC/NSEC3 RRsets per answer ([`MAX_DENIAL_RRSETS_PER_ANSWER`]),
+//! NSEC3 hashes per answer ([`MAX_NSEC3_HASHES_PER_ANSWER`], each name hashed once per answer),
+//! and, through a [`Budget`], signature checks and NSEC3 hashes per organisation. Work is
+//! counted in [`Work`] (signature checks, NSEC3 hashes), never in seconds, so the verdict is
+//! the same on a slow and a fast machine. Going over a limit is [`BogusReason::OverBudget`],
+//! naming the zone and the limit. Signatures are tried in a fixed order (key tag, algorithm,
+//! signature bytes), not in the order a server sent them, so the same data gives the same
+//! verdict.
+//!
 //! # Limitations
 //! Signature time checks use the local clock without skew allowance. DNSKEY sets are accepted
 //! through any one valid DS-matched key (RFC 6840 5.11), not per algorithm. NSEC3 with more
@@ -19,8 +33,10 @@
 // once per failed lookup, so boxing them would buy nothing.
 #![allow(clippy::result_large_err, clippy::large_enum_variant)]
 
-use std::collections::BTreeSet;
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::dotless;
 use hickory_proto::dnssec::rdata::{DNSSECRData, DNSKEY, DS, NSEC, NSEC3, RRSIG};
@@ -29,6 +45,180 @@ use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
 /// RFC 9276 section 3.2: NSEC3 records with more iterations than this make an answer insecure.
 pub const NSEC3_MAX_ITERATIONS: u16 = 150;
+
+/// Signature verifications tried for one RRset before it is `bogus` (over budget). Unbound
+/// 1.19.1's `MAX_VALIDATE_RRSIGS` (8); BIND 9.18.24 stops at the first failed validation.
+/// A well-kept zone needs one; a rollover or a second algorithm a few.
+pub const MAX_SIG_CHECKS_PER_RRSET: u32 = 8;
+
+/// Keys of one DNSKEY set that may share the key tag and algorithm of one RRSIG. More, and that
+/// RRSIG is not tried at all (KeyTrap's colliding keys). Unbound 1.19.1 bounds the same
+/// collisions through `MAX_DS_MATCH_FAILURES` (4); random key tags collide with odds of 1 in
+/// 65536 per key pair.
+pub const MAX_KEYTAG_COLLISIONS: usize = 4;
+
+/// NSEC or NSEC3 RRsets one negative answer or referral may carry before it is over budget
+/// (checked before any of their signatures). A proof needs at most three (RFC 5155 7.2.1 and
+/// 8.4); NSEC3 amplification sends a hundred and more.
+pub const MAX_DENIAL_RRSETS_PER_ANSWER: usize = 8;
+
+/// NSEC3 hashes computed for one answer (each name hashed once per answer). An honest proof
+/// hashes the labels between the name and the closest encloser plus two; the closest-encloser
+/// attack (CVE-2023-50868) makes a validator hash every label of a 100-label name against
+/// every record. Unbound 1.19.1 computes `MAX_NSEC3_CALCULATIONS` (8) at once and suspends the
+/// rest; this validator has no suspension and allows four such rounds.
+pub const MAX_NSEC3_HASHES_PER_ANSWER: u32 = 32;
+
+/// Signature verifications for one organisation's verdict (all its lookups, including the
+/// zones they are the first to establish). The counterpart of BIND's
+/// `max-validations-per-fetch` (16 per fetch) across the six lookups and the chain above them.
+/// A backstop, set far above what a chain within [`MAX_ZONE_DEPTH`] needs (about three checks
+/// per cut and one per answer), so that the limits that do not depend on what other
+/// organisations cached first (per RRset, per answer, depth) always decide first; at most
+/// about a tenth of a second of CPU.
+pub const MAX_SIG_CHECKS_PER_ORG: u64 = 1024;
+
+/// NSEC3 hashes for one organisation's verdict: a backstop above six answers at
+/// [`MAX_NSEC3_HASHES_PER_ANSWER`] each plus the DS lookups of a deep chain; at 150 iterations
+/// and a 255-byte salt about a tenth of a second of CPU.
+pub const MAX_NSEC3_HASHES_PER_ORG: u64 = 512;
+
+/// Zone cuts from the trust anchor to the zone that answers: deeper is `bogus` (over budget).
+/// Counted along the name's own chain of zones (the anchor's zone is 0, each cut below adds
+/// one), so the verdict does not depend on which zones another lookup cached first. BIND
+/// stops a fetch after `max-recursion-queries` (50) queries, about 25 cuts of DS and DNSKEY
+/// fetches; 40 leaves room for deep private hierarchies.
+pub const MAX_ZONE_DEPTH: u32 = 40;
+
+/// Which work limit an answer went over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Limit {
+    /// [`MAX_SIG_CHECKS_PER_RRSET`].
+    SigChecksPerRrset,
+    /// [`MAX_KEYTAG_COLLISIONS`].
+    KeyTagCollisions,
+    /// [`MAX_DENIAL_RRSETS_PER_ANSWER`].
+    DenialRrsetsPerAnswer,
+    /// [`MAX_NSEC3_HASHES_PER_ANSWER`].
+    Nsec3HashesPerAnswer,
+    /// [`MAX_SIG_CHECKS_PER_ORG`].
+    SigChecksPerOrg,
+    /// [`MAX_NSEC3_HASHES_PER_ORG`].
+    Nsec3HashesPerOrg,
+    /// [`MAX_ZONE_DEPTH`].
+    ZoneDepth,
+}
+
+impl Limit {
+    /// The limit's value.
+    pub fn value(self) -> u64 {
+        match self {
+            Limit::SigChecksPerRrset => u64::from(MAX_SIG_CHECKS_PER_RRSET),
+            Limit::KeyTagCollisions => MAX_KEYTAG_COLLISIONS as u64,
+            Limit::DenialRrsetsPerAnswer => MAX_DENIAL_RRSETS_PER_ANSWER as u64,
+            Limit::Nsec3HashesPerAnswer => u64::from(MAX_NSEC3_HASHES_PER_ANSWER),
+            Limit::SigChecksPerOrg => MAX_SIG_CHECKS_PER_ORG,
+            Limit::Nsec3HashesPerOrg => MAX_NSEC3_HASHES_PER_ORG,
+            Limit::ZoneDepth => u64::from(MAX_ZONE_DEPTH),
+        }
+    }
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let v = self.value();
+        match self {
+            Limit::SigChecksPerRrset => write!(f, "{v} signature checks per RRset"),
+            Limit::KeyTagCollisions => write!(f, "{v} keys sharing one RRSIG's key tag"),
+            Limit::DenialRrsetsPerAnswer => write!(f, "{v} NSEC/NSEC3 RRsets per answer"),
+            Limit::Nsec3HashesPerAnswer => write!(f, "{v} NSEC3 hashes per answer"),
+            Limit::SigChecksPerOrg => write!(f, "{v} signature checks per organisation"),
+            Limit::Nsec3HashesPerOrg => write!(f, "{v} NSEC3 hashes per organisation"),
+            Limit::ZoneDepth => write!(f, "{v} zone cuts below the trust anchor"),
+        }
+    }
+}
+
+/// Validation work done, counted (signature verifications tried, NSEC3 hashes computed).
+/// Shared between tasks (atomic counters): one for a whole run, one per organisation.
+#[derive(Debug, Default)]
+pub struct Work {
+    sig_checks: AtomicU64,
+    nsec3_hashes: AtomicU64,
+}
+
+impl Work {
+    /// Signature verifications tried so far.
+    pub fn sig_checks(&self) -> u64 {
+        self.sig_checks.load(Ordering::Relaxed)
+    }
+
+    /// NSEC3 hashes computed so far.
+    pub fn nsec3_hashes(&self) -> u64 {
+        self.nsec3_hashes.load(Ordering::Relaxed)
+    }
+}
+
+/// Where validation work is counted: the run's counters and the organisation's (whose totals
+/// are bounded by [`MAX_SIG_CHECKS_PER_ORG`] and [`MAX_NSEC3_HASHES_PER_ORG`]). The default
+/// counts nothing and bounds only per RRset and per answer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Budget<'a> {
+    /// The run's counters.
+    pub run: Option<&'a Work>,
+    /// The organisation's counters (bounded).
+    pub org: Option<&'a Work>,
+}
+
+impl Budget<'_> {
+    /// Count one signature verification about to be tried for `zone`; over the organisation's
+    /// limit it is not to be tried.
+    fn sig_check(&self, zone: &Name) -> Result<(), BogusReason> {
+        self.charge(
+            zone,
+            |w| &w.sig_checks,
+            MAX_SIG_CHECKS_PER_ORG,
+            Limit::SigChecksPerOrg,
+        )
+    }
+
+    /// Count one NSEC3 hash about to be computed for `zone`.
+    fn nsec3_hash(&self, zone: &Name) -> Result<(), BogusReason> {
+        self.charge(
+            zone,
+            |w| &w.nsec3_hashes,
+            MAX_NSEC3_HASHES_PER_ORG,
+            Limit::Nsec3HashesPerOrg,
+        )
+    }
+
+    fn charge(
+        &self,
+        zone: &Name,
+        counter: impl Fn(&Work) -> &AtomicU64,
+        max: u64,
+        limit: Limit,
+    ) -> Result<(), BogusReason> {
+        if let Some(org) = self.org {
+            let c = counter(org);
+            if c.load(Ordering::Relaxed) >= max {
+                return Err(over(zone, limit));
+            }
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(run) = self.run {
+            counter(run).fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
+fn over(zone: &Name, limit: Limit) -> BogusReason {
+    BogusReason::OverBudget {
+        zone: zone.clone(),
+        limit,
+    }
+}
 
 /// A DNSKEY of a validated set, with the numbers people look at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -231,6 +421,14 @@ pub enum BogusReason {
         /// The alias target.
         target: Name,
     },
+    /// Validating the zone's answer would take more work than a limit allows (KeyTrap,
+    /// NSEC3 amplification, an over-deep chain of zones).
+    OverBudget {
+        /// The zone whose data went over the limit.
+        zone: Name,
+        /// The limit.
+        limit: Limit,
+    },
     /// The answer did not fit the question (e.g. a signer outside the name's ancestry).
     Unexpected {
         /// The name asked for.
@@ -253,6 +451,7 @@ impl BogusReason {
             | AnchorMismatch { zone, .. }
             | NoDnskey { zone }
             | BadDenial { zone, .. }
+            | OverBudget { zone, .. }
             | UnprovenDelegation { zone, .. } => Some(zone),
             Expired { name, rtype, .. } | NotYetValid { name, rtype, .. }
                 if *rtype == RecordType::DNSKEY =>
@@ -422,6 +621,11 @@ impl fmt::Display for BogusReason {
                 dotless(name),
                 dotless(target)
             ),
+            OverBudget { zone, limit } => write!(
+                f,
+                "validating {} would exceed the work limit of {limit}",
+                dotless(zone)
+            ),
             Unexpected { name, rtype, why } => {
                 write!(f, "answer for {} {rtype}: {why}", dotless(name))
             }
@@ -507,13 +711,35 @@ pub struct Verified {
 }
 
 /// Check that `rrset` (all of one owner and type) is signed by one of `keys`, usable keys of
-/// `zone`, by one of `sigs`, at time `now` (seconds since the epoch).
+/// `zone`, by one of `sigs`, at time `now` (seconds since the epoch). Bounded per RRset as
+/// [`verify_rrset_within`] is, without counting the work anywhere.
 pub fn verify_rrset(
     rrset: &[Record],
     sigs: &[Record],
     zone: &Name,
     keys: &[&DNSKEY],
     now: u32,
+) -> Result<Verified, BogusReason> {
+    verify_rrset_within(rrset, sigs, zone, keys, now, Budget::default())
+}
+
+/// [`verify_rrset`], with the signature verifications counted in `budget`.
+///
+/// Cheap checks first (type, owner, signer, labels, validity window, a usable key with the
+/// RRSIG's tag and algorithm). Then, before any signature is verified, the demand: if one
+/// remaining RRSIG's tag and algorithm are shared by more than [`MAX_KEYTAG_COLLISIONS`] keys,
+/// or the (RRSIG, key) pairs to try number more than [`MAX_SIG_CHECKS_PER_RRSET`], the RRset
+/// is [`BogusReason::OverBudget`] without a single verification (as BIND refuses an RRset
+/// carrying `max-validations-per-fetch` signatures outright). Otherwise the pairs are tried in
+/// a fixed order (key tag, algorithm, signature bytes) until one verifies. The verdict thus
+/// depends on the records, never on their order.
+pub fn verify_rrset_within(
+    rrset: &[Record],
+    sigs: &[Record],
+    zone: &Name,
+    keys: &[&DNSKEY],
+    now: u32,
+    budget: Budget<'_>,
 ) -> Result<Verified, BogusReason> {
     let first = rrset.first().ok_or_else(|| BogusReason::Unexpected {
         name: zone.clone(),
@@ -528,7 +754,14 @@ pub fn verify_rrset(
             best = Some((rank, reason));
         }
     };
+    // Each usable key's tag, computed once for the set.
+    let tagged: Vec<(u16, &DNSKEY)> = keys
+        .iter()
+        .filter(|k| k.zone_key() && !k.revoke())
+        .filter_map(|k| k.calculate_key_tag().ok().map(|t| (t, *k)))
+        .collect();
     let mut any = false;
+    let mut to_try: Vec<(&RRSIG, Vec<&DNSKEY>)> = Vec::new();
     for rec in sigs {
         let Some(sig) = as_rrsig(rec) else { continue };
         let input = sig.input();
@@ -581,14 +814,10 @@ pub fn verify_rrset(
             );
             continue;
         }
-        let candidates: Vec<&&DNSKEY> = keys
+        let candidates: Vec<&DNSKEY> = tagged
             .iter()
-            .filter(|k| {
-                k.zone_key()
-                    && !k.revoke()
-                    && k.algorithm() == input.algorithm
-                    && k.calculate_key_tag().ok() == Some(input.key_tag)
-            })
+            .filter(|(t, k)| *t == input.key_tag && k.algorithm() == input.algorithm)
+            .map(|(_, k)| *k)
             .collect();
         if candidates.is_empty() {
             note(
@@ -602,7 +831,28 @@ pub fn verify_rrset(
             );
             continue;
         }
+        to_try.push((sig, candidates));
+    }
+    // What the RRset demands is judged before any signature is checked, so the verdict does
+    // not depend on the order the server sent the signatures in.
+    if to_try.iter().any(|(_, c)| c.len() > MAX_KEYTAG_COLLISIONS) {
+        return Err(over(zone, Limit::KeyTagCollisions));
+    }
+    if to_try.iter().map(|(_, c)| c.len()).sum::<usize>() > MAX_SIG_CHECKS_PER_RRSET as usize {
+        return Err(over(zone, Limit::SigChecksPerRrset));
+    }
+    to_try.sort_by(|(a, _), (b, _)| {
+        let (ia, ib) = (a.input(), b.input());
+        (ia.key_tag, u8::from(ia.algorithm), a.sig()).cmp(&(
+            ib.key_tag,
+            u8::from(ib.algorithm),
+            b.sig(),
+        ))
+    });
+    for (sig, candidates) in to_try {
+        let input = sig.input();
         for key in candidates {
+            budget.sig_check(zone)?;
             if signature_verifies(key, name, sig, rrset) {
                 let wildcard_parent = (input.num_labels < name.num_labels())
                     .then(|| name.trim_to(input.num_labels as usize));
@@ -665,6 +915,34 @@ pub fn check_dnskeys(
     dnskey_sigs: &[Record],
     now: u32,
 ) -> KeySetCheck {
+    check_dnskeys_within(
+        zone,
+        parent,
+        ds_set,
+        anchor_keys,
+        ds_sigs,
+        dnskey_rrset,
+        dnskey_sigs,
+        now,
+        Budget::default(),
+    )
+}
+
+/// [`check_dnskeys`], with the signature verifications counted in `budget`. A DS whose key tag
+/// and algorithm more than [`MAX_KEYTAG_COLLISIONS`] keys of the set share is not matched
+/// (no digest is computed for it).
+#[allow(clippy::too_many_arguments)]
+pub fn check_dnskeys_within(
+    zone: &Name,
+    parent: Option<&Name>,
+    ds_set: &[DS],
+    anchor_keys: &[DNSKEY],
+    ds_sigs: Vec<SigWindow>,
+    dnskey_rrset: &[Record],
+    dnskey_sigs: &[Record],
+    now: u32,
+    budget: Budget<'_>,
+) -> KeySetCheck {
     let keys: Vec<&DNSKEY> = dnskey_rrset.iter().filter_map(as_dnskey).collect();
     let infos: Vec<KeyInfo> = keys.iter().map(|k| KeyInfo::of(k)).collect();
     let key_tags: Vec<u16> = infos.iter().map(|k| k.tag).collect();
@@ -696,11 +974,28 @@ pub fn check_dnskeys(
         return KeySetCheck::Unsupported { what };
     }
     // Entry keys: members of the set matching a supported DS, or the anchor keys themselves.
-    let mut entry: Vec<&DNSKEY> = keys
-        .iter()
-        .copied()
-        .filter(|k| !k.revoke() && supported.iter().any(|d| ds_matches_key(d, zone, k)))
-        .collect();
+    let mut entry: Vec<&DNSKEY> = Vec::new();
+    let mut collided = false;
+    for d in &supported {
+        let same_tag: Vec<&DNSKEY> = keys
+            .iter()
+            .zip(&infos)
+            .filter(|(k, i)| !k.revoke() && k.algorithm() == d.algorithm() && i.tag == d.key_tag())
+            .map(|(k, _)| *k)
+            .collect();
+        if same_tag.len() > MAX_KEYTAG_COLLISIONS {
+            collided = true;
+            continue;
+        }
+        for k in same_tag {
+            if !entry.contains(&k) && ds_matches_key(d, zone, k) {
+                entry.push(k);
+            }
+        }
+    }
+    if entry.is_empty() && collided {
+        return KeySetCheck::Bogus(over(zone, Limit::KeyTagCollisions));
+    }
     entry.extend(
         anchors_ok
             .iter()
@@ -733,7 +1028,7 @@ pub fn check_dnskeys(
     if dnskey_rrset.is_empty() {
         return KeySetCheck::Bogus(BogusReason::NoDnskey { zone: zone.clone() });
     }
-    match verify_rrset(dnskey_rrset, dnskey_sigs, zone, &entry, now) {
+    match verify_rrset_within(dnskey_rrset, dnskey_sigs, zone, &entry, now, budget) {
         Ok(_) => {
             let entry_tags = entry
                 .iter()
@@ -819,6 +1114,44 @@ pub fn check_denial(
     nxdomain: bool,
     validated: &[Record],
 ) -> Result<Denial, BogusReason> {
+    check_denial_within(qname, qtype, zone, nxdomain, validated, Budget::default())
+}
+
+/// The NSEC and NSEC3 RRsets (owner, type) of an answer's authority section, each once, in the
+/// order they came; more than [`MAX_DENIAL_RRSETS_PER_ANSWER`] is over budget for `zone`
+/// (before any of their signatures is checked).
+pub fn denial_rrsets(
+    authorities: &[Record],
+    zone: &Name,
+) -> Result<Vec<(Name, RecordType)>, BogusReason> {
+    let mut seen: Vec<(Name, RecordType)> = Vec::new();
+    for r in authorities {
+        let t = r.record_type();
+        if t != RecordType::NSEC && t != RecordType::NSEC3 {
+            continue;
+        }
+        if seen.iter().any(|(n, tt)| n == &r.name && *tt == t) {
+            continue;
+        }
+        if seen.len() == MAX_DENIAL_RRSETS_PER_ANSWER {
+            return Err(over(zone, Limit::DenialRrsetsPerAnswer));
+        }
+        seen.push((r.name.clone(), t));
+    }
+    Ok(seen)
+}
+
+/// [`check_denial`], with the NSEC3 hashes counted in `budget`: each name is hashed once per
+/// (salt, iterations) for the whole answer, at most [`MAX_NSEC3_HASHES_PER_ANSWER`] hashes, and
+/// at most [`MAX_DENIAL_RRSETS_PER_ANSWER`] NSEC3 records are looked at.
+pub fn check_denial_within(
+    qname: &Name,
+    qtype: RecordType,
+    zone: &Name,
+    nxdomain: bool,
+    validated: &[Record],
+    budget: Budget<'_>,
+) -> Result<Denial, BogusReason> {
     let bad = |why: DenialFlaw| BogusReason::BadDenial {
         name: qname.clone(),
         rtype: qtype,
@@ -839,7 +1172,13 @@ pub fn check_denial(
         return nsec_denial(qname, qtype, zone, nxdomain, &nsecs).map_err(bad);
     }
     if !nsec3s.is_empty() {
-        return nsec3_denial(qname, qtype, zone, nxdomain, &nsec3s).map_err(bad);
+        if nsec3s.len() > MAX_DENIAL_RRSETS_PER_ANSWER {
+            return Err(over(zone, Limit::DenialRrsetsPerAnswer));
+        }
+        let hasher = Hasher::new(zone, budget);
+        let out = nsec3_denial(qname, qtype, zone, nxdomain, &nsec3s, &hasher);
+        hasher.result()?;
+        return out.map_err(bad);
     }
     Err(bad(DenialFlaw::NoRecords))
 }
@@ -963,14 +1302,71 @@ pub fn nsec3_hash(name: &Name, salt: &[u8], iterations: u16) -> Option<Vec<u8>> 
         .map(|d| d.as_ref().to_vec())
 }
 
+/// What one NSEC3 hash is computed from: the name (lowercase), the salt and the iterations.
+type HashInput = (Name, Vec<u8>, u16);
+
+/// NSEC3 hashes of one answer: each (name, salt, iterations) computed once, counted, and
+/// bounded by [`MAX_NSEC3_HASHES_PER_ANSWER`] and the budget; past a limit every further hash
+/// is refused (the proof then fails) and [`Hasher::result`] names the limit.
+struct Hasher<'a> {
+    zone: &'a Name,
+    budget: Budget<'a>,
+    memo: RefCell<HashMap<HashInput, Option<Vec<u8>>>>,
+    computed: Cell<u32>,
+    over: RefCell<Option<BogusReason>>,
+}
+
+impl<'a> Hasher<'a> {
+    fn new(zone: &'a Name, budget: Budget<'a>) -> Hasher<'a> {
+        Hasher {
+            zone,
+            budget,
+            memo: RefCell::new(HashMap::new()),
+            computed: Cell::new(0),
+            over: RefCell::new(None),
+        }
+    }
+
+    fn hash(&self, name: &Name, salt: &[u8], iterations: u16) -> Option<Vec<u8>> {
+        let key = (name.to_lowercase(), salt.to_vec(), iterations);
+        if let Some(h) = self.memo.borrow().get(&key) {
+            return h.clone();
+        }
+        if self.over.borrow().is_some() {
+            return None;
+        }
+        if self.computed.get() >= MAX_NSEC3_HASHES_PER_ANSWER {
+            *self.over.borrow_mut() = Some(over(self.zone, Limit::Nsec3HashesPerAnswer));
+            return None;
+        }
+        if let Err(e) = self.budget.nsec3_hash(self.zone) {
+            *self.over.borrow_mut() = Some(e);
+            return None;
+        }
+        self.computed.set(self.computed.get() + 1);
+        let h = nsec3_hash(name, salt, iterations);
+        self.memo.borrow_mut().insert(key, h.clone());
+        h
+    }
+
+    fn result(&self) -> Result<(), BogusReason> {
+        match self.over.borrow().clone() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
 struct N3<'a> {
     owner: Vec<u8>,
     rec: &'a NSEC3,
+    hasher: &'a Hasher<'a>,
 }
 
 impl N3<'_> {
     fn hash(&self, name: &Name) -> Option<Vec<u8>> {
-        nsec3_hash(name, self.rec.salt(), self.rec.iterations())
+        self.hasher
+            .hash(name, self.rec.salt(), self.rec.iterations())
     }
     fn matches(&self, name: &Name) -> bool {
         self.hash(name).is_some_and(|h| h == self.owner)
@@ -994,6 +1390,7 @@ fn nsec3_denial(
     zone: &Name,
     nxdomain: bool,
     records: &[(&Name, &NSEC3)],
+    hasher: &Hasher<'_>,
 ) -> Result<Denial, DenialFlaw> {
     if let Some(it) = records.iter().map(|(_, n)| n.iterations()).max() {
         if it > NSEC3_MAX_ITERATIONS {
@@ -1008,6 +1405,7 @@ fn nsec3_denial(
             Some(N3 {
                 owner: base32hex_decode(label)?,
                 rec,
+                hasher,
             })
         })
         .collect();
@@ -1083,6 +1481,19 @@ pub fn check_wildcard_expansion(
     zone: &Name,
     validated: &[Record],
 ) -> bool {
+    check_wildcard_expansion_within(qname, encloser, zone, validated, Budget::default())
+        .unwrap_or(false)
+}
+
+/// [`check_wildcard_expansion`], with the NSEC3 hashes bounded and counted as in
+/// [`check_denial_within`]; over a limit is an error naming it.
+pub fn check_wildcard_expansion_within(
+    qname: &Name,
+    encloser: &Name,
+    zone: &Name,
+    validated: &[Record],
+    budget: Budget<'_>,
+) -> Result<bool, BogusReason> {
     let nsecs: Vec<(&Name, &NSEC)> = validated
         .iter()
         .filter_map(|r| as_nsec(r).map(|n| (&r.name, n)))
@@ -1091,21 +1502,33 @@ pub fn check_wildcard_expansion(
         .iter()
         .any(|(o, n)| nsec_covers(o, n.next_domain_name(), qname, zone))
     {
-        return true;
+        return Ok(true);
     }
     // NSEC3: the next closer name (one label below the encloser) must be covered.
     let depth = encloser.num_labels() as usize + 1;
     if (qname.num_labels() as usize) < depth {
-        return false;
+        return Ok(false);
     }
     let next_closer = qname.trim_to(depth);
-    validated.iter().any(|r| {
+    let nsec3s: Vec<&Record> = validated.iter().filter(|r| as_nsec3(r).is_some()).collect();
+    if nsec3s.len() > MAX_DENIAL_RRSETS_PER_ANSWER {
+        return Err(over(zone, Limit::DenialRrsetsPerAnswer));
+    }
+    let hasher = Hasher::new(zone, budget);
+    let covered = nsec3s.iter().any(|r| {
         let Some(n) = as_nsec3(r) else { return false };
         let Some(owner) = r.name.iter().next().and_then(base32hex_decode) else {
             return false;
         };
-        N3 { owner, rec: n }.covers(&next_closer)
-    })
+        N3 {
+            owner,
+            rec: n,
+            hasher: &hasher,
+        }
+        .covers(&next_closer)
+    });
+    hasher.result()?;
+    Ok(covered)
 }
 
 /// ED448 (RFC 8080), checked here: hickory-proto has no implementation of it.
@@ -1449,6 +1872,198 @@ mod tests {
         assert_eq!(
             check_denial(&name("y.w.example."), A, &z, false, &b21),
             Ok(Denial::NoData)
+        );
+    }
+
+    const NOW: u32 = 1_800_000_000;
+
+    fn txt_set() -> Vec<Record> {
+        vec![Record::from_rdata(
+            name("v.example."),
+            300,
+            RData::TXT(hickory_proto::rr::rdata::TXT::new(vec!["x".into()])),
+        )]
+    }
+
+    /// Zone keys (flags 256, RSA/SHA-256) with the given key tags.
+    fn keys_tagged(tags: &[u16]) -> Vec<DNSKEY> {
+        tags.iter()
+            .map(|&t| {
+                let bytes = crate::lab::hierarchy::forged_rsa_key(256, 8, t);
+                DNSKEY::with_flags(256, PublicKeyBuf::new(bytes, Algorithm::RSASHA256))
+            })
+            .collect()
+    }
+
+    /// A well-formed RRSIG over v.example. TXT by `tag`, valid at [`NOW`], junk signature.
+    fn junk_sig(tag: u16, byte: u8) -> Record {
+        use hickory_proto::dnssec::rdata::SigInput;
+        use hickory_proto::rr::SerialNumber;
+        let input = SigInput {
+            type_covered: RecordType::TXT,
+            algorithm: Algorithm::RSASHA256,
+            num_labels: 2,
+            original_ttl: 300,
+            sig_expiration: SerialNumber::new(NOW + 3600),
+            sig_inception: SerialNumber::new(NOW - 3600),
+            key_tag: tag,
+            signer_name: name("example."),
+        };
+        Record::from_rdata(
+            name("v.example."),
+            300,
+            RData::DNSSEC(DNSSECRData::RRSIG(RRSIG::from_sig(input, vec![byte; 128]))),
+        )
+    }
+
+    fn run(keys: &[DNSKEY], sigs: &[Record], work: &Work) -> Result<Verified, BogusReason> {
+        let refs: Vec<&DNSKEY> = keys.iter().collect();
+        let budget = Budget {
+            run: Some(work),
+            org: None,
+        };
+        verify_rrset_within(&txt_set(), sigs, &name("example."), &refs, NOW, budget)
+    }
+
+    #[test]
+    fn colliding_key_tags_are_over_budget_before_any_check() {
+        let z = name("example.");
+        // Five keys share tag 4242: KeyTrap. Not one signature is verified.
+        let keys = keys_tagged(&[4242; 5]);
+        let work = Work::default();
+        let err = run(&keys, &[junk_sig(4242, 1)], &work).unwrap_err();
+        assert_eq!(err, over(&z, Limit::KeyTagCollisions));
+        assert_eq!(work.sig_checks(), 0);
+        assert_eq!(
+            err.to_string(),
+            "validating example would exceed the work limit of 4 keys sharing one RRSIG's key tag"
+        );
+        // Four are within the limit: each is tried, and none verifies.
+        let work = Work::default();
+        let err = run(&keys[..4], &[junk_sig(4242, 1)], &work).unwrap_err();
+        assert!(
+            matches!(err, BogusReason::BadSignature { tag: 4242, .. }),
+            "{err}"
+        );
+        assert_eq!(work.sig_checks(), 4);
+    }
+
+    #[test]
+    fn signature_checks_per_rrset_are_bounded_whatever_the_order() {
+        let z = name("example.");
+        let tags: Vec<u16> = (1..=9).collect();
+        let keys = keys_tagged(&tags);
+        let mut sigs: Vec<Record> = tags.iter().map(|&t| junk_sig(t, t as u8)).collect();
+        let work = Work::default();
+        assert_eq!(
+            run(&keys, &sigs, &work).unwrap_err(),
+            over(&z, Limit::SigChecksPerRrset)
+        );
+        sigs.reverse();
+        assert_eq!(
+            run(&keys, &sigs, &work).unwrap_err(),
+            over(&z, Limit::SigChecksPerRrset)
+        );
+        assert_eq!(work.sig_checks(), 0);
+        // Eight pairs are all tried.
+        let err = run(&keys, &sigs[1..], &work).unwrap_err();
+        assert!(matches!(err, BogusReason::BadSignature { .. }), "{err}");
+        assert_eq!(work.sig_checks(), 8);
+    }
+
+    #[test]
+    fn an_organisation_runs_out_of_signature_checks() {
+        let z = name("example.");
+        let keys = keys_tagged(&(1..=8).collect::<Vec<u16>>());
+        let sigs: Vec<Record> = (1..=8).map(|t| junk_sig(t, 7)).collect();
+        let refs: Vec<&DNSKEY> = keys.iter().collect();
+        let (run_work, org) = (Work::default(), Work::default());
+        let budget = Budget {
+            run: Some(&run_work),
+            org: Some(&org),
+        };
+        let rounds = MAX_SIG_CHECKS_PER_ORG / 8;
+        for _ in 0..rounds {
+            let err = verify_rrset_within(&txt_set(), &sigs, &z, &refs, NOW, budget).unwrap_err();
+            assert!(matches!(err, BogusReason::BadSignature { .. }), "{err}");
+        }
+        let err = verify_rrset_within(&txt_set(), &sigs, &z, &refs, NOW, budget).unwrap_err();
+        assert_eq!(err, over(&z, Limit::SigChecksPerOrg));
+        assert_eq!(org.sig_checks(), MAX_SIG_CHECKS_PER_ORG);
+        assert_eq!(run_work.sig_checks(), MAX_SIG_CHECKS_PER_ORG);
+    }
+
+    fn b1() -> Vec<Record> {
+        use RecordType::*;
+        vec![
+            nsec3(
+                "0p9mhaveqvm6t7vbl5lop2u3t2rp3tom",
+                "2t7b4g4vsa5smi47k61mv5bv1a22bojr",
+                &[MX, DNSKEY, NS, SOA, NSEC3PARAM, RRSIG],
+            ),
+            nsec3(
+                "b4um86eghhds6nea196smvmlo4ors995",
+                "gjeqe526plbf1g8mklp59enfd789njgi",
+                &[MX, RRSIG],
+            ),
+            nsec3(
+                "35mthgpgcu1qg68fab165klnsnk3dpvl",
+                "b4um86eghhds6nea196smvmlo4ors995",
+                &[NS, DS, RRSIG],
+            ),
+        ]
+    }
+
+    #[test]
+    fn nsec3_hashes_each_name_once_and_are_bounded() {
+        let z = name("example.");
+        let work = Work::default();
+        let budget = Budget {
+            run: Some(&work),
+            org: None,
+        };
+        // RFC 5155 B.1: the name, two candidate enclosers and the wildcard, each hashed once
+        // although three records are compared against them.
+        let q = name("a.c.x.w.example.");
+        assert_eq!(
+            check_denial_within(&q, RecordType::A, &z, true, &b1(), budget),
+            Ok(Denial::NxDomain)
+        );
+        assert_eq!(work.nsec3_hashes(), 4);
+        // A name 40 labels below x.w.example: the closest-encloser walk stops at the limit.
+        let deep = name(&format!("{}x.w.example.", "a.".repeat(40)));
+        let work = Work::default();
+        let budget = Budget {
+            run: Some(&work),
+            org: None,
+        };
+        assert_eq!(
+            check_denial_within(&deep, RecordType::A, &z, true, &b1(), budget),
+            Err(over(&z, Limit::Nsec3HashesPerAnswer))
+        );
+        assert_eq!(work.nsec3_hashes(), u64::from(MAX_NSEC3_HASHES_PER_ANSWER));
+    }
+
+    #[test]
+    fn too_many_denial_records_are_refused_before_their_signatures() {
+        let z = name("example.");
+        let many: Vec<Record> = (0..=MAX_DENIAL_RRSETS_PER_ANSWER)
+            .map(|i| {
+                let owner = format!("{:0>32}", i);
+                nsec3(&owner, "2t7b4g4vsa5smi47k61mv5bv1a22bojr", &[RecordType::A])
+            })
+            .collect();
+        assert_eq!(
+            denial_rrsets(&many, &z),
+            Err(over(&z, Limit::DenialRrsetsPerAnswer))
+        );
+        assert_eq!(
+            denial_rrsets(&many[1..], &z).map(|v| v.len()),
+            Ok(MAX_DENIAL_RRSETS_PER_ANSWER)
+        );
+        assert_eq!(
+            check_denial(&name("q.example."), RecordType::A, &z, true, &many),
+            Err(over(&z, Limit::DenialRrsetsPerAnswer))
         );
     }
 

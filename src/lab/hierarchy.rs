@@ -16,6 +16,11 @@
 //! - Intermediate zones and the root are always ECDSA P-256 with NSEC, one server each.
 //! - Only IPv4 loopback; one name server (`ns1.<zone>`, with glue) per zone.
 //! - Faults apply to statically signed zones only; a dynamic zone is always served well signed.
+//! - The hostile zones are crafted around `dnssec-signzone`: a KeyTrap zone's junk keys share a
+//!   tag other than the real key's (the signer would take a junk key with the real key's tag
+//!   for the real one), and BIND serves only the NSEC3 records a proof needs, so an answer
+//!   stuffed with extra NSEC3 records cannot be built here (the validator's cap on them is
+//!   tested on crafted records instead).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
@@ -153,6 +158,72 @@ pub enum Fault {
     /// Healthy signatures as a signer with 14-day signatures leaves them mid-cycle: made 9 days
     /// ago, ending in 5 days (`-s now-9d -e now+5d`).
     MidCycleSignatures,
+    /// KeyTrap (CVE-2023-50387): the DNSKEY set also holds [`KEYTRAP_KEYS`] junk RSA keys that
+    /// all share one key tag, and every RRset carries [`KEYTRAP_SIGS`] junk RRSIGs naming that
+    /// tag. The zone's own key still signs everything (the DNSKEY set included), so only the
+    /// work a validator spends distinguishes it. Needs `Algorithm::RsaSha256`; the server is
+    /// told to load the oversized RRsets (`max-records-per-type 0`).
+    KeyTrap,
+    /// NSEC3 amplification (CVE-2023-50868): the zone is signed with NSEC3 at
+    /// [`crate::dns::validate::NSEC3_MAX_ITERATIONS`] iterations and a 255-byte salt, whatever
+    /// its `Signing` says. A name far below the apex that does not exist then makes a
+    /// validator hash every label of it against the records.
+    Nsec3Amplification,
+}
+
+/// Junk keys sharing one key tag in a [`Fault::KeyTrap`] zone.
+pub const KEYTRAP_KEYS: usize = 200;
+
+/// Junk RRSIGs per RRset in a [`Fault::KeyTrap`] zone.
+pub const KEYTRAP_SIGS: usize = 200;
+
+/// RFC 4034 appendix B: the key tag of a DNSKEY from its fields.
+pub fn key_tag(flags: u16, algorithm: u8, public_key: &[u8]) -> u16 {
+    fold(tag_sum(flags, algorithm, public_key))
+}
+
+fn tag_sum(flags: u16, algorithm: u8, public_key: &[u8]) -> u32 {
+    let mut rdata = vec![(flags >> 8) as u8, flags as u8, 3, algorithm];
+    rdata.extend_from_slice(public_key);
+    rdata
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if i % 2 == 0 {
+                u32::from(b) << 8
+            } else {
+                u32::from(b)
+            }
+        })
+        .sum()
+}
+
+fn fold(ac: u32) -> u16 {
+    (ac.wrapping_add((ac >> 16) & 0xFFFF) & 0xFFFF) as u16
+}
+
+/// A junk RSA public key (exponent 65537, a random odd 1024-bit modulus) in DNSKEY wire form
+/// whose key tag, with `flags` and `algorithm`, is `tag`: the last two modulus bytes are
+/// chosen for it.
+pub fn forged_rsa_key(flags: u16, algorithm: u8, tag: u16) -> Vec<u8> {
+    use rand_core::RngCore;
+    loop {
+        let mut key = vec![3, 1, 0, 1];
+        let mut modulus = [0u8; 128];
+        rand_core::OsRng.fill_bytes(&mut modulus);
+        modulus[0] |= 0x80;
+        modulus[126] = 0;
+        modulus[127] = 0;
+        key.extend_from_slice(&modulus);
+        // The key's length is even, so the last two bytes add `hi << 8 | lo` to the sum.
+        let sum = tag_sum(flags, algorithm, &key);
+        if let Some(x) = (1u32..0x1_0000).step_by(2).find(|x| fold(sum + x) == tag) {
+            let n = key.len();
+            key[n - 2] = (x >> 8) as u8;
+            key[n - 1] = x as u8;
+            return key;
+        }
+    }
 }
 
 impl Fault {
@@ -933,6 +1004,11 @@ fn build_zone(
         Some(Fault::TtlBeyondSignature) => 86_400,
         _ => ttl,
     };
+    let amplified = Nsec3 {
+        iterations: crate::dns::validate::NSEC3_MAX_ITERATIONS,
+        salt: "5a".repeat(255),
+        opt_out: false,
+    };
     let mut text = zone_header(zone, p.server, ttl);
     // Addresses from TEST-NET-1 (RFC 5737): never contacted, the audit reaches servers by glue.
     match p.org.as_ref().and_then(|o| o.fault) {
@@ -970,6 +1046,10 @@ fn build_zone(
         .map(|o| &o.signing)
         .unwrap_or(&default_signing);
     let fault = p.org.as_ref().and_then(|o| o.fault);
+    let nsec3 = match fault {
+        Some(Fault::Nsec3Amplification) => Some(&amplified),
+        _ => signing.nsec3(),
+    };
 
     if let Signing::Dynamic { .. } = signing {
         let policy = policy_name(signing);
@@ -1024,6 +1104,26 @@ fn build_zone(
             let base = keygen(algorithm, zone, &keydir)?;
             key_file = Some(keydir.join(format!("{base}.key")));
             extra_keys(fault, algorithm, zone, &keydir)?;
+            // KeyTrap: junk keys sharing a tag other than the real key's (dnssec-signzone
+            // would take a junk key with the real key's tag for the real one).
+            let junk_tag = match fault {
+                Some(Fault::KeyTrap) => {
+                    if algorithm != Algorithm::RsaSha256 {
+                        return Err(spec(zone, "KeyTrap needs an RSA/SHA-256 zone"));
+                    }
+                    let tag = base
+                        .rsplit('+')
+                        .next()
+                        .and_then(|t| t.parse::<u16>().ok())
+                        .ok_or_else(|| spec(zone, format!("no key tag in {base}")))?;
+                    let junk = tag ^ 0x8000;
+                    let mut text = read(&unsigned)?;
+                    text.push_str(&junk_keys(zone, algorithm.number(), junk, ttl));
+                    write(&unsigned, &text)?;
+                    Some(junk)
+                }
+                _ => None,
+            };
             let signed = dir.join("zones").join(format!("{dname}.signed"));
             let window = match fault {
                 Some(Fault::ExpiredSignatures | Fault::ExpiredWithZsk) => Some((
@@ -1047,12 +1147,16 @@ fn build_zone(
             signzone(
                 zone,
                 &keydir,
-                signing.nsec3(),
+                nsec3,
                 window.as_ref(),
                 &dir.join("ds"),
                 &unsigned,
                 &signed,
             )?;
+            if let Some(junk) = junk_tag {
+                let text = junk_signatures(&read(&signed)?, junk, KEYTRAP_SIGS);
+                write(&signed, &text)?;
+            }
             let dsset = dir.join("ds").join(format!("dsset-{}", fqdn(zone)));
             let real_ds = ds_from_dsset(&dsset)?;
             ds_for_parent = Some(match fault {
@@ -1120,8 +1224,13 @@ fn build_zone(
             served = signed;
         }
     }
+    // A KeyTrap zone's RRsets are larger than BIND loads by default.
+    let limits = match fault {
+        Some(Fault::KeyTrap) => "    max-records-per-type 0;\n",
+        _ => "",
+    };
     let conf = format!(
-        "zone \"{zone}\" {{\n    type primary;\n    file \"{}\";\n}};\n",
+        "zone \"{zone}\" {{\n    type primary;\n    file \"{}\";\n{limits}}};\n",
         served.display()
     );
     Ok(Built {
@@ -1132,6 +1241,55 @@ fn build_zone(
         key_file,
         tsig: None,
     })
+}
+
+/// [`KEYTRAP_KEYS`] junk DNSKEY lines (flags 257) for `zone`, all with key tag `tag`.
+fn junk_keys(zone: &str, algorithm: u8, tag: u16, ttl: u32) -> String {
+    use base64::Engine;
+    (0..KEYTRAP_KEYS)
+        .map(|_| {
+            let key = forged_rsa_key(257, algorithm, tag);
+            format!(
+                "{} {ttl} IN DNSKEY 257 3 {algorithm} {}\n",
+                fqdn(zone),
+                base64::engine::general_purpose::STANDARD.encode(key)
+            )
+        })
+        .collect()
+}
+
+/// The signed zone text with `n` junk RRSIGs added after each RRSIG: the same fields, key tag
+/// `tag` and 32 random bytes of signature.
+fn junk_signatures(signed: &str, tag: u16, n: usize) -> String {
+    use base64::Engine;
+    use rand_core::RngCore;
+    let mut out = String::with_capacity(signed.len() * (n / 2 + 1));
+    for line in signed.lines() {
+        out.push_str(line);
+        out.push('\n');
+        let t: Vec<&str> = line.split_whitespace().collect();
+        if line.starts_with(';') || t.len() < 13 || t[3] != "RRSIG" {
+            continue;
+        }
+        for _ in 0..n {
+            let mut sig = [0u8; 32];
+            rand_core::OsRng.fill_bytes(&mut sig);
+            out.push_str(&format!(
+                "{} {} IN RRSIG {} {} {} {} {} {} {tag} {} {}\n",
+                t[0],
+                t[1],
+                t[4],
+                t[5],
+                t[6],
+                t[7],
+                t[8],
+                t[9],
+                t[11],
+                base64::engine::general_purpose::STANDARD.encode(sig)
+            ));
+        }
+    }
+    out
 }
 
 /// Keys besides the zone's signing key, for the key faults: a revoked one or an inactive one.
@@ -1449,7 +1607,9 @@ fn resolver_conf(
     let options = options_block(addr, sdir)
         .replace(
             "recursion no;",
-            "recursion yes;\n    allow-recursion { any; };",
+            // No cap on RRset sizes, and room for chains of 45 cuts: the resolver hands hostile
+            // zones' answers over for the tool to judge instead of failing first.
+            "recursion yes;\n    allow-recursion { any; };\n    max-records-per-type 0;\n    max-recursion-queries 500;\n    max-query-count 2000;",
         )
         .replace(
             "dnssec-validation no;",
@@ -1571,6 +1731,31 @@ mod tests {
         assert!(out.contains("RRSIG TXT foreign"));
         assert!(!out.contains("RRSIG TXT own"));
         assert!(!out.contains("RRSIG SOA foreign"));
+    }
+
+    #[test]
+    fn forged_keys_have_the_tag_asked_for() {
+        use hickory_proto::dnssec::rdata::DNSKEY;
+        use hickory_proto::dnssec::{Algorithm as A, PublicKeyBuf};
+        for tag in [0u16, 1, 4347, 0xFFFF] {
+            let key = forged_rsa_key(257, 8, tag);
+            assert_eq!(key_tag(257, 8, &key), tag);
+            // The same figure as hickory's own RFC 4034 computation.
+            let k = DNSKEY::with_flags(257, PublicKeyBuf::new(key, A::RSASHA256));
+            assert_eq!(k.calculate_key_tag().unwrap(), tag);
+        }
+    }
+
+    #[test]
+    fn junk_signatures_copy_the_fields_with_another_tag() {
+        let z = "z.\t300 IN SOA a b 1 2 3 4 5\nz.\t300 IN RRSIG SOA 8 1 300 20300101000000 20200101000000 4242 z. AAAA\n";
+        let out = junk_signatures(z, 7, 3);
+        let junk: Vec<&str> = out.lines().filter(|l| l.contains(" 7 z. ")).collect();
+        assert_eq!(junk.len(), 3);
+        assert!(
+            junk[0].starts_with("z. 300 IN RRSIG SOA 8 1 300 20300101000000 20200101000000 7 z. ")
+        );
+        assert_eq!(out.lines().count(), 5);
     }
 
     #[test]
