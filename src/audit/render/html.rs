@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use super::super::{fmt_left, fmt_time, Code, Report, Severity};
-use super::{summary_line, verdict};
+use super::{causes, record_state, summary_line, verdict};
 
 /// Escape text for HTML content and attributes.
 pub fn esc(s: &str) -> String {
@@ -265,12 +265,9 @@ pub fn render(r: &Report) -> String {
                 } else {
                     o.push_str("<tr>");
                 }
-                let state = if rec.values.is_empty() {
-                    "missing"
-                } else if rec.signed {
-                    "signed"
-                } else {
-                    "<b>not signed</b>"
+                let state = match record_state(r, org, rec) {
+                    s @ ("signed" | "missing") => s.to_string(),
+                    s => format!("<b>{s}</b>"),
                 };
                 let _ = writeln!(
                     o,
@@ -284,22 +281,29 @@ pub fn render(r: &Report) -> String {
         o.push_str("</table>\n");
     }
     o.push_str("<h2>Findings</h2>\n");
-    let findings = r.findings();
-    if findings.is_empty() {
+    let causes = causes(r);
+    if causes.is_empty() {
         o.push_str("<p>None.</p>\n");
     } else {
-        o.push_str("<table><tr><th>severity</th><th>code</th><th>zone</th><th>record</th><th>server</th><th>detail</th><th>fix</th></tr>\n");
-        for f in findings {
+        o.push_str("<p class=\"meta\">One row per cause: errors first, causes before their consequences.</p>\n<table class=\"findings\"><tr><th>severity</th><th>code</th><th>zone</th><th>count</th><th>records / servers</th><th>detail</th><th>fix</th></tr>\n");
+        for c in causes {
+            let mut about: Vec<String> = c
+                .records
+                .iter()
+                .map(|x| format!("<code>{}</code>", esc(x)))
+                .collect();
+            about.extend(c.servers.iter().map(|x| format!("@ {}", esc(x))));
             let _ = writeln!(
                 o,
-                "<tr class=\"sev-{s}\"><td>{s}</td><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                f.code.as_str(),
-                esc(&f.zone),
-                f.record.as_deref().map(|x| format!("<code>{}</code>", esc(x))).unwrap_or_else(|| "-".into()),
-                f.server.as_deref().map(esc).unwrap_or_else(|| "-".into()),
-                esc(&f.detail),
-                esc(f.code.fix()),
-                s = f.severity.as_str()
+                "<tr class=\"sev-{s}\"><td>{s}</td><td><code>{}</code></td><td><code>{}</code>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                c.code.as_str(),
+                esc(c.zone),
+                c.org.map(|g| format!(" ({})", esc(g))).unwrap_or_default(),
+                c.count,
+                if about.is_empty() { "-".to_string() } else { about.join("<br>") },
+                esc(&c.detail()),
+                esc(c.fix()),
+                s = c.severity.as_str()
             );
         }
         o.push_str("</table>\n");

@@ -1,10 +1,11 @@
 //! Markdown for people (tickets, wikis, pull requests): a summary, the organisations table,
-//! one section per zone and the findings table with the fix for each code.
+//! one section per zone and the findings grouped by cause (errors first, causes before their
+//! consequences) with the fix for each.
 
 use std::fmt::Write;
 
 use super::super::{fmt_left, fmt_time, Report};
-use super::{summary_line, verdict};
+use super::{causes, record_state, summary_line, verdict};
 
 /// Escape `|` and newlines for a table cell.
 fn cell(s: &str) -> String {
@@ -38,12 +39,9 @@ pub fn render(r: &Report) -> String {
                         "`{} {}` {}",
                         x.name,
                         x.rtype,
-                        if x.values.is_empty() {
-                            "missing"
-                        } else if x.signed {
-                            "signed"
-                        } else {
-                            "**not signed**"
+                        match record_state(r, org, x) {
+                            "signed" => "signed".to_string(),
+                            s => format!("**{s}**"),
                         }
                     )
                 })
@@ -163,30 +161,40 @@ pub fn render(r: &Report) -> String {
         }
     }
     let _ = writeln!(o, "## Findings\n");
-    let findings = r.findings();
-    if findings.is_empty() {
+    let causes = causes(r);
+    if causes.is_empty() {
         let _ = writeln!(o, "None.");
         return o;
     }
     let _ = writeln!(
         o,
-        "| severity | code | zone | record | server | detail | fix |"
+        "One row per cause (errors first, causes before their consequences).\n"
+    );
+    let _ = writeln!(
+        o,
+        "| severity | code | zone | count | records | detail | fix |"
     );
     let _ = writeln!(o, "|---|---|---|---|---|---|---|");
-    for f in findings {
+    for c in causes {
+        let mut recs: Vec<String> = c.records.iter().map(|x| format!("`{x}`")).collect();
+        if !c.servers.is_empty() {
+            recs.push(format!("@ {}", c.servers.join(", ")));
+        }
         let _ = writeln!(
             o,
-            "| {} | `{}` | `{}` | {} | {} | {} | {} |",
-            f.severity.as_str(),
-            f.code.as_str(),
-            f.zone,
-            f.record
-                .as_deref()
-                .map(|x| format!("`{x}`"))
-                .unwrap_or_else(|| "-".into()),
-            f.server.as_deref().map(cell).unwrap_or_else(|| "-".into()),
-            cell(&f.detail),
-            cell(f.code.fix())
+            "| {} | `{}` | `{}`{} | {} | {} | {} | {} |",
+            c.severity.as_str(),
+            c.code.as_str(),
+            c.zone,
+            c.org.map(|g| format!(" ({})", cell(g))).unwrap_or_default(),
+            c.count,
+            if recs.is_empty() {
+                "-".to_string()
+            } else {
+                cell(&recs.join("<br>"))
+            },
+            cell(&c.detail()),
+            cell(c.fix())
         );
     }
     o
