@@ -416,3 +416,42 @@ fn findings_are_grouped_by_cause_causes_first_with_the_fix() {
     let errs = schema_violations(&doc);
     assert!(errs.is_empty(), "{errs:#?}");
 }
+
+#[test]
+fn the_chain_shows_tags_and_draws_the_broken_link_broken() {
+    let r = broken_sample();
+    let text = render::render(&r, OutputFormat::Text);
+    assert!(
+        text.contains("X  . => net.: DS 11111 => DNSKEY 11111* 22222  BROKEN: DS_NO_MATCHING_KEY"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ok . => com.: DS 11111 => DNSKEY 11111* 22222"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ogr2.net. => ceremony records  BROKEN: RRSIG_EXPIRED"),
+        "{text}"
+    );
+    let md = render::render(&r, OutputFormat::Markdown);
+    assert!(
+        md.contains(
+            "| org2 | `.` → `net.` | 11111 | 11111* 22222 | **✗ broken**: DS_NO_MATCHING_KEY"
+        ),
+        "{md}"
+    );
+    let html = render::render(&r, OutputFormat::Html);
+    // org2's row: two broken links (net. and its records), org1's none.
+    let org2 = &html[html.find(">org2 (error)<").unwrap()..html.find("</svg>").unwrap()];
+    let org1 = &html[html.find(">org1 (warning)<").unwrap()..html.find(">org2 (error)<").unwrap()];
+    assert_eq!(org2.matches("class=\"broken-link\"").count(), 2, "{org2}");
+    assert!(org2.contains("broken: DS_NO_MATCHING_KEY: DS 11111 at . matches no DNSKEY"));
+    assert!(!org1.contains("broken-link"));
+    assert!(org1.contains(">DS 11111<") && org1.contains(">DNSKEY 11111* 22222<"));
+    assert!(html.contains(
+        "<li><b>org2 (error)</b>: <code>.</code> → <code>net.</code>: DS_NO_MATCHING_KEY"
+    ));
+    // The clean sample has no broken link.
+    let clean = render::render(&sample(), OutputFormat::Html);
+    assert!(clean.contains("broken-link") == clean.contains("ZONE_NOT_FOUND"));
+}

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::super::{fmt_left, fmt_time, Report};
-use super::{causes, record_state, summary_line, verdict};
+use super::{causes, chains, links, record_state, records_break, summary_line, verdict};
 
 /// Escape `|` and newlines for a table cell.
 fn cell(s: &str) -> String {
@@ -62,6 +62,48 @@ pub fn render(r: &Report) -> String {
         }
         let _ = writeln!(o);
     }
+    let _ = writeln!(o, "## Chain of trust\n");
+    let _ = writeln!(
+        o,
+        "Each link: the DS key tags at the parent (the anchor for the root) and the DNSKEY tags at the child (`*`: a DS points to it).\n"
+    );
+    let _ = writeln!(
+        o,
+        "| chain | link | DS at parent | DNSKEY at child | link |"
+    );
+    let _ = writeln!(o, "|---|---|---|---|---|");
+    for (label, chain) in chains(r) {
+        for l in links(r, &chain) {
+            let _ = writeln!(
+                o,
+                "| {} | {} → `{}` | {} | {} | {} |",
+                cell(&label),
+                l.parent
+                    .as_deref()
+                    .map(|p| format!("`{p}`"))
+                    .unwrap_or_else(|| "anchor".into()),
+                l.child,
+                l.ds_line(),
+                l.keys_line(),
+                l.broken
+                    .map(|b| format!("**✗ broken**: {}", cell(&b)))
+                    .unwrap_or_else(|| "ok".into())
+            );
+        }
+        if let Some(org) = r.orgs.iter().find(|o| o.name == label) {
+            if org.chain.is_empty() {
+                let _ = writeln!(o, "| {} | - | - | - | **✗ zone not found** |", cell(&label));
+            } else if let (Some(zone), Some(b)) = (&org.zone, records_break(org)) {
+                let _ = writeln!(
+                    o,
+                    "| {} | `{zone}` → ceremony records | - | - | **✗ broken**: {} |",
+                    cell(&label),
+                    cell(&b)
+                );
+            }
+        }
+    }
+    let _ = writeln!(o);
     let _ = writeln!(o, "## Zones\n");
     for z in &r.zones {
         let _ = writeln!(
