@@ -258,11 +258,11 @@ fn svg(rows: &[Row]) -> String {
 
 const CSS: &str = "body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px;color:#111;background:#fff}\
 h1{margin:0 0 4px 0;font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ccc}\
-.meta{color:#555;font-size:13px}.badge{display:inline-block;padding:2px 10px;border-radius:10px;font-weight:bold;color:#fff}\
+.meta{color:#555;font-size:13px}.badge{display:inline-block;padding:2px 10px;border-radius:10px;font-weight:bold;color:#fff;white-space:nowrap}\
 .error{background:#b00020}.warning{background:#a06000}.ok,.info{background:#1b7a1b}\
 table{border-collapse:collapse;font-size:13px;margin:8px 0;max-width:100%}table.findings{width:100%}\
 th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere}\
-th{background:#f2f2f2}tr.sev-error td:first-child{border-left:5px solid #b00020}tr.sev-warning td:first-child{border-left:5px solid #a06000}\
+th{background:#f2f2f2;overflow-wrap:normal}tr.sev-error td:first-child{border-left:5px solid #b00020}tr.sev-warning td:first-child{border-left:5px solid #a06000}\
 tr.sev-info td:first-child{border-left:5px solid #1b7a1b}code{font-size:12px;overflow-wrap:anywhere}.chain{border:1px solid #ddd;padding:8px;background:#fafafa}\
 p,li,summary{overflow-wrap:anywhere}\
 details{margin:6px 0}summary{cursor:pointer;font-weight:bold}";
