@@ -196,7 +196,7 @@ pub fn render(r: &Report) -> String {
             c.detail()
         );
         if let Some(recs) = c.records_line(8) {
-            let _ = writeln!(o, "          records: {recs}");
+            let _ = writeln!(o, "          on {recs}");
         }
         if !c.servers.is_empty() {
             let _ = writeln!(o, "          servers: {}", c.servers.join(", "));
