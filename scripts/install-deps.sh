@@ -24,6 +24,8 @@ command -v delv >/dev/null 2>&1 || need+=(bind9-dnsutils)
 command -v unbound-host >/dev/null 2>&1 || need+=(unbound-host)
 command -v dnssec-signzone >/dev/null 2>&1 || need+=(bind9-utils)
 command -v jq >/dev/null 2>&1 || need+=(jq)
+# The audit's HTML report is measured in headless Chromium (scripts/check-html-report.sh).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # The publish suite runs against Knot DNS and PowerDNS as well (tests/publish.rs), with
 # PowerDNS's SQLite backend (schema loaded with sqlite3), and skews a server's clock with
 # libfaketime.

@@ -7,6 +7,8 @@ bash scripts/install-deps.sh --docker
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
 cargo test --all-targets
+# The HTML audit report in headless Chromium at 1280 and 1400 px: nothing wider than the page.
+bash scripts/check-html-report.sh
 bash scripts/test-chart.sh
 # The docker-compose testnet: scenarios 0 (DNS), 1 (happy path) and 4 (broken zone).
 bash testnet/scenarios/ci

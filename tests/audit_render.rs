@@ -317,3 +317,141 @@ fn every_code_is_in_the_readme_table() {
         assert!(readme.contains(&row), "README lacks the row starting {row}");
     }
 }
+
+/// The sample with one cause repeated over many RRsets, a broken DS link above `ogr2.net.` and
+/// the consequences it has below.
+fn broken_sample() -> Report {
+    let mut r = sample();
+    let net = r.zones.iter_mut().find(|z| z.zone == "net.").unwrap();
+    net.ds[0].matches = false;
+    net.findings.push(Finding::new(
+        Code::DsNoMatchingKey,
+        "net.",
+        "DS 11111 at . matches no DNSKEY",
+    ));
+    let ogr2 = r.zones.iter_mut().find(|z| z.zone == "ogr2.net.").unwrap();
+    ogr2.findings.push(Finding::new(
+        Code::ParentInsecure,
+        "ogr2.net.",
+        "net. does not validate",
+    ));
+    let org2 = r.orgs.iter_mut().find(|o| o.name == "org2").unwrap();
+    for i in 0..12 {
+        org2.findings.push(
+            Finding::new(
+                Code::RrsigExpired,
+                "ogr2.net.",
+                format!("the signature by key 22222 over r{i}.ogr2.net. TXT expired"),
+            )
+            .record(format!("r{i}.ogr2.net. TXT")),
+        );
+    }
+    org2.findings.push(
+        Finding::new(
+            Code::RrsigExpired,
+            "ogr2.net.",
+            "the signature by key 22222 over val2.ogr2.net. A expired",
+        )
+        .record("val2.ogr2.net. A"),
+    );
+    r.normalise();
+    r
+}
+
+#[test]
+fn findings_are_grouped_by_cause_causes_first_with_the_fix() {
+    let r = broken_sample();
+    let causes = render::causes(&r);
+    // 13 expired signatures of org2's records are one cause, with every record listed.
+    let expired = causes
+        .iter()
+        .find(|c| c.code == Code::RrsigExpired && c.org == Some("org2"))
+        .expect("expired cause");
+    assert_eq!(expired.count, 13);
+    assert_eq!(expired.records.len(), 13);
+    assert!(expired.detail().contains("(and 12 more like it)"));
+    // Errors first; within errors the DS mismatch and the expired signatures before the
+    // PARENT_INSECURE they cause, and that before the missing record.
+    let codes: Vec<Code> = causes.iter().map(|c| c.code).collect();
+    let at = |c: Code| codes.iter().position(|x| *x == c).unwrap();
+    assert!(at(Code::RrsigExpired) < at(Code::ParentInsecure));
+    assert!(at(Code::DsNoMatchingKey) < at(Code::ParentInsecure));
+    assert!(at(Code::ParentInsecure) < at(Code::RecordMissing));
+    assert!(at(Code::RecordMissing) < at(Code::SerialMismatch));
+    assert_eq!(codes.last(), Some(&Code::ZoneSecure));
+    let sev: Vec<Severity> = causes.iter().map(|c| c.severity).collect();
+    let mut sorted = sev.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(sev, sorted);
+
+    let text = render::render(&r, OutputFormat::Text);
+    let findings = &text[text.find("\nFindings").unwrap()..];
+    assert_eq!(findings.matches("RRSIG_EXPIRED").count(), 2, "{text}");
+    assert!(text.contains(&format!("fix: {}", Code::RrsigExpired.fix())));
+    assert!(text.contains("13 records: "));
+    // The record whose signature expired says so, not "NOT SIGNED".
+    assert!(text.contains("A     expired"), "{text}");
+    assert!(!text.contains("NOT SIGNED"));
+    for f in [OutputFormat::Markdown, OutputFormat::Html] {
+        let out = render::render(&r, f);
+        assert!(out.contains(Code::RrsigExpired.fix()), "{f:?}");
+        let findings = &out[out
+            .find("Findings</h2>")
+            .or(out.find("## Findings"))
+            .unwrap()..];
+        let findings = &findings[..findings.find("Zones").unwrap_or(findings.len())];
+        assert_eq!(findings.matches("RRSIG_EXPIRED").count(), 2, "{f:?}");
+    }
+    let doc: serde_json::Value =
+        serde_json::from_str(&render::render(&r, OutputFormat::Json)).unwrap();
+    let c = doc["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "RRSIG_EXPIRED" && c["org"] == "org2")
+        .unwrap();
+    assert_eq!(c["count"], 13);
+    assert_eq!(c["records"].as_array().unwrap().len(), 13);
+    assert_eq!(doc["findings"].as_array().unwrap().len(), 22);
+    let errs = schema_violations(&doc);
+    assert!(errs.is_empty(), "{errs:#?}");
+}
+
+#[test]
+fn the_chain_shows_tags_and_draws_the_broken_link_broken() {
+    let r = broken_sample();
+    let text = render::render(&r, OutputFormat::Text);
+    assert!(
+        text.contains("X  . => net.: DS 11111 => DNSKEY 11111* 22222  BROKEN: DS_NO_MATCHING_KEY"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ok . => com.: DS 11111 => DNSKEY 11111* 22222"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ogr2.net. => ceremony records  BROKEN: RRSIG_EXPIRED"),
+        "{text}"
+    );
+    let md = render::render(&r, OutputFormat::Markdown);
+    assert!(
+        md.contains(
+            "| org2 | `.` → `net.` | 11111 | 11111* 22222 | **✗ broken**: DS_NO_MATCHING_KEY"
+        ),
+        "{md}"
+    );
+    let html = render::render(&r, OutputFormat::Html);
+    // org2's row: two broken links (net. and its records), org1's none.
+    let org2 = &html[html.find(">org2 (error)<").unwrap()..html.find("</svg>").unwrap()];
+    let org1 = &html[html.find(">org1 (warning)<").unwrap()..html.find(">org2 (error)<").unwrap()];
+    assert_eq!(org2.matches("class=\"broken-link\"").count(), 2, "{org2}");
+    assert!(org2.contains("broken: DS_NO_MATCHING_KEY: DS 11111 at . matches no DNSKEY"));
+    assert!(!org1.contains("broken-link"));
+    assert!(org1.contains(">DS 11111<") && org1.contains(">DNSKEY 11111* 22222<"));
+    assert!(html.contains(
+        "<li><b>org2 (error)</b>: <code>.</code> → <code>net.</code>: DS_NO_MATCHING_KEY"
+    ));
+    // The clean sample has no broken link.
+    let clean = render::render(&sample(), OutputFormat::Html);
+    assert!(clean.contains("broken-link") == clean.contains("ZONE_NOT_FOUND"));
+}

@@ -186,6 +186,36 @@ codes! {
         "Nothing.";
 }
 
+impl Code {
+    /// Where a code stands in the chain of causes, lower first: an unreachable server or a
+    /// signature outside its window explains a DS or key failure, which explains an insecure
+    /// parent, which explains missing or unvalidated records. Reports list causes before their
+    /// consequences within one severity.
+    pub fn causal_rank(self) -> u8 {
+        match self {
+            Code::ZoneNotFound | Code::ServerUnreachable | Code::ServerLame => 0,
+            Code::RrsigNotYetValid | Code::RrsigExpired => 1,
+            Code::DsNoMatchingKey
+            | Code::DsKeyNotSigning
+            | Code::DnskeyMissing
+            | Code::AnchorNoMatch
+            | Code::DnskeyMismatch => 2,
+            Code::RrsigInvalid | Code::RrsigUnknownKey | Code::RrsigMissing => 3,
+            Code::UnsignedDelegation | Code::AlgorithmUnsupported => 4,
+            Code::ParentInsecure => 5,
+            Code::DenialInvalid
+            | Code::RecordMismatch
+            | Code::RecordMissing
+            | Code::RecordInvalid
+            | Code::GlueMismatch
+            | Code::NsMismatch
+            | Code::SerialMismatch => 6,
+            Code::ZoneSecure => 9,
+            _ => 7,
+        }
+    }
+}
+
 impl std::fmt::Display for Code {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

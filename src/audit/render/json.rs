@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::super::{fmt_time, ChainStatus, Finding, Report, Severity};
-use super::counts;
+use super::{causes, counts};
 
 /// The schema identifier of this format.
 pub const SCHEMA: &str = "dnsceremony.audit/v1";
@@ -37,6 +37,32 @@ pub mod v1 {
         pub zones: Vec<ZoneV1>,
         /// Every finding, worst first.
         pub findings: Vec<FindingV1>,
+        /// The findings grouped by cause (same code, severity, zone and organisation), errors
+        /// first and causes before their consequences.
+        pub causes: Vec<CauseV1>,
+    }
+
+    /// Findings that share one cause.
+    #[derive(Debug, Serialize)]
+    pub struct CauseV1 {
+        /// Stable code.
+        pub code: &'static str,
+        /// `info`, `warning` or `error`.
+        pub severity: Severity,
+        /// Zone concerned.
+        pub zone: String,
+        /// Organisation concerned, else null.
+        pub org: Option<String>,
+        /// How many findings it stands for.
+        pub count: usize,
+        /// RRsets concerned (`owner TYPE`), without repeats.
+        pub records: Vec<String>,
+        /// Servers concerned, without repeats (empty: all or none).
+        pub servers: Vec<String>,
+        /// The first finding's detail, with how many others differ.
+        pub detail: String,
+        /// How to fix it.
+        pub fix: &'static str,
     }
 
     /// Counts and the exit status.
@@ -339,6 +365,20 @@ pub fn to_v1(r: &Report) -> v1::AuditV1 {
             })
             .collect(),
         findings: findings.into_iter().map(|(f, o)| finding(f, o)).collect(),
+        causes: causes(r)
+            .into_iter()
+            .map(|c| v1::CauseV1 {
+                code: c.code.as_str(),
+                severity: c.severity,
+                zone: c.zone.to_string(),
+                org: c.org.map(str::to_string),
+                count: c.count,
+                records: c.records.iter().map(|x| x.to_string()).collect(),
+                servers: c.servers.iter().map(|x| x.to_string()).collect(),
+                detail: c.detail(),
+                fix: c.fix(),
+            })
+            .collect(),
     }
 }
 

@@ -1,10 +1,11 @@
 //! Markdown for people (tickets, wikis, pull requests): a summary, the organisations table,
-//! one section per zone and the findings table with the fix for each code.
+//! one section per zone and the findings grouped by cause (errors first, causes before their
+//! consequences) with the fix for each.
 
 use std::fmt::Write;
 
 use super::super::{fmt_left, fmt_time, Report};
-use super::{summary_line, verdict};
+use super::{causes, chains, links, record_state, records_break, summary_line, verdict};
 
 /// Escape `|` and newlines for a table cell.
 fn cell(s: &str) -> String {
@@ -38,12 +39,9 @@ pub fn render(r: &Report) -> String {
                         "`{} {}` {}",
                         x.name,
                         x.rtype,
-                        if x.values.is_empty() {
-                            "missing"
-                        } else if x.signed {
-                            "signed"
-                        } else {
-                            "**not signed**"
+                        match record_state(r, org, x) {
+                            "signed" => "signed".to_string(),
+                            s => format!("**{s}**"),
                         }
                     )
                 })
@@ -64,6 +62,48 @@ pub fn render(r: &Report) -> String {
         }
         let _ = writeln!(o);
     }
+    let _ = writeln!(o, "## Chain of trust\n");
+    let _ = writeln!(
+        o,
+        "Each link: the DS key tags at the parent (the anchor for the root) and the DNSKEY tags at the child (`*`: a DS points to it).\n"
+    );
+    let _ = writeln!(
+        o,
+        "| chain | link | DS at parent | DNSKEY at child | link |"
+    );
+    let _ = writeln!(o, "|---|---|---|---|---|");
+    for (label, chain) in chains(r) {
+        for l in links(r, &chain) {
+            let _ = writeln!(
+                o,
+                "| {} | {} → `{}` | {} | {} | {} |",
+                cell(&label),
+                l.parent
+                    .as_deref()
+                    .map(|p| format!("`{p}`"))
+                    .unwrap_or_else(|| "anchor".into()),
+                l.child,
+                l.ds_line(),
+                l.keys_line(),
+                l.broken
+                    .map(|b| format!("**✗ broken**: {}", cell(&b)))
+                    .unwrap_or_else(|| "ok".into())
+            );
+        }
+        if let Some(org) = r.orgs.iter().find(|o| o.name == label) {
+            if org.chain.is_empty() {
+                let _ = writeln!(o, "| {} | - | - | - | **✗ zone not found** |", cell(&label));
+            } else if let (Some(zone), Some(b)) = (&org.zone, records_break(org)) {
+                let _ = writeln!(
+                    o,
+                    "| {} | `{zone}` → ceremony records | - | - | **✗ broken**: {} |",
+                    cell(&label),
+                    cell(&b)
+                );
+            }
+        }
+    }
+    let _ = writeln!(o);
     let _ = writeln!(o, "## Zones\n");
     for z in &r.zones {
         let _ = writeln!(
@@ -163,30 +203,40 @@ pub fn render(r: &Report) -> String {
         }
     }
     let _ = writeln!(o, "## Findings\n");
-    let findings = r.findings();
-    if findings.is_empty() {
+    let causes = causes(r);
+    if causes.is_empty() {
         let _ = writeln!(o, "None.");
         return o;
     }
     let _ = writeln!(
         o,
-        "| severity | code | zone | record | server | detail | fix |"
+        "One row per cause (errors first, causes before their consequences).\n"
+    );
+    let _ = writeln!(
+        o,
+        "| severity | code | zone | count | records | detail | fix |"
     );
     let _ = writeln!(o, "|---|---|---|---|---|---|---|");
-    for f in findings {
+    for c in causes {
+        let mut recs: Vec<String> = c.records.iter().map(|x| format!("`{x}`")).collect();
+        if !c.servers.is_empty() {
+            recs.push(format!("@ {}", c.servers.join(", ")));
+        }
         let _ = writeln!(
             o,
-            "| {} | `{}` | `{}` | {} | {} | {} | {} |",
-            f.severity.as_str(),
-            f.code.as_str(),
-            f.zone,
-            f.record
-                .as_deref()
-                .map(|x| format!("`{x}`"))
-                .unwrap_or_else(|| "-".into()),
-            f.server.as_deref().map(cell).unwrap_or_else(|| "-".into()),
-            cell(&f.detail),
-            cell(f.code.fix())
+            "| {} | `{}` | `{}`{} | {} | {} | {} | {} |",
+            c.severity.as_str(),
+            c.code.as_str(),
+            c.zone,
+            c.org.map(|g| format!(" ({})", cell(g))).unwrap_or_default(),
+            c.count,
+            if recs.is_empty() {
+                "-".to_string()
+            } else {
+                cell(&recs.join("<br>"))
+            },
+            cell(&c.detail()),
+            cell(c.fix())
         );
     }
     o

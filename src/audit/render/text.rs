@@ -1,10 +1,12 @@
-//! Text for a terminal: organisations first (who is broken), then each zone of the chain,
-//! then every finding worst first, then the summary and the exit status.
+//! Text for a terminal: organisations first (who is broken), the chain of trust link by link
+//! (DS tags at the parent, DNSKEY tags at the child, broken links marked with their reason), each
+//! zone, then the findings grouped by cause (errors first, causes before consequences) with
+//! their fix, then the summary and the exit status.
 
 use std::fmt::Write;
 
 use super::super::{fmt_left, fmt_time, Report};
-use super::{summary_line, verdict};
+use super::{causes, chains, links, record_state, records_break, summary_line, verdict};
 
 /// `s` cut to `n` characters, with `...` when cut.
 fn clip(s: &str, n: usize) -> String {
@@ -42,21 +44,44 @@ pub fn render(r: &Report) -> String {
                 }
             );
             for rec in &org.records {
-                let state = if rec.values.is_empty() {
-                    "missing"
-                } else if rec.signed {
-                    "signed"
-                } else {
-                    "NOT SIGNED"
-                };
+                let state = record_state(r, org, rec);
                 let _ = writeln!(
                     o,
-                    "          {:<40} {:<5} {:<10} {}",
+                    "          {:<40} {:<5} {:<13} {}",
                     rec.name,
                     rec.rtype,
                     state,
                     clip(&rec.values.join(" | "), 64)
                 );
+            }
+        }
+    }
+    let _ = writeln!(
+        o,
+        "\nChain of trust (DS key tags at the parent => DNSKEY tags at the child, * = has DS)"
+    );
+    for (label, chain) in chains(r) {
+        let _ = writeln!(o, "  {label}");
+        if chain.is_empty() {
+            let _ = writeln!(o, "    X  zone not found");
+        }
+        for l in links(r, &chain) {
+            let _ = writeln!(
+                o,
+                "    {} {} => {}: DS {} => DNSKEY {}{}",
+                if l.broken.is_some() { "X " } else { "ok" },
+                l.parent.as_deref().unwrap_or("anchor"),
+                l.child,
+                l.ds_line(),
+                l.keys_line(),
+                l.broken
+                    .map(|b| format!("  BROKEN: {b}"))
+                    .unwrap_or_default()
+            );
+        }
+        if let Some(org) = r.orgs.iter().find(|o| o.name == label) {
+            if let (Some(zone), Some(b)) = (&org.zone, records_break(org)) {
+                let _ = writeln!(o, "    X  {zone} => ceremony records  BROKEN: {b}");
             }
         }
     }
@@ -147,27 +172,36 @@ pub fn render(r: &Report) -> String {
             );
         }
     }
-    let findings = r.findings();
-    let _ = writeln!(o, "\nFindings");
-    if findings.is_empty() {
+    let causes = causes(r);
+    let _ = writeln!(o, "\nFindings (by cause, causes first)");
+    if causes.is_empty() {
         let _ = writeln!(o, "  none");
     }
-    for f in findings {
-        let mut about = f.zone.clone();
-        if let Some(rec) = &f.record {
-            about = format!("{about} {rec}");
-        }
-        if let Some(s) = &f.server {
-            about = format!("{about} @ {s}");
+    for c in causes {
+        let mut about = c.zone.to_string();
+        if let Some(org) = c.org {
+            about = format!("{about} ({org})");
         }
         let _ = writeln!(
             o,
-            "  {:<7} {:<22} {}: {}",
-            f.severity.as_str(),
-            f.code.as_str(),
+            "  {:<7} {:<22} {}{}: {}",
+            c.severity.as_str(),
+            c.code.as_str(),
             about,
-            f.detail
+            if c.count > 1 {
+                format!(" x{}", c.count)
+            } else {
+                String::new()
+            },
+            c.detail()
         );
+        if let Some(recs) = c.records_line(8) {
+            let _ = writeln!(o, "          on {recs}");
+        }
+        if !c.servers.is_empty() {
+            let _ = writeln!(o, "          servers: {}", c.servers.join(", "));
+        }
+        let _ = writeln!(o, "          fix: {}", c.fix());
     }
     let _ = writeln!(o, "\n{} (exit {})", summary_line(r), r.exit_code());
     o
