@@ -88,6 +88,10 @@ codes! {
     RrsigInvalid => "RRSIG_INVALID", Error,
         "An RRSIG does not verify over the RRset with the DNSKEY it names (altered data or wrong key).",
         "Re-sign the zone from its master data; look for records changed after signing.";
+    /// Checking an RRset would take more work than a validator allows (KeyTrap, NSEC3 floods).
+    OverBudget => "OVER_BUDGET", Error,
+        "Judging the zone's records takes more work than validators allow (keys sharing a key tag, too many signatures per RRset, too many NSEC3 records or hashes); they call it bogus.",
+        "Serve one key per key tag and role, a few signatures per RRset and NSEC3 with RFC 9276 parameters (0 iterations, no salt).";
     /// An RRSIG names a key that is not in the DNSKEY set.
     RrsigUnknownKey => "RRSIG_UNKNOWN_KEY", Error,
         "An RRSIG names a key tag and algorithm that is not in the zone's DNSKEY RRset.",
@@ -200,7 +204,7 @@ impl Code {
             | Code::DnskeyMissing
             | Code::AnchorNoMatch
             | Code::DnskeyMismatch => 2,
-            Code::RrsigInvalid | Code::RrsigUnknownKey | Code::RrsigMissing => 3,
+            Code::RrsigInvalid | Code::RrsigUnknownKey | Code::RrsigMissing | Code::OverBudget => 3,
             Code::UnsignedDelegation | Code::AlgorithmUnsupported => 4,
             Code::ParentInsecure => 5,
             Code::DenialInvalid

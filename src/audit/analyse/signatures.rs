@@ -241,6 +241,7 @@ pub(super) fn bogus_code(reason: &BogusReason) -> Code {
         BogusReason::DsMismatch { .. } => Code::DsKeyNotSigning,
         BogusReason::AnchorMismatch { .. } => Code::AnchorNoMatch,
         BogusReason::NoDnskey { .. } => Code::DnskeyMissing,
+        BogusReason::OverBudget { .. } => Code::OverBudget,
         _ => Code::RrsigInvalid,
     }
 }
