@@ -463,6 +463,12 @@ fn cli_publish_dry_run_republish_and_change() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("add      validator1.ogr1.com. 300 A"), "{out}");
     assert!(out.contains("dry run: no update sent"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "TSIG key 'org1-key' proven: {p}:53 answered a signed SOA query with a valid signature"
+        )),
+        "{out}"
+    );
     assert!(dig(p, "validator1.ogr1.com", "A").is_empty());
     assert!(dig(p, "key_validator1.ogr1.com", "TXT").is_empty());
     assert_eq!(lab.serial(p), serial);
@@ -535,6 +541,20 @@ fn cli_failures_have_their_exit_codes() {
     );
     assert!(err.contains("check the secret"), "{err}");
     assert!(dig(lab.primary.addr, "validator1.ogr1.com", "A").is_empty());
+    assert_eq!(lab.serial(lab.primary.addr), serial);
+
+    // A dry run proves the key too: the same line and exit status as the real publish.
+    let (code, out, dry_err) = cli.publish(&server, &wrong, &["--ip", "192.0.2.10", "--dry-run"]);
+    assert_eq!(code, 5, "{out}{dry_err}");
+    assert_eq!(dry_err, err);
+    let (code, out, err) = cli.publish(
+        &server,
+        &lab.unknown_key(),
+        &["--ip", "192.0.2.10", "--dry-run"],
+    );
+    assert_eq!(code, 5, "{out}{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("TSIG error BADKEY; key 'nobody-key'"), "{err}");
     assert_eq!(lab.serial(lab.primary.addr), serial);
 
     // A zone the server does not serve: exit 6.
