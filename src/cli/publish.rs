@@ -133,6 +133,14 @@ fn resolve_server(text: &str) -> Result<SocketAddr, Error> {
         .ok_or_else(|| bad(format!("'{host}': the system resolver has no address")))
 }
 
+/// Before a BADTIME refusal, the line that says how far this machine's clock is off.
+fn say_skew(e: update::UpdateError) -> update::UpdateError {
+    if let Some(line) = e.clock_skew_line() {
+        crate::cli::report_line(&line);
+    }
+    e
+}
+
 /// Run `dnsceremony publish`.
 pub fn run(args: PublishArgs) -> crate::cli::Outcome {
     let manifest = crate::cli::manifest::load(&args.manifest, args.operator.as_ref())?;
@@ -210,7 +218,9 @@ pub fn run(args: PublishArgs) -> crate::cli::Outcome {
         let mut key_probe = None;
         let (update, servers) = if args.dry_run {
             // Prove the key as the update would use it: a wrong key fails here, not later.
-            let probe = update::probe_key(&plan, &key, timeouts).await?;
+            let probe = update::probe_key(&plan, &key, timeouts)
+                .await
+                .map_err(say_skew)?;
             if !args.json {
                 crate::cli::print(&match probe {
                     KeyProbe::Proven => format!(
@@ -229,7 +239,7 @@ pub fn run(args: PublishArgs) -> crate::cli::Outcome {
             key_probe = Some(probe);
             ("dry_run", None)
         } else {
-            let applied = update::apply(&plan, &key, timeouts).await?;
+            let applied = update::apply(&plan, &key, timeouts).await.map_err(say_skew)?;
             if !args.json {
                 crate::cli::print(match applied {
                     Applied::Updated => "update sent: NOERROR\n",

@@ -128,6 +128,10 @@ pub enum UpdateError {
         /// `BADSIG`, `BADKEY`, `BADTIME`, ... from the answer's TSIG record; `None` when the
         /// answer is unsigned and names no TSIG error.
         tsig_error: Option<String>,
+        /// The time we signed at (seconds since the epoch).
+        signed_at: u64,
+        /// The server's time from a BADTIME answer's TSIG (Other Data, else time signed).
+        server_time: Option<u64>,
     },
     /// The server's answer to our signed update does not carry a valid signature.
     #[error("answer from {server} to the update fails TSIG verification (key '{key}': {why})")]
@@ -1111,6 +1115,15 @@ async fn signed_exchange(
         return Err(net("answer carries another message id".into()));
     }
     let rc = resp.metadata.response_code;
+    let server_time = resp.signature().and_then(|s| {
+        (s.data.error == Some(WireTsigError::BadTime)).then(|| {
+            // RFC 8945 5.2.3: Other Data holds the server's time as 48 bits.
+            match s.data.other.as_slice() {
+                [a, b, c, d, e, f] => u64::from_be_bytes([0, 0, *a, *b, *c, *d, *e, *f]),
+                _ => s.data.time,
+            }
+        })
+    });
     let rejected = |tsig_error: Option<String>| UpdateError::TsigRejected {
         key: key.display_name(),
         algorithm: key.algorithm_name(),
@@ -1118,6 +1131,8 @@ async fn signed_exchange(
         server,
         rcode: rcode_name(rc),
         tsig_error,
+        signed_at: now,
+        server_time,
     };
     // A TSIG error in the answer's TSIG record says why the server rejected our signature.
     if let Some(err) = resp.signature().and_then(|s| s.data.error) {
@@ -1271,6 +1286,20 @@ async fn check_server(
 }
 
 impl UpdateError {
+    /// For a BADTIME answer that carries the server's time: "this machine's clock is about N
+    /// behind/ahead of SERVER", the extra line that names the skew.
+    pub fn clock_skew_line(&self) -> Option<String> {
+        match self {
+            UpdateError::TsigRejected {
+                server,
+                signed_at,
+                server_time: Some(theirs),
+                ..
+            } => crate::clock::skew_line(*signed_at, *theirs, &server.to_string()),
+            _ => None,
+        }
+    }
+
     /// The exit status for this failure (see [`crate::exit`]).
     pub fn exit_code(&self) -> u8 {
         use crate::exit;
