@@ -12,6 +12,7 @@
 pub mod atomic;
 pub mod audit;
 pub mod ceremony;
+pub mod clock;
 pub mod dns;
 pub mod error;
 pub mod exit;

@@ -507,3 +507,24 @@ fn every_command_that_loads_a_manifest_demands_the_operator() {
     }
     assert!(!d.join("g.json").exists() && !d.join("data").exists());
 }
+
+#[test]
+fn a_tsig_key_given_as_anchor_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("m.toml"), GOOD).unwrap();
+    fs::write(
+        dir.path().join("org1.key"),
+        "key \"org1-key\" {\n\talgorithm hmac-sha256;\n\tsecret \"c2VjcmV0c2VjcmV0\";\n};\n",
+    )
+    .unwrap();
+    let o = run(
+        dir.path(),
+        &["verify", "--manifest", "m.toml", "--anchor", "org1.key"],
+    );
+    assert_eq!(o.status.code(), Some(3));
+    let e = stderr_line(&o);
+    assert!(
+        e.starts_with("dnsceremony: not a trust anchor file: org1.key:1 holds a TSIG key;"),
+        "{e}"
+    );
+}

@@ -179,6 +179,17 @@ fn wrong_tsig_keys_are_named_and_change_nothing() {
     assert!(matches!(err, UpdateError::TsigRejected { .. }), "{err}");
     assert!(err.to_string().contains("TSIG error BADTIME"), "{err}");
     assert!(err.to_string().contains("check both clocks"), "{err}");
+    // The BADTIME answer carries the server's time: the extra line says how far off we are.
+    assert_eq!(
+        err.clock_skew_line().as_deref(),
+        Some(
+            format!(
+                "this machine's clock is about 1 hour behind {}",
+                lab.primary_addr()
+            )
+            .as_str()
+        )
+    );
     assert!(dig(lab.primary.addr, "validator1.ogr1.com", "A").is_empty());
     assert_eq!(lab.serial(lab.primary.addr), serial);
 }
@@ -463,6 +474,12 @@ fn cli_publish_dry_run_republish_and_change() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("add      validator1.ogr1.com. 300 A"), "{out}");
     assert!(out.contains("dry run: no update sent"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "TSIG key 'org1-key' proven: {p}:53 answered a signed SOA query with a valid signature"
+        )),
+        "{out}"
+    );
     assert!(dig(p, "validator1.ogr1.com", "A").is_empty());
     assert!(dig(p, "key_validator1.ogr1.com", "TXT").is_empty());
     assert_eq!(lab.serial(p), serial);
@@ -535,6 +552,20 @@ fn cli_failures_have_their_exit_codes() {
     );
     assert!(err.contains("check the secret"), "{err}");
     assert!(dig(lab.primary.addr, "validator1.ogr1.com", "A").is_empty());
+    assert_eq!(lab.serial(lab.primary.addr), serial);
+
+    // A dry run proves the key too: the same line and exit status as the real publish.
+    let (code, out, dry_err) = cli.publish(&server, &wrong, &["--ip", "192.0.2.10", "--dry-run"]);
+    assert_eq!(code, 5, "{out}{dry_err}");
+    assert_eq!(dry_err, err);
+    let (code, out, err) = cli.publish(
+        &server,
+        &lab.unknown_key(),
+        &["--ip", "192.0.2.10", "--dry-run"],
+    );
+    assert_eq!(code, 5, "{out}{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("TSIG error BADKEY; key 'nobody-key'"), "{err}");
     assert_eq!(lab.serial(lab.primary.addr), serial);
 
     // A zone the server does not serve: exit 6.
@@ -926,6 +957,19 @@ fn clock_skew(kind: server_lab::Kind, words: &str) {
     );
     assert!(err.contains("clock"), "{err}");
     assert!(dig(lab.primary, "validator1.ogr1.com", "A").is_empty());
+    // A BADTIME answer carries the server's time: one extra line names the skew, and a dry
+    // run (its signed SOA query) refuses the same way.
+    let skew = format!("dnsceremony: this machine's clock is about 1 hour ahead of {server}:53\n");
+    if words.contains("BADTIME") {
+        assert!(err.starts_with(&skew), "{err}");
+        assert_eq!(err.lines().count(), 2, "{err}");
+        let (code, _, dry) =
+            cli.publish(&server, &lab.key_file, &["--ip", "192.0.2.10", "--dry-run"]);
+        assert_eq!(code, 5, "{dry}");
+        assert!(dry.starts_with(&skew), "{dry}");
+    } else {
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 use dnsceremony::dns::tsig::TsigKey;
-use dnsceremony::dns::update::{self, Applied, PlanView, ServerState, Timeouts};
+use dnsceremony::dns::update::{self, Applied, KeyProbe, PlanView, ServerState, Timeouts};
 use dnsceremony::identity::{Address, Identity};
 use dnsceremony::manifest::Profile;
 use dnsceremony::records::{self, PublishParams};
@@ -67,7 +67,7 @@ pub struct PublishArgs {
     /// How long to wait for every authoritative server to serve the new values.
     #[arg(long, default_value = "60s", value_parser = super::check::parse_duration)]
     timeout: Duration,
-    /// Print the plan, send nothing.
+    /// Print the plan and prove the TSIG key with a signed SOA query; change nothing.
     #[arg(long)]
     dry_run: bool,
     /// Print JSON (schema dnsceremony.publish/v1).
@@ -85,6 +85,10 @@ struct PublishJson<'a> {
     /// `sent`, `not_needed` (nothing changed) or `dry_run`.
     update: &'static str,
     plan: PlanView,
+    /// Present with `dry_run`: `proven` (the primary's signed answer to a TSIG-signed SOA
+    /// query verifies) or `unchecked` (it answered unsigned).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_probe: Option<KeyProbe>,
     /// Present unless `dry_run`: every authoritative server and whether it serves the new values.
     #[serde(skip_serializing_if = "Option::is_none")]
     servers: Option<Vec<ServerState>>,
@@ -127,6 +131,14 @@ fn resolve_server(text: &str) -> Result<SocketAddr, Error> {
         .or_else(|| addrs.first())
         .copied()
         .ok_or_else(|| bad(format!("'{host}': the system resolver has no address")))
+}
+
+/// Before a BADTIME refusal, the line that says how far this machine's clock is off.
+fn say_skew(e: update::UpdateError) -> update::UpdateError {
+    if let Some(line) = e.clock_skew_line() {
+        crate::cli::report_line(&line);
+    }
+    e
 }
 
 /// Run `dnsceremony publish`.
@@ -203,13 +215,31 @@ pub fn run(args: PublishArgs) -> crate::cli::Outcome {
         if !args.json {
             crate::cli::print(&plan.render_text());
         }
+        let mut key_probe = None;
         let (update, servers) = if args.dry_run {
+            // Prove the key as the update would use it: a wrong key fails here, not later.
+            let probe = update::probe_key(&plan, &key, timeouts)
+                .await
+                .map_err(say_skew)?;
             if !args.json {
+                crate::cli::print(&match probe {
+                    KeyProbe::Proven => format!(
+                        "TSIG key '{}' proven: {} answered a signed SOA query with a valid signature\n",
+                        key.display_name(),
+                        plan.primary
+                    ),
+                    KeyProbe::Unchecked => format!(
+                        "TSIG key '{}' not proven: {} answered a signed SOA query unsigned (it checks TSIG on updates only)\n",
+                        key.display_name(),
+                        plan.primary
+                    ),
+                });
                 crate::cli::print("dry run: no update sent\n");
             }
+            key_probe = Some(probe);
             ("dry_run", None)
         } else {
-            let applied = update::apply(&plan, &key, timeouts).await?;
+            let applied = update::apply(&plan, &key, timeouts).await.map_err(say_skew)?;
             if !args.json {
                 crate::cli::print(match applied {
                     Applied::Updated => "update sent: NOERROR\n",
@@ -237,6 +267,7 @@ pub fn run(args: PublishArgs) -> crate::cli::Outcome {
                 dry_run: args.dry_run,
                 update,
                 plan: plan.view(),
+                key_probe,
                 servers,
             };
             let mut s = serde_json::to_string_pretty(&doc).expect("serialisable");

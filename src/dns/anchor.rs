@@ -45,6 +45,16 @@ pub enum AnchorError {
         /// What is wrong with it.
         why: String,
     },
+    /// The file is another kind of file (a TSIG key, ...), not a trust anchor at all.
+    #[error("not a trust anchor file: {}:{line} holds {what}; give the root's (or the expected zone's) DNSKEY or DS records", path.display())]
+    NotAnchor {
+        /// The file.
+        path: PathBuf,
+        /// The line that shows what the file is, from 1.
+        line: usize,
+        /// What the file holds instead (`a TSIG key`).
+        what: &'static str,
+    },
     /// The file holds no DNSKEY or DS record.
     #[error("bad trust anchor ({}: no DNSKEY or DS record in the file)", path.display())]
     Empty {
@@ -137,6 +147,13 @@ impl TrustAnchors {
     /// Parse anchor text (zone-file lines, or BIND blocks when the text holds `trust-anchors`,
     /// `managed-keys` or `trusted-keys`); `path` only names the input in errors.
     pub fn parse(text: &str, path: &Path) -> Result<TrustAnchors, AnchorError> {
+        if let Some((line, what)) = other_kind(text) {
+            return Err(AnchorError::NotAnchor {
+                path: path.to_path_buf(),
+                line,
+                what,
+            });
+        }
         let anchors = if BIND_BLOCKS.iter().any(|k| text.contains(k)) {
             parse_bind(text, path)?
         } else {
@@ -166,6 +183,28 @@ impl TrustAnchors {
     pub fn for_zone<'a>(&'a self, zone: &'a Name) -> impl Iterator<Item = &'a Anchor> + 'a {
         self.anchors.iter().filter(move |a| a.owner() == zone)
     }
+}
+
+/// A file that is plainly not an anchor: a TSIG key in any of its usual forms (a BIND `key`
+/// block, Knot's YAML, `[alg:]name:secret`). Returns the line that shows it and what it is.
+fn other_kind(text: &str) -> Option<(usize, &'static str)> {
+    if BIND_BLOCKS.iter().any(|k| text.contains(k)) {
+        return None;
+    }
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.split(';').next().unwrap_or("").trim();
+        let lower = line.to_ascii_lowercase();
+        let words: Vec<&str> = lower.split_whitespace().collect();
+        let tsig = matches!(words.first(), Some(&"key") if lower.contains('{'))
+            || matches!(words.first(), Some(&"secret") | Some(&"secret:"))
+            || lower.starts_with("algorithm: hmac-")
+            || lower.starts_with("- id:") && text.contains("secret:")
+            || lower.starts_with("hmac-") && lower.matches(':').count() >= 2;
+        if tsig {
+            return Some((i + 1, "a TSIG key"));
+        }
+    }
+    None
 }
 
 /// The BIND configuration statements that hold trust anchors.
@@ -357,6 +396,29 @@ mod tests {
     // The root KSKs as served in the root zone's DNSKEY RRset.
     const KSK_2017: &str = "AwEAAaz/tAm8yTn4Mfeh5eyI96WSVexTBAvkMgJzkKTOiW1vkIbzxeF3+/4RgWOq7HrxRixHlFlExOLAJr5emLvN7SWXgnLh4+B5xQlNVz8Og8kvArMtNROxVQuCaSnIDdD5LKyWbRd2n9WGe2R8PzgCmr3EgVLrjyBxWezF0jLHwVN8efS3rCj/EWgvIWgb9tarpVUDK/b58Da+sqqls3eNbuv7pr+eoZG+SrDK6nWeL3c6H5Apxz7LjVc1uTIdsIXxuOLYA4/ilBmSVIzuDWfdRUfhHdY6+cn8HFRm+2hM8AnXGXws9555KrUB5qihylGa8subX2Nn6UwNR1AkUTV74bU=";
     const KSK_2024: &str = "AwEAAa96jeuknZlaeSrvyAJj6ZHv28hhOKkx3rLGXVaC6rXTsDc449/cidltpkyGwCJNnOAlFNKF2jBosZBU5eeHspaQWOmOElZsjICMQMC3aeHbGiShvZsx4wMYSjH8e7Vrhbu6irwCzVBApESjbUdpWWmEnhathWu1jo+siFUiRAAxm9qyJNg/wOZqqzL/dL/q8PkcRU5oUKEpUge71M3ej2/7CPqpdVwuMoTvoB+ZOT4YeGyxMvHmbrxlFzGOHOijtzN+u1TQNatX2XBuzZNQ1K+s2CXkPIZo7s6JgZyvaBevYtxPvYLw4z9mR7K2vaF18UYH9Z9GNUUeayffKC73PYc=";
+
+    #[test]
+    fn a_tsig_key_file_is_not_an_anchor_and_is_named() {
+        let path = Path::new("org1.key");
+        for (text, line) in [
+            (
+                "key \"org1-key\" {\n\talgorithm hmac-sha256;\n\tsecret \"c2VjcmV0\";\n};\n",
+                1,
+            ),
+            ("# keymgr\nkey:\n  - id: org1-key\n    algorithm: hmac-sha256\n    secret: c2VjcmV0\n", 3),
+            ("hmac-sha256:org1-key:c2VjcmV0\n", 1),
+        ] {
+            let err = TrustAnchors::parse(text, path).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("not a trust anchor file: org1.key:{line} holds a TSIG key; give the root's (or the expected zone's) DNSKEY or DS records"),
+                "{text}"
+            );
+        }
+        // A real anchor is not mistaken for one.
+        let ok = ". 3600 IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n";
+        assert!(TrustAnchors::parse(ok, path).is_ok());
+    }
 
     #[test]
     fn builtin_ds_match_the_root_ksks() {

@@ -26,7 +26,9 @@
 //! - NS targets are polled on port 53, except an address equal to `--server`'s, which keeps
 //!   that port (so a primary on a non-standard port is read back where it listens).
 //! - Nothing is sent when nothing changes, so an unchanged re-publish does not exercise the
-//!   TSIG key.
+//!   TSIG key; [`probe_key`] (a TSIG-signed SOA query, what `publish --dry-run` sends) proves
+//!   it without changing anything, except at a server that checks TSIG on updates only and
+//!   answers a signed query unsigned ([`KeyProbe::Unchecked`]).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -126,6 +128,10 @@ pub enum UpdateError {
         /// `BADSIG`, `BADKEY`, `BADTIME`, ... from the answer's TSIG record; `None` when the
         /// answer is unsigned and names no TSIG error.
         tsig_error: Option<String>,
+        /// The time we signed at (seconds since the epoch).
+        signed_at: u64,
+        /// The server's time from a BADTIME answer's TSIG (Other Data, else time signed).
+        server_time: Option<u64>,
     },
     /// The server's answer to our signed update does not carry a valid signature.
     #[error("answer from {server} to the update fails TSIG verification (key '{key}': {why})")]
@@ -994,12 +1000,106 @@ pub async fn apply_signed_at(
     timeouts: Timeouts,
     now: u64,
 ) -> Result<Applied, UpdateError> {
-    let Some(mut msg) = update_message(plan) else {
+    let Some(msg) = update_message(plan) else {
         return Ok(Applied::NothingToDo);
     };
+    let op = format!("UPDATE {}", plan.zone);
+    let (rc, _) = signed_exchange(plan, msg, key, timeouts, now, &op, false).await?;
+    match rc {
+        ResponseCode::NoError => Ok(Applied::Updated),
+        ResponseCode::YXRRSet
+        | ResponseCode::NXRRSet
+        | ResponseCode::YXDomain
+        | ResponseCode::NXDomain => Err(UpdateError::Conflict {
+            zone: plan.zone.clone(),
+            server: plan.primary,
+            rcode: rcode_name(rc),
+        }),
+        other => Err(UpdateError::Refused {
+            zone: plan.zone.clone(),
+            server: plan.primary,
+            rcode: rcode_name(other),
+            key: key.display_name(),
+        }),
+    }
+}
+
+/// What [`probe_key`] learnt about the TSIG key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyProbe {
+    /// The primary answered the signed SOA query with a signature that verifies: it knows
+    /// the key, its secret and algorithm, and our clocks agree.
+    Proven,
+    /// The primary answered the signed query unsigned (it checks TSIG on updates only): the
+    /// key is not proven until a real publish.
+    Unchecked,
+}
+
+/// Prove the TSIG key without changing anything (what `publish --dry-run` does): send the
+/// primary a TSIG-signed SOA query for the zone and verify the signed answer. A rejection is
+/// the same [`UpdateError::TsigRejected`] a real update gets.
+pub async fn probe_key(
+    plan: &UpdatePlan,
+    key: &TsigKey,
+    timeouts: Timeouts,
+) -> Result<KeyProbe, UpdateError> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    probe_key_signed_at(plan, key, timeouts, now).await
+}
+
+/// [`probe_key`] with the TSIG time given (seconds since the epoch).
+pub async fn probe_key_signed_at(
+    plan: &UpdatePlan,
+    key: &TsigKey,
+    timeouts: Timeouts,
+    now: u64,
+) -> Result<KeyProbe, UpdateError> {
+    let mut msg = Message::new(super::query::rand_id(), MessageType::Query, OpCode::Query);
+    msg.metadata.recursion_desired = false;
+    let mut q = Query::new();
+    q.set_name(plan.zone.clone())
+        .set_query_class(DNSClass::IN)
+        .set_query_type(RecordType::SOA);
+    msg.add_query(q);
+    let op = format!("TSIG-signed SOA {}", plan.zone);
+    let (rc, signed) = signed_exchange(plan, msg, key, timeouts, now, &op, true).await?;
+    match rc {
+        ResponseCode::NoError if signed => Ok(KeyProbe::Proven),
+        ResponseCode::NoError => Ok(KeyProbe::Unchecked),
+        other => Err(UpdateError::QueryRefused {
+            server: plan.primary,
+            qname: plan.zone.clone(),
+            qtype: RecordType::SOA,
+            rcode: rcode_name(other),
+        }),
+    }
+}
+
+/// Sign `msg` with `key`, exchange it with the plan's primary over TCP and check the answer's
+/// TSIG: a TSIG error or an unsigned NOTAUTH/REFUSED is [`UpdateError::TsigRejected`]; a
+/// signed answer must verify. With `unsigned_ok`, an unsigned answer of another code is
+/// returned as `(rcode, false)` instead of failing verification.
+async fn signed_exchange(
+    plan: &UpdatePlan,
+    mut msg: Message,
+    key: &TsigKey,
+    timeouts: Timeouts,
+    now: u64,
+    op: &str,
+    unsigned_ok: bool,
+) -> Result<(ResponseCode, bool), UpdateError> {
     let server = plan.primary;
     let encode = |why: String| UpdateError::Encode {
         zone: plan.zone.clone(),
+        why,
+    };
+    let net = |why: String| UpdateError::Network {
+        server,
+        op: op.to_string(),
         why,
     };
     let mut verifier = msg
@@ -1008,29 +1108,22 @@ pub async fn apply_signed_at(
     let bytes = msg.to_vec().map_err(|e| encode(e.to_string()))?;
     let answer = tokio::time::timeout(timeouts.query, super::query::tcp_exchange(server, &bytes))
         .await
-        .map_err(|_| UpdateError::Network {
-            server,
-            op: format!("UPDATE {}", plan.zone),
-            why: format!("no answer within {}s", timeouts.query.as_secs()),
-        })?
-        .map_err(|e| UpdateError::Network {
-            server,
-            op: format!("UPDATE {}", plan.zone),
-            why: e.to_string(),
-        })?;
-    let resp = Message::from_vec(&answer).map_err(|e| UpdateError::Network {
-        server,
-        op: format!("UPDATE {}", plan.zone),
-        why: format!("malformed answer: {e}"),
-    })?;
+        .map_err(|_| net(format!("no answer within {}s", timeouts.query.as_secs())))?
+        .map_err(|e| net(e.to_string()))?;
+    let resp = Message::from_vec(&answer).map_err(|e| net(format!("malformed answer: {e}")))?;
     if resp.metadata.id != msg.metadata.id {
-        return Err(UpdateError::Network {
-            server,
-            op: format!("UPDATE {}", plan.zone),
-            why: "answer carries another message id".into(),
-        });
+        return Err(net("answer carries another message id".into()));
     }
     let rc = resp.metadata.response_code;
+    let server_time = resp.signature().and_then(|s| {
+        (s.data.error == Some(WireTsigError::BadTime)).then(|| {
+            // RFC 8945 5.2.3: Other Data holds the server's time as 48 bits.
+            match s.data.other.as_slice() {
+                [a, b, c, d, e, f] => u64::from_be_bytes([0, 0, *a, *b, *c, *d, *e, *f]),
+                _ => s.data.time,
+            }
+        })
+    });
     let rejected = |tsig_error: Option<String>| UpdateError::TsigRejected {
         key: key.display_name(),
         algorithm: key.algorithm_name(),
@@ -1038,6 +1131,8 @@ pub async fn apply_signed_at(
         server,
         rcode: rcode_name(rc),
         tsig_error,
+        signed_at: now,
+        server_time,
     };
     // A TSIG error in the answer's TSIG record says why the server rejected our signature.
     if let Some(err) = resp.signature().and_then(|s| s.data.error) {
@@ -1053,6 +1148,9 @@ pub async fn apply_signed_at(
         // RFC 8945 5.2: a server that cannot verify the request answers unsigned (NOTAUTH
         // with a TSIG error; some servers an unsigned REFUSED with no reason at all).
         return Err(rejected(None));
+    }
+    if resp.signature().is_none() && unsigned_ok {
+        return Ok((rc, false));
     }
     match verifier.as_mut() {
         Some(v) => {
@@ -1070,23 +1168,7 @@ pub async fn apply_signed_at(
             })
         }
     }
-    match rc {
-        ResponseCode::NoError => Ok(Applied::Updated),
-        ResponseCode::YXRRSet
-        | ResponseCode::NXRRSet
-        | ResponseCode::YXDomain
-        | ResponseCode::NXDomain => Err(UpdateError::Conflict {
-            zone: plan.zone.clone(),
-            server,
-            rcode: rcode_name(rc),
-        }),
-        other => Err(UpdateError::Refused {
-            zone: plan.zone.clone(),
-            server,
-            rcode: rcode_name(other),
-            key: key.display_name(),
-        }),
-    }
+    Ok((rc, true))
 }
 
 /// Check, as peers will, that `zone` validates from the trust anchor: its SOA must be
@@ -1204,6 +1286,20 @@ async fn check_server(
 }
 
 impl UpdateError {
+    /// For a BADTIME answer that carries the server's time: "this machine's clock is about N
+    /// behind/ahead of SERVER", the extra line that names the skew.
+    pub fn clock_skew_line(&self) -> Option<String> {
+        match self {
+            UpdateError::TsigRejected {
+                server,
+                signed_at,
+                server_time: Some(theirs),
+                ..
+            } => crate::clock::skew_line(*signed_at, *theirs, &server.to_string()),
+            _ => None,
+        }
+    }
+
     /// The exit status for this failure (see [`crate::exit`]).
     pub fn exit_code(&self) -> u8 {
         use crate::exit;
