@@ -255,7 +255,7 @@ fn template_hosts_are_judged_in_phase_one() {
 }
 
 #[test]
-fn run_and_genesis_refuse_such_a_manifest_before_any_network_work() {
+fn run_publish_and_genesis_refuse_such_a_manifest_before_any_network_work() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let bad: String = init(d, "v1")
@@ -291,6 +291,23 @@ fn run_and_genesis_refuse_such_a_manifest_before_any_network_work() {
             "none.key",
             "--datadir",
             "data",
+        ][..],
+        &[
+            "publish",
+            "--manifest",
+            "m.toml",
+            "--org",
+            "org1",
+            "--keys",
+            "keys",
+            "--ip",
+            "127.0.0.1",
+            "--treasury",
+            "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf",
+            "--server",
+            "127.0.0.1:9",
+            "--tsig",
+            "none.key",
         ][..],
     ] {
         let o = run(d, args);

@@ -381,7 +381,7 @@ impl Cli {
         std::fs::write(
             dir.path().join("manifest.toml"),
             format!(
-                "[ceremony]\nname = \"t\"\nprofile = \"v1\"\n\n[genesis]\nchain_id = 65110000\n\n\
+                "[ceremony]\nname = \"t\"\nprofile = \"v1\"\n\n[genesis]\noperator = \"0x7e5f4552091a69125d5dfcb7b8c2659029395bdf\"\nchain_id = 65110000\n\n\
                  [[orgs]]\nname = \"org1\"\nhost = \"validator1.{zone}\"\n\n\
                  [[orgs]]\nname = \"org2\"\nhost = \"val2.ogr2.net\"\n\n{dns}"
             ),

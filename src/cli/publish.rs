@@ -144,6 +144,8 @@ fn say_skew(e: update::UpdateError) -> update::UpdateError {
 /// Run `dnsceremony publish`.
 pub fn run(args: PublishArgs) -> crate::cli::Outcome {
     let manifest = crate::cli::manifest::load(&args.manifest, args.operator.as_ref())?;
+    // Phase 1's rules first: an attestation over a manifest that must still change is lost.
+    dnsceremony::genesis::preflight::check(&manifest)?;
     let org = manifest.org(&args.org).ok_or_else(|| Error::Usage {
         flag: "--org",
         why: format!(
