@@ -7,6 +7,8 @@ bash scripts/install-deps.sh --docker
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
 cargo test --all-targets
+# The fuzz targets, each run for a bounded time from its committed corpus (nightly Rust).
+bash scripts/fuzz.sh
 bash scripts/test-chart.sh
 # The docker-compose testnet: scenarios 0 (DNS), 1 (happy path) and 4 (broken zone).
 bash testnet/scenarios/ci
