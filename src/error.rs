@@ -99,17 +99,3 @@ impl From<crate::dns::update::UpdateError> for Error {
         Error::Update(Box::new(e))
     }
 }
-
-/// Text taken from an input, made fit for a one-line error: control characters (a newline in a
-/// quoted key name, a file name, a TOML string) are written as escapes (`\n`), the rest as is.
-pub fn one_line(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}

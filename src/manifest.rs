@@ -1261,7 +1261,7 @@ fn parse_genesis(
                     "genesis.template",
                     format!(
                         "cannot read the template {}: {e}",
-                        crate::error::one_line(&path.display().to_string())
+                        crate::localfile::escape(&path.display().to_string())
                     ),
                 )
             })?;
