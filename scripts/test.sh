@@ -9,6 +9,8 @@ cargo clippy --all-targets -- -D warnings
 cargo test --all-targets
 # The HTML audit report in headless Chromium at 1280 and 1400 px: nothing wider than the page.
 bash scripts/check-html-report.sh
+# The fuzz targets, each run for a bounded time from its committed corpus (nightly Rust).
+bash scripts/fuzz.sh
 bash scripts/test-chart.sh
 # The docker-compose testnet: scenarios 0 (DNS), 1 (happy path) and 4 (broken zone).
 bash testnet/scenarios/ci

@@ -313,6 +313,20 @@ pub fn quote(s: &str) -> String {
     out
 }
 
+/// Input text as it is where an error line already frames it (`key 'NAME'`): every character
+/// [`is_unsafe_char`] names escaped (`\n`, `\u{202e}`), nothing cut, no quotes added.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if is_unsafe_char(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// True for characters that must never reach a terminal raw from input: Unicode control
 /// characters (Cc), the bidirectional controls (Bidi_Control: U+061C, U+200E, U+200F,
 /// U+202A..U+202E, U+2066..U+2069) and the other invisible format characters (Cf), plus

@@ -1259,7 +1259,10 @@ fn parse_genesis(
             crate::localfile::read(&path, crate::localfile::Kind::Template).map_err(|e| {
                 cx.invalid(
                     "genesis.template",
-                    format!("cannot read the template {}: {e}", path.display()),
+                    format!(
+                        "cannot read the template {}: {e}",
+                        crate::localfile::escape(&path.display().to_string())
+                    ),
                 )
             })?;
         g.template = Some(path);

@@ -1181,6 +1181,49 @@ fn deeper_signer(msg: &Message, zone: &Name, child: &Name) -> Option<Name> {
         .cloned()
 }
 
+/// What a referral answer offers for the next step down to a name, read from the message alone
+/// (nothing fetched, nothing validated): the pure part of following a referral, public so that
+/// it can be exercised on arbitrary messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferralView {
+    /// The child zone the referral points to.
+    pub child: Name,
+    /// The zone the referral really comes from when it is deeper than the zone asked (one
+    /// server serving both), named by the signer of its DS or denial records.
+    pub from: Option<Name>,
+    /// The child's name servers.
+    pub ns: Vec<Name>,
+    /// Glue addresses of those name servers (port 53).
+    pub glue: Vec<SocketAddr>,
+}
+
+/// The referral in `msg`, an answer from `zone` to a query for `name`/`rtype`, if it is one.
+pub fn referral_view(
+    msg: &Message,
+    zone: &Name,
+    name: &Name,
+    rtype: RecordType,
+) -> Option<ReferralView> {
+    let child = referral_child(msg, zone, name, rtype)?;
+    let from = deeper_signer(msg, zone, &child);
+    let ns: Vec<Name> = msg
+        .authorities
+        .iter()
+        .filter(|r| r.name == child)
+        .filter_map(|r| match &r.data {
+            RData::NS(n) => Some(n.0.clone()),
+            _ => None,
+        })
+        .collect();
+    let glue = glue(msg, &ns);
+    Some(ReferralView {
+        child,
+        from,
+        ns,
+        glue,
+    })
+}
+
 /// What one answer led to.
 enum Step {
     /// The lookup's outcome.

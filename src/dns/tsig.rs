@@ -44,6 +44,8 @@ use base64::Engine;
 use hickory_proto::rr::rdata::tsig::TsigAlgorithm;
 use hickory_proto::rr::{Name, TSigner};
 
+use crate::localfile::escape;
+
 /// How much clock difference between us and the server is tolerated, in seconds (RFC 8945 10).
 pub const FUDGE: u16 = 300;
 
@@ -51,7 +53,7 @@ pub const FUDGE: u16 = 300;
 #[derive(Debug, thiserror::Error)]
 pub enum TsigError {
     /// The file could not be read.
-    #[error("cannot read TSIG key file {}: {source}", path.display())]
+    #[error("cannot read TSIG key file {}: {source}", escape(&path.display().to_string()))]
     Read {
         /// The file.
         path: PathBuf,
@@ -59,7 +61,7 @@ pub enum TsigError {
         source: std::io::Error,
     },
     /// The file is in none of the forms, or breaks the rules of its form.
-    #[error("bad TSIG key file ({}: line {line}: {why})", path.display())]
+    #[error("bad TSIG key file ({}: line {line}: {})", escape(&path.display().to_string()), escape(why))]
     Syntax {
         /// The file.
         path: PathBuf,
@@ -69,7 +71,7 @@ pub enum TsigError {
         why: String,
     },
     /// A required field is absent.
-    #[error("bad TSIG key file ({}: line {line}: key '{key}': no {field})", path.display())]
+    #[error("bad TSIG key file ({}: line {line}: key '{}': no {field})", escape(&path.display().to_string()), escape(key))]
     Missing {
         /// The file.
         path: PathBuf,
@@ -81,7 +83,7 @@ pub enum TsigError {
         field: &'static str,
     },
     /// The algorithm is not one we sign with.
-    #[error("bad TSIG key file ({}: line {line}: algorithm: '{algorithm}' is not supported; use hmac-sha256, hmac-sha384 or hmac-sha512)", path.display())]
+    #[error("bad TSIG key file ({}: line {line}: algorithm: '{}' is not supported; use hmac-sha256, hmac-sha384 or hmac-sha512)", escape(&path.display().to_string()), escape(algorithm))]
     Algorithm {
         /// The file.
         path: PathBuf,
@@ -91,7 +93,7 @@ pub enum TsigError {
         algorithm: String,
     },
     /// The secret is not base64 or is empty.
-    #[error("bad TSIG key file ({}: line {line}: secret: {why})", path.display())]
+    #[error("bad TSIG key file ({}: line {line}: secret: {})", escape(&path.display().to_string()), escape(why))]
     Secret {
         /// The file.
         path: PathBuf,
@@ -101,7 +103,7 @@ pub enum TsigError {
         why: String,
     },
     /// The key name is not a valid domain name.
-    #[error("bad TSIG key file ({}: line {line}: key name '{name}': {why})", path.display())]
+    #[error("bad TSIG key file ({}: line {line}: key name '{}': {})", escape(&path.display().to_string()), escape(name), escape(why))]
     Name {
         /// The file.
         path: PathBuf,
@@ -113,7 +115,7 @@ pub enum TsigError {
         why: String,
     },
     /// The file holds several keys and none was chosen.
-    #[error("TSIG key file {} holds {} keys ({}); choose one by name", path.display(), names.len(), names.join(", "))]
+    #[error("TSIG key file {} holds {} keys ({}); choose one by name", escape(&path.display().to_string()), names.len(), escape(&names.join(", ")))]
     Ambiguous {
         /// The file.
         path: PathBuf,
@@ -121,7 +123,7 @@ pub enum TsigError {
         names: Vec<String>,
     },
     /// The file holds no key of the name asked for.
-    #[error("TSIG key file {} holds no key '{wanted}' (it holds: {})", path.display(), names.join(", "))]
+    #[error("TSIG key file {} holds no key '{}' (it holds: {})", escape(&path.display().to_string()), escape(wanted), escape(&names.join(", ")))]
     NoSuchKey {
         /// The file.
         path: PathBuf,
