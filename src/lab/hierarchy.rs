@@ -134,7 +134,8 @@ pub enum Fault {
     SecondServerSerial,
     /// A second server `ns2.<zone>` serves the zone signed with another key (same serial).
     SecondServerOtherKey,
-    /// Records have a TTL of one day while every signature expires in 6 hours.
+    /// Records have a TTL of one day while every signature (made three days ago) expires in
+    /// 6 hours.
     TtlBeyondSignature,
     /// The DNSKEY set also holds a revoked key (flag 385, `dnssec-revoke`).
     RevokedKey,
@@ -1134,8 +1135,10 @@ fn build_zone(
                     utc_stamp(time::Duration::days(3)),
                     utc_stamp(time::Duration::days(30)),
                 )),
+                // Made three days ago: six hours left is well inside the last fifth of the
+                // validity period, so the expiry warning does not sit on its threshold.
                 Some(Fault::TtlBeyondSignature) => Some((
-                    utc_stamp(time::Duration::days(-1)),
+                    utc_stamp(time::Duration::days(-3)),
                     utc_stamp(time::Duration::hours(6)),
                 )),
                 Some(Fault::MidCycleSignatures) => Some((
