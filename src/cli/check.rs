@@ -270,21 +270,6 @@ fn failure_doc(rpc: &str, state: State, error: &str, exit: u8) -> serde_json::Va
     })
 }
 
-/// An error and its causes on one line, as the failure line on stderr shows them.
-fn one_line(e: &dyn std::error::Error) -> String {
-    let mut line = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !line.contains(&text) {
-            line.push_str(": ");
-            line.push_str(&text);
-        }
-        source = s.source();
-    }
-    line.replace('\n', " ")
-}
-
 fn show(args: &CheckArgs, report: &CheckReport) {
     if args.json {
         let mut doc = serde_json::to_value(report).unwrap_or_default();
@@ -406,7 +391,7 @@ pub fn run(args: CheckArgs) -> crate::cli::Outcome {
                 Error::Rpc(_) => State::Unreachable,
                 _ => State::Error,
             },
-            &one_line(e),
+            &crate::cli::one_line(e),
             e.exit_code(),
         ));
     }
@@ -480,7 +465,7 @@ async fn check_loop(
             Ok(r) => r,
             // Watching, a node that does not answer is an alarm, not the end.
             Err(e) if args.watch => {
-                let error = one_line(&e);
+                let error = crate::cli::one_line(&e);
                 let problem = format!("node unreachable: {error}");
                 if args.json {
                     print_doc(failure_doc(

@@ -133,7 +133,13 @@ pub fn main() -> ExitCode {
 
 /// Print one failure as one line: `dnsceremony: <what>: <cause>: <cause>`.
 pub fn report(e: &dyn std::error::Error) {
-    let mut line = format!("dnsceremony: {e}");
+    let line = format!("dnsceremony: {}", one_line(e));
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// An error and its causes on one line (`<what>: <cause>: <cause>`), each cause once.
+pub fn one_line(e: &dyn std::error::Error) -> String {
+    let mut line = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
         let text = s.to_string();
@@ -143,8 +149,7 @@ pub fn report(e: &dyn std::error::Error) {
         }
         source = s.source();
     }
-    let line = line.replace('\n', " ");
-    let _ = writeln!(std::io::stderr(), "{line}");
+    line.replace('\n', " ")
 }
 
 /// Diagnostics go to stderr, filtered by `DNSCEREMONY_LOG` (e.g. `DNSCEREMONY_LOG=debug`).
