@@ -1434,6 +1434,11 @@ fn nsec3_denial(
             }
             break;
         }
+        // The apex matched no record: there is no closest encloser (and above the root
+        // there is no further name: the root zone would otherwise loop here for ever).
+        if &encloser == zone || encloser.is_root() {
+            return Err(DenialFlaw::NoClosestEncloser);
+        }
         next_closer = encloser.clone();
         encloser = encloser.base_name();
     }
@@ -1797,6 +1802,50 @@ mod tests {
                 types.iter().copied(),
             ))),
         )
+    }
+
+    /// An NSEC3 denial in the root zone whose records match no ancestor of the name ends
+    /// with "no closest encloser" (the walk up used to loop at the root for ever).
+    #[test]
+    fn nsec3_denial_at_the_root_without_an_encloser_ends() {
+        let root = Name::root();
+        let rec = Record::from_rdata(
+            name("0p9mhaveqvm6t7vbl5lop2u3t2rp3tom."),
+            300,
+            RData::DNSSEC(DNSSECRData::NSEC3(NSEC3::new(
+                Nsec3HashAlgorithm::SHA1,
+                false,
+                1,
+                hex::decode("abcd").unwrap(),
+                base32hex_decode(b"2t7b4g4vsa5smi47k61mv5bv1a22bojr").unwrap(),
+                [RecordType::NS, RecordType::SOA],
+            ))),
+        );
+        // On a thread, so a regression fails after ten seconds instead of hanging the suite.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(check_denial(
+                &name("validator1.ogr1.com."),
+                RecordType::AAAA,
+                &root,
+                false,
+                &[rec],
+            ));
+        });
+        let err = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("check_denial did not end")
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                BogusReason::BadDenial {
+                    why: DenialFlaw::NoClosestEncloser,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 
     // RFC 5155 appendix B: the NSEC3 records of each example response.
