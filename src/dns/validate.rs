@@ -1854,23 +1854,7 @@ mod tests {
         use RecordType::*;
         let z = name("example.");
         // B.1 name error: a.c.x.w.example; closest encloser x.w.example.
-        let b1 = vec![
-            nsec3(
-                "0p9mhaveqvm6t7vbl5lop2u3t2rp3tom",
-                "2t7b4g4vsa5smi47k61mv5bv1a22bojr",
-                &[MX, DNSKEY, NS, SOA, NSEC3PARAM, RRSIG],
-            ),
-            nsec3(
-                "b4um86eghhds6nea196smvmlo4ors995",
-                "gjeqe526plbf1g8mklp59enfd789njgi",
-                &[MX, RRSIG],
-            ),
-            nsec3(
-                "35mthgpgcu1qg68fab165klnsnk3dpvl",
-                "b4um86eghhds6nea196smvmlo4ors995",
-                &[NS, DS, RRSIG],
-            ),
-        ];
+        let b1 = b1();
         assert_eq!(
             check_denial(&name("a.c.x.w.example."), A, &z, true, &b1),
             Ok(Denial::NxDomain)
