@@ -542,7 +542,16 @@ pub async fn wait_secure(
     let mut previous = None;
     let mut polls = 0u32;
     loop {
-        let report = session.poll(&cfg.manifest, previous.as_ref()).await;
+        // A deadline ends a poll in progress, as in `wait`.
+        let report = match deadline {
+            Some(d) => {
+                let d = tokio::time::Instant::from_std(d);
+                session
+                    .poll_until(&cfg.manifest, previous.as_ref(), d)
+                    .await
+            }
+            None => session.poll(&cfg.manifest, previous.as_ref()).await,
+        };
         polls += 1;
         let failed: Vec<(String, String)> = report
             .orgs
